@@ -1,0 +1,193 @@
+// Command nonroot-init is a container entrypoint that makes an image run
+// correctly as any UID: it provides a passwd entry for an arbitrary UID,
+// proves volumes writable, resolves ports below 1024, renders config
+// templates, then runs COMMAND as PID 1 (or as a subreaper), forwarding
+// signals, reaping zombies and exiting with COMMAND's status.
+//
+// Every setting is a NONROOT_* environment variable and a long flag; see
+// `nonroot-init --help` and SPEC.md.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+
+	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/setup"
+	"github.com/nonroot-init/nonroot-init/internal/supervisor"
+)
+
+// Set by the Makefile with -ldflags -X.
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+// Exit statuses of the init itself (SPEC.md, Exit status).
+const (
+	exitUsage = 2
+	exitSetup = 78
+)
+
+func main() {
+	host := setup.Host{
+		PasswdFile: "/etc/passwd",
+		GroupFile:  "/etc/group",
+		ProcDir:    "/proc",
+		Environ:    os.Environ(),
+		PID:        os.Getpid(),
+	}
+	os.Exit(run(os.Args[1:], host, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is the whole program: parse the command line and the settings, run
+// a subcommand or the setup pipeline and the supervisor, and return the
+// exit status.
+func run(args []string, host setup.Host, stdin, stdout, stderr *os.File) int {
+	raw, err := config.FromEnv()
+	if err != nil {
+		fmt.Fprintf(stderr, "nonroot-init: %v\n", err)
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("nonroot-init", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	raw.Bind(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout)
+			return 0
+		}
+		fmt.Fprintf(stderr, "nonroot-init: %v\nRun 'nonroot-init --help' for the flags.\n", err)
+		return exitUsage
+	}
+	rest := fs.Args()
+	afterDashes := len(args) > len(rest) && args[len(args)-len(rest)-1] == "--"
+
+	if len(rest) > 0 && !afterDashes {
+		switch rest[0] {
+		case "version":
+			fmt.Fprintf(stdout, "nonroot-init %s (commit %s, %s)\n", version, commit, runtime.Version())
+			return 0
+		case "help":
+			usage(stdout)
+			return 0
+		case "doctor":
+			return doctorCmd(raw, rest[1:], host, stdout, stderr)
+		case "fix-permissions":
+			return fixPermissionsCmd(rest[1:], stdout, stderr)
+		}
+	}
+	if len(rest) == 0 {
+		fmt.Fprintf(stderr, "nonroot-init: no COMMAND given\nusage: nonroot-init [FLAGS] [--] COMMAND [ARG...]; run 'nonroot-init --help' for more\n")
+		return exitUsage
+	}
+	cfg, err := config.Parse(raw)
+	if err != nil {
+		fmt.Fprintf(stderr, "nonroot-init: invalid settings, nothing was changed: %v\n", err)
+		return exitUsage
+	}
+	log := newLogger(cfg, stderr)
+	return supervise(cfg, rest, host, stdin, log)
+}
+
+// supervise runs the setup pipeline, then COMMAND, and returns the exit
+// status after REMAP_EXIT.
+func supervise(cfg *config.Config, argv []string, host setup.Host, stdin *os.File, log *slog.Logger) int {
+	// The init needs one thread of Go code; set here rather than through
+	// GOMAXPROCS in the environment, which COMMAND would inherit.
+	runtime.GOMAXPROCS(1)
+
+	// Signals are registered before anything else, so that one arriving
+	// during setup or while COMMAND starts is queued, then forwarded.
+	sigs := make(chan os.Signal, 1024)
+	supervisor.NotifyAll(sigs)
+
+	pid1 := host.PID == 1
+	if cfg.Subreaper == config.SubreaperOn || (cfg.Subreaper == config.SubreaperAuto && !pid1 && !cfg.Exec) {
+		if err := supervisor.SetSubreaper(); err != nil {
+			log.Warn("cannot register as subreaper; orphans will be reaped by the real PID 1", "err", err)
+		}
+	}
+
+	res, err := setup.Run(cfg, host, log)
+	if err != nil {
+		log.Error("setup failed, COMMAND not started", "err", err)
+		return exitSetup
+	}
+
+	pathEnv, _ := setup.NewEnv(res.Env).Get("PATH")
+	path, err := supervisor.LookPath(argv[0], pathEnv)
+	if err != nil {
+		return execFailed(err, log)
+	}
+	opts := supervisor.Options{
+		Path:        path,
+		Argv:        argv,
+		Env:         res.Env,
+		Stdin:       stdin,
+		SignalGroup: cfg.SignalGroup,
+		Rewrite:     cfg.RewriteSignals,
+		GracePeriod: cfg.GracePeriod,
+		PID1:        pid1,
+		ProcDir:     host.ProcDir,
+		Umask:       cfg.Umask,
+		Log:         log,
+	}
+	if cfg.Exec {
+		return execFailed(supervisor.Exec(opts), log)
+	}
+	ws, err := supervisor.Run(opts, sigs)
+	if err != nil {
+		return execFailed(err, log)
+	}
+	status := supervisor.Status(ws)
+	if to, ok := cfg.RemapExit[status]; ok {
+		log.Debug("remapping exit status", "from", status, "to", to)
+		status = to
+	}
+	return status
+}
+
+// execFailed reports a failure to start COMMAND and returns 126 or 127.
+func execFailed(err error, log *slog.Logger) int {
+	var ee *supervisor.ExecError
+	if errors.As(err, &ee) {
+		log.Error(ee.Error())
+		return ee.Code
+	}
+	log.Error("start command", "err", err)
+	return 126
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `nonroot-init: run a container's COMMAND correctly as any UID
+
+usage:
+  nonroot-init [FLAGS] [--] COMMAND [ARG...]   set up, then run and supervise COMMAND
+  nonroot-init doctor [--json]                 report the runtime environment and every problem found
+  nonroot-init fix-permissions [--group GID] [--check] PATH...
+                                               make trees usable by any UID in group GID (default 0)
+  nonroot-init version                         print version, commit, Go version
+
+Settings (a flag wins over its environment variable; lists are comma-separated):
+`)
+	config.Usage(w)
+	fmt.Fprint(w, `
+Exit status: COMMAND's status; 128+N when COMMAND was killed by signal N;
+2 for a usage or configuration error; 78 when a setup step failed;
+126 when COMMAND cannot be executed; 127 when it is not found.
+`)
+}

@@ -1,0 +1,467 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+	"golang.org/x/sys/unix"
+)
+
+// Passwd modes: how a passwd entry for an unknown UID is provided.
+const (
+	PasswdAuto       = "auto"
+	PasswdNSSWrapper = "nss-wrapper"
+	PasswdEtcPasswd  = "etc-passwd"
+	PasswdOff        = "off"
+)
+
+// Volume check modes.
+const (
+	CheckStrict = "strict"
+	CheckWarn   = "warn"
+	CheckOff    = "off"
+)
+
+// Subreaper modes.
+const (
+	SubreaperAuto = "auto"
+	SubreaperOn   = "on"
+	SubreaperOff  = "off"
+)
+
+// Port is one NAME=PORT pair of NONROOT_PORTS.
+type Port struct {
+	Name string
+	Port int
+}
+
+// Template is one SRC:DST pair of NONROOT_TEMPLATES.
+type Template struct {
+	Src string
+	Dst string
+}
+
+// IDs is the UID[:GID] of NONROOT_RUN_AS. GID is -1 when not given.
+type IDs struct {
+	UID int
+	GID int
+}
+
+// Config is the validated form of every setting.
+type Config struct {
+	Username       string
+	Home           string // empty: decided by the identity step
+	Passwd         string
+	NSSWrapperLib  string // empty: searched
+	StateDir       string // empty: the first usable default
+	Volumes        []string
+	VolumeCheck    string
+	Templates      []Template
+	Ports          []Port
+	PortOffset     int
+	RunAs          *IDs // nil: not set
+	Umask          int  // -1: inherited
+	Subreaper      string
+	Exec           bool
+	SignalGroup    bool
+	RewriteSignals map[syscall.Signal]syscall.Signal
+	GracePeriod    time.Duration
+	RemapExit      map[int]int
+	LogLevel       slog.Level
+	LogFormat      string
+}
+
+// Parse validates every setting of r. All bad values are reported together
+// in one error, each naming its variable and what is accepted.
+func Parse(r Raw) (*Config, error) {
+	var errs *multierror.Error
+	bad := func(env string, err error) {
+		errs = multierror.Append(errs, fmt.Errorf("%s_%s: %w", Prefix, env, err))
+	}
+	c := &Config{
+		Username:      r.Username,
+		NSSWrapperLib: r.NSSWrapperLib,
+		Umask:         -1,
+	}
+	if err := ValidUsername(r.Username); err != nil {
+		bad("USERNAME", err)
+	}
+	if r.Home != "" {
+		if err := absPath(r.Home); err != nil {
+			bad("HOME", err)
+		} else if err := ValidPasswdField(r.Home); err != nil {
+			bad("HOME", err)
+		}
+		c.Home = r.Home
+	}
+	var err error
+	if c.Passwd, err = oneOf(r.Passwd, PasswdAuto, PasswdNSSWrapper, PasswdEtcPasswd, PasswdOff); err != nil {
+		bad("PASSWD", err)
+	}
+	if r.NSSWrapperLib != "" {
+		if err := absPath(r.NSSWrapperLib); err != nil {
+			bad("NSS_WRAPPER_LIB", err)
+		}
+	}
+	if r.StateDir != "" {
+		if err := absPath(r.StateDir); err != nil {
+			bad("STATE_DIR", err)
+		}
+		c.StateDir = filepath.Clean(r.StateDir)
+	}
+	for _, v := range List(r.Volumes) {
+		if err := absPath(v); err != nil {
+			bad("VOLUMES", err)
+			continue
+		}
+		c.Volumes = append(c.Volumes, filepath.Clean(v))
+	}
+	if c.VolumeCheck, err = oneOf(r.VolumeCheck, CheckStrict, CheckWarn, CheckOff); err != nil {
+		bad("VOLUME_CHECK", err)
+	}
+	if c.Templates, err = ParseTemplates(r.Templates); err != nil {
+		bad("TEMPLATES", err)
+	}
+	if c.Ports, err = ParsePorts(r.Ports); err != nil {
+		bad("PORTS", err)
+	}
+	if c.PortOffset, err = strconv.Atoi(strings.TrimSpace(r.PortOffset)); err != nil || c.PortOffset < 1 || c.PortOffset > 65535 {
+		bad("PORT_OFFSET", fmt.Errorf("%q is not a number from 1 to 65535", r.PortOffset))
+	}
+	if r.RunAs != "" {
+		ids, err := ParseIDs(r.RunAs)
+		if err != nil {
+			bad("RUN_AS", err)
+		}
+		c.RunAs = ids
+	}
+	if r.Umask != "" {
+		m, err := strconv.ParseUint(r.Umask, 8, 32)
+		if err != nil || m > 0o777 {
+			bad("UMASK", fmt.Errorf("%q is not an octal mask from 0000 to 0777, e.g. 0002", r.Umask))
+		}
+		c.Umask = int(m)
+	}
+	if c.Subreaper, err = oneOf(r.Subreaper, SubreaperAuto, SubreaperOn, SubreaperOff); err != nil {
+		bad("SUBREAPER", err)
+	}
+	if c.Exec, err = parseBool(r.Exec); err != nil {
+		bad("EXEC", err)
+	}
+	if c.SignalGroup, err = parseBool(r.SignalGroup); err != nil {
+		bad("SIGNAL_GROUP", err)
+	}
+	if c.RewriteSignals, err = ParseSignalPairs(r.RewriteSignals); err != nil {
+		bad("REWRITE_SIGNALS", err)
+	}
+	if c.GracePeriod, err = time.ParseDuration(strings.TrimSpace(r.GracePeriod)); err != nil || c.GracePeriod < 0 {
+		bad("GRACE_PERIOD", fmt.Errorf("%q is not a duration such as 5s or 500ms", r.GracePeriod))
+	}
+	if c.RemapExit, err = ParseExitPairs(r.RemapExit); err != nil {
+		bad("REMAP_EXIT", err)
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(r.LogLevel)); err != nil || !validLevel(r.LogLevel) {
+		bad("LOG_LEVEL", fmt.Errorf("%q is not one of debug, info, warn, error", r.LogLevel))
+	}
+	if c.LogFormat, err = oneOf(r.LogFormat, "text", "json"); err != nil {
+		bad("LOG_FORMAT", err)
+	}
+	if err := errs.ErrorOrNil(); err != nil {
+		errs.ErrorFormat = listErrors
+		return nil, errs
+	}
+	return c, nil
+}
+
+// listErrors formats several problems as one message, one per line.
+func listErrors(es []error) string {
+	if len(es) == 1 {
+		return es[0].Error()
+	}
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = "  " + e.Error()
+	}
+	return fmt.Sprintf("%d problems:\n%s", len(es), strings.Join(lines, "\n"))
+}
+
+// List splits a comma-separated setting, dropping blanks around items and
+// empty items.
+func List(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+func oneOf(v string, allowed ...string) (string, error) {
+	for _, a := range allowed {
+		if v == a {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("%q is not one of %s", v, strings.Join(allowed, ", "))
+}
+
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true, nil
+	case "", "0", "false", "no", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not true or false", v)
+}
+
+func validLevel(v string) bool {
+	switch strings.ToLower(v) {
+	case "debug", "info", "warn", "error":
+		return true
+	}
+	return false
+}
+
+func absPath(p string) error {
+	if !filepath.IsAbs(p) {
+		return fmt.Errorf("%q is not an absolute path", p)
+	}
+	return nil
+}
+
+// ValidUsername accepts the portable login names of POSIX and shadow-utils:
+// a letter or underscore, then letters, digits, '.', '_' or '-', at most
+// 32 characters, optionally ending in '$'.
+func ValidUsername(name string) error {
+	if name == "" || len(name) > 32 {
+		return fmt.Errorf("%q is not a valid login name: use 1 to 32 characters", name)
+	}
+	for i, c := range name {
+		ok := c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		if i > 0 {
+			ok = ok || (c >= '0' && c <= '9') || c == '.' || c == '-' || (c == '$' && i == len(name)-1)
+		}
+		if !ok {
+			return fmt.Errorf("%q is not a valid login name: start with a letter or _, then use letters, digits, '.', '_' or '-'", name)
+		}
+	}
+	return nil
+}
+
+// ValidPasswdField refuses text that would corrupt a passwd or group line:
+// the ':' separator, newlines and other control characters.
+func ValidPasswdField(s string) error {
+	for _, c := range s {
+		if c == ':' || c < 0x20 || c == 0x7f {
+			return fmt.Errorf("%q contains ':' or a control character, which would corrupt a passwd line", s)
+		}
+	}
+	return nil
+}
+
+// ParsePorts parses NAME=PORT pairs. NAME must be an environment variable
+// name; PORT is 1 to 65535; a NAME may appear once.
+func ParsePorts(s string) ([]Port, error) {
+	var out []Port
+	var errs *multierror.Error
+	seen := map[string]bool{}
+	for _, item := range List(s) {
+		name, val, ok := strings.Cut(item, "=")
+		name, val = strings.TrimSpace(name), strings.TrimSpace(val)
+		if !ok {
+			errs = multierror.Append(errs, fmt.Errorf("%q is not NAME=PORT, e.g. HTTP_PORT=80", item))
+			continue
+		}
+		if !validEnvName(name) {
+			errs = multierror.Append(errs, fmt.Errorf("%q: %q is not a variable name (letters, digits and _, not starting with a digit)", item, name))
+			continue
+		}
+		p, err := strconv.Atoi(val)
+		if err != nil || p < 1 || p > 65535 {
+			errs = multierror.Append(errs, fmt.Errorf("%q: port %q is not a number from 1 to 65535", item, val))
+			continue
+		}
+		if seen[name] {
+			errs = multierror.Append(errs, fmt.Errorf("%q: %s is given twice", item, name))
+			continue
+		}
+		seen[name] = true
+		out = append(out, Port{Name: name, Port: p})
+	}
+	return out, flatten(errs)
+}
+
+func validEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if !(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9')) {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseTemplates parses SRC:DST pairs of absolute paths.
+func ParseTemplates(s string) ([]Template, error) {
+	var out []Template
+	var errs *multierror.Error
+	for _, item := range List(s) {
+		src, dst, ok := strings.Cut(item, ":")
+		if !ok || strings.Contains(dst, ":") {
+			errs = multierror.Append(errs, fmt.Errorf("%q is not SRC:DST, e.g. /etc/config/nginx.conf.tmpl:/tmp/nginx", item))
+			continue
+		}
+		src, dst = strings.TrimSpace(src), strings.TrimSpace(dst)
+		if !filepath.IsAbs(src) || !filepath.IsAbs(dst) {
+			errs = multierror.Append(errs, fmt.Errorf("%q: SRC and DST must both be absolute paths", item))
+			continue
+		}
+		out = append(out, Template{Src: filepath.Clean(src), Dst: filepath.Clean(dst)})
+	}
+	return out, flatten(errs)
+}
+
+// ParseIDs parses UID[:GID] with numeric IDs.
+func ParseIDs(s string) (*IDs, error) {
+	u, g, hasG := strings.Cut(s, ":")
+	uid, err := parseID(u)
+	if err != nil {
+		return nil, fmt.Errorf("%q: uid %w; use UID[:GID] with numbers, e.g. 1001:0", s, err)
+	}
+	ids := &IDs{UID: uid, GID: -1}
+	if hasG {
+		gid, err := parseID(g)
+		if err != nil {
+			return nil, fmt.Errorf("%q: gid %w; use UID[:GID] with numbers, e.g. 1001:0", s, err)
+		}
+		ids.GID = gid
+	}
+	return ids, nil
+}
+
+func parseID(s string) (int, error) {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || n == 1<<32-1 {
+		return 0, fmt.Errorf("%q is not a number from 0 to 4294967294", s)
+	}
+	return int(n), nil
+}
+
+// ParseSignal accepts TERM, SIGTERM, 15, RTMIN+2 and SIGRTMAX-1.
+func ParseSignal(s string) (syscall.Signal, error) {
+	name := strings.ToUpper(strings.TrimSpace(s))
+	name = strings.TrimPrefix(name, "SIG")
+	if n, err := strconv.Atoi(name); err == nil {
+		if n < 1 || n > 64 {
+			return 0, fmt.Errorf("signal %q is not from 1 to 64", s)
+		}
+		return syscall.Signal(n), nil
+	}
+	for _, rt := range []struct {
+		prefix string
+		base   int
+		sign   int
+	}{{"RTMIN+", 34, 1}, {"RTMAX-", 64, -1}} {
+		if rest, ok := strings.CutPrefix(name, rt.prefix); ok {
+			n, err := strconv.Atoi(rest)
+			if err != nil || n < 0 || n > 30 {
+				return 0, fmt.Errorf("signal %q: offset must be 0 to 30", s)
+			}
+			return syscall.Signal(rt.base + rt.sign*n), nil
+		}
+	}
+	switch name {
+	case "RTMIN":
+		return 34, nil
+	case "RTMAX":
+		return 64, nil
+	}
+	if sig := unix.SignalNum("SIG" + name); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("%q is not a signal name such as TERM, QUIT or USR1", s)
+}
+
+// ParseSignalPairs parses FROM:TO signal pairs. SIGKILL and SIGSTOP cannot
+// be caught, so they cannot be rewritten.
+func ParseSignalPairs(s string) (map[syscall.Signal]syscall.Signal, error) {
+	out := map[syscall.Signal]syscall.Signal{}
+	var errs *multierror.Error
+	for _, item := range List(s) {
+		from, to, ok := strings.Cut(item, ":")
+		if !ok {
+			errs = multierror.Append(errs, fmt.Errorf("%q is not FROM:TO, e.g. TERM:QUIT", item))
+			continue
+		}
+		f, err := ParseSignal(from)
+		if err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("%q: %w", item, err))
+			continue
+		}
+		t, err := ParseSignal(to)
+		if err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("%q: %w", item, err))
+			continue
+		}
+		if f == syscall.SIGKILL || f == syscall.SIGSTOP {
+			errs = multierror.Append(errs, fmt.Errorf("%q: %s cannot be caught, so it cannot be rewritten", item, unix.SignalName(f)))
+			continue
+		}
+		if _, dup := out[f]; dup {
+			errs = multierror.Append(errs, fmt.Errorf("%q: %s is rewritten twice", item, unix.SignalName(f)))
+			continue
+		}
+		out[f] = t
+	}
+	return out, flatten(errs)
+}
+
+// ParseExitPairs parses FROM:TO exit-status pairs, each 0 to 255.
+func ParseExitPairs(s string) (map[int]int, error) {
+	out := map[int]int{}
+	var errs *multierror.Error
+	for _, item := range List(s) {
+		from, to, ok := strings.Cut(item, ":")
+		f, ferr := strconv.Atoi(strings.TrimSpace(from))
+		t, terr := strconv.Atoi(strings.TrimSpace(to))
+		switch {
+		case !ok || ferr != nil || terr != nil:
+			errs = multierror.Append(errs, fmt.Errorf("%q is not FROM:TO exit statuses, e.g. 143:0", item))
+		case f < 0 || f > 255 || t < 0 || t > 255:
+			errs = multierror.Append(errs, fmt.Errorf("%q: exit statuses are 0 to 255", item))
+		default:
+			if _, dup := out[f]; dup {
+				errs = multierror.Append(errs, fmt.Errorf("%q: %d is remapped twice", item, f))
+				continue
+			}
+			out[f] = t
+		}
+	}
+	return out, flatten(errs)
+}
+
+// flatten joins the problems of one setting into one error ("a; b"), so
+// that Parse lists one line per setting.
+func flatten(errs *multierror.Error) error {
+	if errs == nil {
+		return nil
+	}
+	errs.ErrorFormat = func(es []error) string {
+		parts := make([]string, len(es))
+		for i, e := range es {
+			parts[i] = e.Error()
+		}
+		return strings.Join(parts, "; ")
+	}
+	return errs.ErrorOrNil()
+}

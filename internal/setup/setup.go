@@ -1,0 +1,113 @@
+// Package setup is nonroot-init's pipeline: the ordered setup steps of
+// SPEC.md between reading the settings and starting COMMAND. Each step is
+// one plain function call with explicit inputs and outputs; COMMAND's
+// environment is a value built up step by step, never os.Setenv.
+package setup
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/nonroot-init/nonroot-init/internal/config"
+)
+
+// Host describes the machine: the files and facts the steps read. main
+// fills it with the real paths; tests point it at a temporary root.
+type Host struct {
+	PasswdFile string   // /etc/passwd
+	GroupFile  string   // /etc/group
+	ProcDir    string   // /proc
+	Environ    []string // the init's own environment
+	PID        int      // our pid; 1 when PID 1 of a namespace
+}
+
+// FailedError is a setup step that failed in strict mode: the init exits
+// 78 (EX_CONFIG) and COMMAND is not started.
+type FailedError struct {
+	Step string
+	Err  error
+}
+
+func (e *FailedError) Error() string { return e.Step + ": " + e.Err.Error() }
+func (e *FailedError) Unwrap() error { return e.Err }
+
+// Result is what the steps hand to the supervisor.
+type Result struct {
+	Env []string // COMMAND's environment: the init's plus what the steps add
+}
+
+// Run runs the setup steps in SPEC.md's order and returns COMMAND's
+// environment. Nothing here starts a process.
+func Run(cfg *config.Config, host Host, log *slog.Logger) (Result, error) {
+	env := NewEnv(host.Environ)
+
+	// 1. Drop privileges (RUN_AS): fix-permissions on VOLUMES first.
+	if cfg.RunAs != nil {
+		return Result{}, &FailedError{Step: "privileges", Err: errors.New("NONROOT_RUN_AS is not supported by this build yet; unset it and set the UID in the pod or image instead")}
+	}
+
+	// 2. Identity: a passwd entry, HOME, USER and LOGNAME.
+
+	// 3. Volumes: prove each path writable.
+	if len(cfg.Volumes) > 0 && cfg.VolumeCheck != config.CheckOff {
+		return Result{}, &FailedError{Step: "volumes", Err: errors.New("NONROOT_VOLUMES is not supported by this build yet; set NONROOT_VOLUME_CHECK=off to go on without the check")}
+	}
+
+	// 4. Ports: the port COMMAND can bind for each NAME=PORT.
+	if len(cfg.Ports) > 0 {
+		return Result{}, &FailedError{Step: "ports", Err: errors.New("NONROOT_PORTS is not supported by this build yet")}
+	}
+
+	// 5. Templates: render SRC into DST.
+	if len(cfg.Templates) > 0 {
+		return Result{}, &FailedError{Step: "templates", Err: errors.New("NONROOT_TEMPLATES is not supported by this build yet")}
+	}
+
+	return Result{Env: env.List()}, nil
+}
+
+// Env is COMMAND's environment under construction: the inherited
+// variables in their order, then those the steps set.
+type Env struct {
+	keys []string
+	vals map[string]string
+}
+
+// NewEnv starts from environ ("K=V" strings). Entries without '=' are
+// dropped; for a repeated key the first value wins, as getenv sees it.
+func NewEnv(environ []string) *Env {
+	e := &Env{vals: map[string]string{}}
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if _, dup := e.vals[k]; !ok || k == "" || dup {
+			continue
+		}
+		e.Set(k, v)
+	}
+	return e
+}
+
+// Set sets k to v, keeping k's place if it was already there.
+func (e *Env) Set(k, v string) {
+	if _, ok := e.vals[k]; !ok {
+		e.keys = append(e.keys, k)
+	}
+	e.vals[k] = v
+}
+
+// Get returns k's value and whether it is set.
+func (e *Env) Get(k string) (string, bool) {
+	v, ok := e.vals[k]
+	return v, ok
+}
+
+// List returns the environment as "K=V" strings.
+func (e *Env) List() []string {
+	out := make([]string, 0, len(e.keys))
+	for _, k := range e.keys {
+		out = append(out, fmt.Sprintf("%s=%s", k, e.vals[k]))
+	}
+	return out
+}

@@ -1,0 +1,29 @@
+package supervisor
+
+import (
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// SetSubreaper makes this process the child subreaper of its descendants
+// (PR_SET_CHILD_SUBREAPER, Linux 3.4): orphans below it are reparented to
+// it instead of to PID 1, so it can reap them.
+func SetSubreaper() error {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return &os.SyscallError{Syscall: "prctl(PR_SET_CHILD_SUBREAPER)", Err: err}
+	}
+	return nil
+}
+
+// Exec replaces the init with COMMAND (NONROOT_EXEC=true): no supervision
+// is left, COMMAND becomes the process, keeping its pid. It returns only
+// on failure, as an *ExecError.
+func Exec(opts Options) error {
+	if opts.Umask >= 0 {
+		unix.Umask(opts.Umask)
+	}
+	err := syscall.Exec(opts.Path, opts.Argv, opts.Env)
+	return execError(opts.Argv[0], &os.PathError{Op: "exec", Path: opts.Path, Err: err})
+}

@@ -1,0 +1,254 @@
+// Package supervisor is the only code that starts, signals and waits on
+// processes: it runs COMMAND, forwards signals to it, reaps every zombie
+// and, when COMMAND exits, terminates the leftovers.
+//
+// It follows tini's loop: register signals, start the child, then loop on
+// "reap with WNOHANG, wait for a signal, forward it". The child's status is
+// collected by the same wait4(-1) loop that reaps orphans; exec.Cmd.Wait is
+// never called, since a second waiter racing the reaper loses the status
+// ("wait: no child processes").
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Options describes COMMAND and how to supervise it.
+type Options struct {
+	Path  string   // resolved executable, see LookPath
+	Argv  []string // Argv[0] is what COMMAND sees as its name
+	Env   []string
+	Stdin *os.File // the terminal is handed to COMMAND only if this is one
+
+	SignalGroup bool                              // forward to -pgid instead of pid
+	Rewrite     map[syscall.Signal]syscall.Signal // applied before forwarding
+	GracePeriod time.Duration                     // between SIGTERM and SIGKILL of leftovers
+	// PID1 says we are PID 1 of a PID namespace: leftovers are then every
+	// other process of the namespace (kill(-1)); otherwise only our own
+	// descendants, found through /proc.
+	PID1    bool
+	ProcDir string // "/proc"; where descendants are looked up
+	Umask   int    // -1: inherited
+	Log     *slog.Logger
+}
+
+// Run starts COMMAND and supervises it until it exits and its leftovers
+// are gone. It returns COMMAND's wait status. A start failure is returned
+// as an *ExecError carrying 126 or 127.
+//
+// The caller must have registered the signal channel with Notify before
+// Run, so that a signal arriving while COMMAND starts is not lost; see
+// NotifyAll.
+func Run(opts Options, sigs <-chan os.Signal) (unix.WaitStatus, error) {
+	if opts.Umask >= 0 {
+		unix.Umask(opts.Umask)
+	}
+	pid, err := start(opts)
+	if err != nil {
+		return 0, err
+	}
+	opts.Log.Debug("started command", "pid", pid, "argv", opts.Argv)
+
+	status := waitChild(pid, opts, sigs)
+	opts.Log.Debug("command exited", "pid", pid, "status", Status(status))
+	terminateLeftovers(opts, sigs)
+	return status, nil
+}
+
+// start starts COMMAND in its own process group and releases the handle:
+// from here on only the wait4(-1) loop waits for it.
+func start(opts Options) (int, error) {
+	tty := isTerminal(opts.Stdin)
+	attr := &os.ProcAttr{
+		Env:   opts.Env,
+		Files: []*os.File{opts.Stdin, os.Stdout, os.Stderr},
+		Sys: &syscall.SysProcAttr{
+			Setpgid: true,
+			// Foreground makes COMMAND's group the terminal's foreground
+			// group (tcsetpgrp in the child, before exec). Only when stdin
+			// really is a terminal: on /dev/null it fails with ENOTTY.
+			Foreground: tty,
+			Ctty:       0,
+		},
+	}
+	proc, err := os.StartProcess(opts.Path, opts.Argv, attr)
+	if err != nil {
+		return 0, execError(opts.Argv[0], err)
+	}
+	pid := proc.Pid
+	if err := proc.Release(); err != nil {
+		return 0, fmt.Errorf("release process %d: %w", pid, err)
+	}
+	return pid, nil
+}
+
+// waitChild forwards signals and reaps zombies until COMMAND's own status
+// comes back from wait4.
+func waitChild(pid int, opts Options, sigs <-chan os.Signal) unix.WaitStatus {
+	for {
+		// Drain before blocking: a fast child may have exited before we
+		// got here, and SIGCHLDs merge, so one signal can mean many exits.
+		if st, done := reap(pid); done {
+			return st
+		}
+		sig := (<-sigs).(syscall.Signal)
+		if sig == unix.SIGCHLD || sig == unix.SIGURG {
+			continue
+		}
+		forward(pid, sig, opts)
+	}
+}
+
+// reap collects every exited child without blocking. It reports the
+// status of pid if pid was among them.
+func reap(pid int) (status unix.WaitStatus, done bool) {
+	for {
+		var ws unix.WaitStatus
+		wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || wpid <= 0 {
+			return status, done
+		}
+		if wpid == pid {
+			status, done = ws, true
+		}
+	}
+}
+
+// forward sends sig (after rewriting) to COMMAND or its process group.
+// ESRCH is expected when COMMAND has just exited and is ignored.
+func forward(pid int, sig syscall.Signal, opts Options) {
+	if to, ok := opts.Rewrite[sig]; ok {
+		opts.Log.Debug("rewriting signal", "from", unix.SignalName(sig), "to", unix.SignalName(to))
+		sig = to
+	}
+	target := pid
+	if opts.SignalGroup {
+		target = -pid
+	}
+	if err := unix.Kill(target, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+		opts.Log.Warn("forward signal", "signal", unix.SignalName(sig), "pid", target, "err", err)
+	}
+}
+
+// terminateLeftovers sends SIGTERM to the processes left once COMMAND has
+// exited, reaps them, and sends SIGKILL to those still there after the
+// grace period.
+func terminateLeftovers(opts Options, sigs <-chan os.Signal) {
+	if drainAll() {
+		// No child is left. As PID 1 there may still be processes that
+		// entered the namespace from outside (exec into the container):
+		// they get SIGTERM, and the kernel kills them when we exit.
+		if opts.PID1 {
+			_ = unix.Kill(-1, unix.SIGTERM)
+		}
+		return
+	}
+	n := signalLeftovers(opts, unix.SIGTERM)
+	if n > 0 {
+		opts.Log.Info("terminating leftover processes", "count", n, "grace_period", opts.GracePeriod)
+	}
+	deadline := time.NewTimer(opts.GracePeriod)
+	defer deadline.Stop()
+	for !drainAll() {
+		select {
+		case <-sigs: // SIGCHLD, or anything else: look again
+		case <-deadline.C:
+			killRemaining(opts)
+			return
+		}
+	}
+}
+
+// killRemaining sends SIGKILL until no child is left. Killing a process
+// can reparent its children to us, so it looks again after each round.
+func killRemaining(opts Options) {
+	for round := 0; ; round++ {
+		n := signalLeftovers(opts, unix.SIGKILL)
+		if round == 0 && n > 0 {
+			opts.Log.Warn("killed leftover processes after the grace period", "count", n, "grace_period", opts.GracePeriod)
+		}
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, unix.ECHILD) {
+			return
+		}
+		drainAll()
+	}
+}
+
+// signalLeftovers signals the leftovers and reports how many it signalled
+// (for PID 1, the children it knows of).
+func signalLeftovers(opts Options, sig syscall.Signal) int {
+	if opts.PID1 {
+		// kill(-1) from PID 1 reaches every other process of the namespace.
+		_ = unix.Kill(-1, sig)
+		return len(descendants(opts.ProcDir, os.Getpid()))
+	}
+	pids := descendants(opts.ProcDir, os.Getpid())
+	for _, p := range pids {
+		_ = unix.Kill(p, sig)
+	}
+	return len(pids)
+}
+
+// drainAll reaps every exited child and reports whether none is left.
+func drainAll() bool {
+	for {
+		var ws unix.WaitStatus
+		wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		switch {
+		case errors.Is(err, unix.EINTR):
+		case errors.Is(err, unix.ECHILD):
+			return true
+		case err != nil || wpid == 0:
+			return false
+		}
+	}
+}
+
+// Status turns a wait status into an exit status: the code for a normal
+// exit, 128+N for a death by signal N.
+func Status(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// isTerminal reports whether f is a terminal: a TCGETS ioctl succeeds.
+// A character device is not enough (/dev/null is one).
+func isTerminal(f *os.File) bool {
+	if f == nil {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// NotifyAll registers ch for every catchable signal. SIGPROF and the
+// real-time signals must be named, or the Go runtime keeps them; naming
+// SIGTSTP, SIGTTIN and SIGTTOU replaces their default action (stop), so
+// the init never stops from a signal it forwards. SIGURG is registered
+// too only to be recognised and dropped: the runtime sends it to itself
+// for preemption.
+func NotifyAll(ch chan<- os.Signal) {
+	sigs := make([]os.Signal, 0, 64)
+	for s := syscall.Signal(1); s <= 64; s++ {
+		if s == unix.SIGKILL || s == unix.SIGSTOP {
+			continue
+		}
+		sigs = append(sigs, s)
+	}
+	signal.Notify(ch, sigs...)
+}

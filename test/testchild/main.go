@@ -1,0 +1,132 @@
+// Command testchild is the COMMAND the integration tests and benchmarks
+// run under nonroot-init. It is built with the init by test/harness.
+//
+//	testchild signals EXIT_SIG  print "ready", then each signal's name; exit 0 after EXIT_SIG
+//	testchild sigstate          print SigBlk, SigIgn and the working directory
+//	testchild args              print the arguments as JSON
+//	testchild env               print the environment as JSON
+//	testchild cat               copy stdin to stdout
+//	testchild orphans N         leave N orphans behind, which exit at once, and exit
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: testchild MODE [ARG...]")
+		os.Exit(2)
+	}
+	if err := run(os.Args[1], os.Args[2:]); err != nil {
+		fmt.Fprintln(os.Stderr, "testchild:", err)
+		os.Exit(1)
+	}
+}
+
+func run(mode string, args []string) error {
+	switch mode {
+	case "signals":
+		return signals(args)
+	case "sigstate":
+		return sigstate()
+	case "args":
+		return json.NewEncoder(os.Stdout).Encode(args)
+	case "env":
+		return json.NewEncoder(os.Stdout).Encode(os.Environ())
+	case "cat":
+		_, err := io.Copy(os.Stdout, os.Stdin)
+		return err
+	case "orphans":
+		if len(args) != 1 {
+			return fmt.Errorf("orphans N")
+		}
+		n, err := strconv.Atoi(args[0])
+		if err != nil {
+			return err
+		}
+		return orphans(n)
+	}
+	return fmt.Errorf("unknown mode %q", mode)
+}
+
+func signals(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("signals EXIT_SIG")
+	}
+	exitSig := unix.SignalNum("SIG" + strings.ToUpper(args[0]))
+	if exitSig == 0 {
+		return fmt.Errorf("unknown signal %q", args[0])
+	}
+	ch := make(chan os.Signal, 256)
+	var all []os.Signal
+	for s := syscall.Signal(1); s <= 64; s++ {
+		// SIGURG is left out: the Go runtime sends it to itself.
+		if s != unix.SIGKILL && s != unix.SIGSTOP && s != unix.SIGURG {
+			all = append(all, s)
+		}
+	}
+	signal.Notify(ch, all...)
+	w := bufio.NewWriter(os.Stdout)
+	fmt.Fprintln(w, "ready")
+	w.Flush()
+	for s := range ch {
+		sig := s.(syscall.Signal)
+		name := unix.SignalName(sig)
+		if name == "" {
+			name = "SIG" + strconv.Itoa(int(sig))
+		}
+		fmt.Fprintln(w, name)
+		w.Flush()
+		if sig == exitSig {
+			return nil
+		}
+	}
+	return nil
+}
+
+func sigstate() error {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "SigBlk:") || strings.HasPrefix(line, "SigIgn:") {
+			fmt.Println(strings.Join(strings.Fields(line), " "))
+		}
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	fmt.Println("cwd:", wd)
+	return nil
+}
+
+// orphans forks n children that block reading a pipe, then exits: the
+// pipe's write end closes with it, every child reads EOF and exits, and
+// all of them are orphans for the init to reap. The children are made by
+// a raw fork and only make raw system calls, so nothing of the Go
+// runtime runs in them.
+func orphans(n int) error {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		if pid := forkBlocked(p[0], p[1]); pid < 0 {
+			return fmt.Errorf("fork %d: errno %d", i, -pid)
+		}
+	}
+	return nil
+}
