@@ -2,7 +2,18 @@ package volumes
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+	"golang.org/x/sys/unix"
 )
 
 // FixOptions says how FixPermissions changes a tree.
@@ -22,6 +33,21 @@ type Change struct {
 	NewMode uint32
 }
 
+// String describes the change as `path: group 1234 -> 0, mode 0644 -> 0664`.
+func (c Change) String() string {
+	s := c.Path + ":"
+	if c.OldGID != c.NewGID {
+		s += fmt.Sprintf(" group %d -> %d", c.OldGID, c.NewGID)
+		if c.OldMode != c.NewMode {
+			s += ","
+		}
+	}
+	if c.OldMode != c.NewMode {
+		s += fmt.Sprintf(" mode %04o -> %04o", c.OldMode, c.NewMode)
+	}
+	return s
+}
+
 // FixReport counts what FixPermissions saw and did.
 type FixReport struct {
 	Scanned int64    // entries looked at
@@ -31,8 +57,346 @@ type FixReport struct {
 	Changes []Change // with Check only: every entry that would change, sorted by path
 }
 
+// progressEvery is how often a progress line is written.
+const progressEvery = 2 * time.Second
+
+// queueSize bounds the directories waiting for a worker; each holds an
+// open descriptor. When the queue is full the worker that found the
+// directory walks it itself, so the number of open descriptors stays
+// bounded by the queue plus the depth of the tree.
+const queueSize = 512
+
 // FixPermissions makes every entry under paths group-owned by opts.GID and
-// group read-write. Not implemented yet.
+// group read-write, plus group execute on directories and on files their
+// owner can execute, plus setgid on directories, as SPEC.md's
+// fix-permissions says. It changes only what differs, so a second run
+// makes no chown or chmod call at all.
+//
+// Each path itself is resolved, symbolic links included (a volume path may
+// be a link to the real mount); below it nothing is followed: every entry
+// is reached with openat/statx relative to its parent's descriptor and
+// AT_SYMLINK_NOFOLLOW/O_NOFOLLOW, and changed through a descriptor of the
+// inode that was checked, so a path component swapped for a symbolic link
+// during the walk cannot redirect a change. It never leaves the starting
+// path's filesystem (another st_dev, or any mount point, is skipped), and
+// it leaves symbolic links, device nodes, and regular files with more than
+// one link (unless opts.Hardlinks) alone.
+//
+// Every failure is collected in the returned error and counted in Failed;
+// the walk goes on past it.
 func FixPermissions(paths []string, opts FixOptions) (FixReport, error) {
-	return FixReport{}, errors.New("fix-permissions is not implemented yet")
+	f := &fixer{opts: opts, queue: make(chan dirTask, queueSize)}
+	workers := min(max(4, 2*runtime.NumCPU()), 16)
+	var done sync.WaitGroup
+	for range workers {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			for t := range f.queue {
+				f.walk(t)
+				f.pending.Done()
+			}
+		}()
+	}
+	stop := f.progress()
+	for _, p := range paths {
+		f.root(p)
+	}
+	f.pending.Wait()
+	close(f.queue)
+	done.Wait()
+	stop()
+
+	r := FixReport{
+		Scanned: f.scanned.Load(),
+		Changed: f.changed.Load(),
+		Skipped: f.skipped.Load(),
+		Failed:  f.failed.Load(),
+		Changes: f.changes,
+	}
+	sort.Slice(r.Changes, func(i, j int) bool { return r.Changes[i].Path < r.Changes[j].Path })
+	if f.errs != nil {
+		f.errs.ErrorFormat = listErrors
+	}
+	return r, f.errs.ErrorOrNil()
+}
+
+// dirTask is a directory to read: an open descriptor, its path (for
+// messages only, never opened again) and the device of its tree.
+type dirTask struct {
+	fd   int
+	path string
+	dev  uint64
+}
+
+type fixer struct {
+	opts    FixOptions
+	queue   chan dirTask
+	pending sync.WaitGroup // directories dispatched and not yet walked
+
+	scanned, changed, skipped, failed atomic.Int64
+
+	mu      sync.Mutex
+	errs    *multierror.Error
+	changes []Change
+}
+
+func (f *fixer) fail(path, op string, err error) {
+	f.failed.Add(1)
+	f.mu.Lock()
+	f.errs = multierror.Append(f.errs, fmt.Errorf("%s: %s: %w", path, op, err))
+	f.mu.Unlock()
+}
+
+// progress writes a count every progressEvery until the returned function
+// is called.
+func (f *fixer) progress() (stop func()) {
+	if f.opts.Progress == nil {
+		return func() {}
+	}
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(progressEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+				fmt.Fprintf(f.opts.Progress, "fix-permissions: %d entries scanned, %d changed, %d failed so far\n",
+					f.scanned.Load(), f.changed.Load(), f.failed.Load())
+			}
+		}
+	}()
+	return func() { close(quit); wg.Wait() }
+}
+
+// statxMask is every field the walk decides on.
+const statxMask = unix.STATX_TYPE | unix.STATX_MODE | unix.STATX_UID | unix.STATX_GID | unix.STATX_NLINK | unix.STATX_INO
+
+func fstatx(fd int, st *unix.Statx_t) error {
+	return unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, statxMask, st)
+}
+
+func devOf(st *unix.Statx_t) uint64 { return unix.Mkdev(st.Dev_major, st.Dev_minor) }
+
+func sameInode(a, b *unix.Statx_t) bool {
+	return a.Ino == b.Ino && devOf(a) == devOf(b) && a.Mode&unix.S_IFMT == b.Mode&unix.S_IFMT
+}
+
+// root fixes one starting path and dispatches its walk.
+func (f *fixer) root(path string) {
+	// The starting path is resolved on purpose: it is named by the
+	// operator, and a volume path may be a symbolic link to the mount.
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		f.scanned.Add(1)
+		f.fail(path, "open", err)
+		return
+	}
+	var st unix.Statx_t
+	if err := fstatx(fd, &st); err != nil {
+		unix.Close(fd)
+		f.scanned.Add(1)
+		f.fail(path, "statx", err)
+		return
+	}
+	f.scanned.Add(1)
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		defer unix.Close(fd)
+		if skip := f.skipReason(&st); skip != "" {
+			f.skipped.Add(1)
+			return
+		}
+		f.fix(fd, path, &st)
+		return
+	}
+	dfd, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	unix.Close(fd)
+	if err != nil {
+		f.fail(path, "open directory", err)
+		return
+	}
+	f.fix(dfd, path, &st)
+	f.dispatch(dirTask{fd: dfd, path: path, dev: devOf(&st)})
+}
+
+// dispatch hands t to an idle worker, or walks it here when all are busy.
+func (f *fixer) dispatch(t dirTask) {
+	f.pending.Add(1)
+	select {
+	case f.queue <- t:
+	default:
+		f.walk(t)
+		f.pending.Done()
+	}
+}
+
+// walk reads one directory and handles each entry; it closes t.fd.
+func (f *fixer) walk(t dirTask) {
+	dir := os.NewFile(uintptr(t.fd), t.path)
+	defer dir.Close()
+	for {
+		names, err := dir.Readdirnames(1024)
+		for _, name := range names {
+			f.entry(t, name)
+		}
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			f.fail(t.path, "read directory", err)
+			return
+		}
+	}
+}
+
+// skipReason says why an entry is left alone, or "" to handle it.
+func (f *fixer) skipReason(st *unix.Statx_t) string {
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFLNK:
+		return "symbolic link"
+	case unix.S_IFCHR, unix.S_IFBLK:
+		// A device node made group-accessible would hand the device to
+		// every process of the group.
+		return "device node"
+	case unix.S_IFREG:
+		if st.Nlink > 1 && !f.opts.Hardlinks {
+			return "more than one hard link"
+		}
+	}
+	return ""
+}
+
+// entry handles one directory entry by name, relative to t.fd.
+func (f *fixer) entry(t dirTask, name string) {
+	path := t.path + "/" + name
+	var st unix.Statx_t
+	err := unix.Statx(t.fd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, statxMask, &st)
+	if errors.Is(err, unix.ENOENT) {
+		return // removed while we walked
+	}
+	f.scanned.Add(1)
+	if err != nil {
+		f.fail(path, "statx", err)
+		return
+	}
+	if devOf(&st) != t.dev || st.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0 {
+		f.skipped.Add(1) // another filesystem, or a bind mount of this one
+		return
+	}
+	if f.skipReason(&st) != "" {
+		f.skipped.Add(1)
+		return
+	}
+	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+	_, _, change := wanted(st.Mode, int(st.Gid), f.opts.GID)
+	if !change && !isDir {
+		return // the fast path of an already-fixed tree: one statx
+	}
+	flags := unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	if isDir {
+		flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	}
+	fd, err := unix.Openat(t.fd, name, flags, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return
+	}
+	if err != nil {
+		f.fail(path, "open", err)
+		return
+	}
+	// The entry may have been replaced since statx: decide again on the
+	// inode the descriptor holds.
+	var now unix.Statx_t
+	if err := fstatx(fd, &now); err != nil {
+		unix.Close(fd)
+		f.fail(path, "statx", err)
+		return
+	}
+	if !sameInode(&st, &now) || f.skipReason(&now) != "" {
+		unix.Close(fd)
+		f.skipped.Add(1)
+		return
+	}
+	f.fix(fd, path, &now)
+	if isDir {
+		f.dispatch(dirTask{fd: fd, path: path, dev: t.dev})
+		return
+	}
+	unix.Close(fd)
+}
+
+// fix changes the inode behind fd if it differs from what is wanted.
+func (f *fixer) fix(fd int, path string, st *unix.Statx_t) {
+	gid, mode, change := wanted(st.Mode, int(st.Gid), f.opts.GID)
+	if !change {
+		return
+	}
+	f.changed.Add(1)
+	if f.opts.Check {
+		f.mu.Lock()
+		f.changes = append(f.changes, Change{Path: path, OldGID: int(st.Gid), NewGID: gid, OldMode: uint32(st.Mode) & 0o7777, NewMode: mode})
+		f.mu.Unlock()
+		return
+	}
+	if int(st.Gid) != gid {
+		if err := unix.Fchownat(fd, "", -1, gid, unix.AT_EMPTY_PATH); err != nil {
+			f.fail(path, "chown to group "+strconv.Itoa(gid), err)
+			return
+		}
+	}
+	// chown clears setuid and setgid on a regular file, so the mode is
+	// set again even when wanted() left the bits as they were.
+	if uint32(st.Mode)&0o7777 != mode || (int(st.Gid) != gid && st.Mode&unix.S_IFMT == unix.S_IFREG) {
+		if err := chmodFD(fd, mode); err != nil {
+			f.fail(path, fmt.Sprintf("chmod %04o", mode), err)
+		}
+	}
+}
+
+// chmodFD sets the mode of the inode behind fd, an O_PATH or an ordinary
+// descriptor. fchmodat2(AT_EMPTY_PATH) needs Linux 6.6; before that, an
+// ordinary descriptor takes fchmod and an O_PATH one the /proc/self/fd
+// link, which names the very inode and is not a path walk.
+func chmodFD(fd int, mode uint32) error {
+	err := unix.Fchmodat(fd, "", mode, unix.AT_EMPTY_PATH)
+	if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
+		return err
+	}
+	if err := unix.Fchmod(fd, mode); !errors.Is(err, unix.EBADF) {
+		return err
+	}
+	return unix.Chmod("/proc/self/fd/"+strconv.Itoa(fd), mode)
+}
+
+// wanted returns the group and mode an entry of the given type and mode
+// (a stat st_mode) and group should have, and whether that differs:
+// group gid, group read-write, group execute on directories and on files
+// their owner can execute, setgid on directories. A regular file that
+// changes group loses setuid and setgid, as chown(2) does, so that no
+// privileged file is handed to a new group.
+func wanted(stMode uint16, oldGID, gid int) (newGID int, mode uint32, change bool) {
+	old := uint32(stMode) & 0o7777
+	mode = old
+	switch uint32(stMode) & unix.S_IFMT {
+	case unix.S_IFDIR:
+		mode |= 0o070 | unix.S_ISGID
+	case unix.S_IFREG:
+		mode |= 0o060
+		if mode&0o100 != 0 {
+			mode |= 0o010
+		}
+		if oldGID != gid {
+			mode &^= unix.S_ISUID | unix.S_ISGID
+		}
+	case unix.S_IFIFO, unix.S_IFSOCK:
+		mode |= 0o060
+	default:
+		return oldGID, old, false
+	}
+	return gid, mode, mode != old || oldGID != gid
 }
