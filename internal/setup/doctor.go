@@ -3,6 +3,7 @@ package setup
 import (
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/doctor"
+	"github.com/nonroot-init/nonroot-init/internal/volumes"
 )
 
 // Doctor runs steps 2 to 5 in check-only mode and returns the report. It
@@ -10,6 +11,7 @@ import (
 func Doctor(cfg *config.Config, host Host) doctor.Report {
 	return doctor.New(
 		processSection(cfg, host),
+		volumes.DoctorSection(cfg.Volumes, cfg.VolumeCheck, volumes.CurrentIdentity()),
 	)
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/volumes"
 )
 
 // Host describes the machine: the files and facts the steps read. main
@@ -52,7 +53,17 @@ func Run(cfg *config.Config, host Host, log *slog.Logger) (Result, error) {
 
 	// 3. Volumes: prove each path writable.
 	if len(cfg.Volumes) > 0 && cfg.VolumeCheck != config.CheckOff {
-		return Result{}, &FailedError{Step: "volumes", Err: errors.New("NONROOT_VOLUMES is not supported by this build yet; set NONROOT_VOLUME_CHECK=off to go on without the check")}
+		err := volumes.Check(cfg.Volumes, volumes.CurrentIdentity())
+		switch {
+		case err == nil:
+			log.Info("volumes are writable", "paths", strings.Join(cfg.Volumes, ","))
+		case cfg.VolumeCheck == config.CheckStrict:
+			return Result{}, &FailedError{Step: "volumes", Err: err}
+		default:
+			for _, p := range volumes.Problems(err) {
+				log.Warn("volume check failed, starting COMMAND anyway (NONROOT_VOLUME_CHECK=warn)", "err", p)
+			}
+		}
 	}
 
 	// 4. Ports: the port COMMAND can bind for each NAME=PORT.

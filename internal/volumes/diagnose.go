@@ -1,0 +1,128 @@
+package volumes
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// diagnose explains why path failed with err (from the probe, or from the
+// access check of doctor), from the facts gathered about it, and chooses
+// the fix that applies. It does no I/O.
+func diagnose(path string, who Identity, f facts, err error) *Problem {
+	p := &Problem{Path: path, Err: err}
+	mkdir := fmt.Sprintf("mount a volume at %s (a volumeMounts entry, e.g. an emptyDir) or create it in the image: RUN mkdir -p %s && chgrp %d %s && chmod g+rwX %s",
+		path, path, who.GID, path, path)
+	switch {
+	case errors.Is(err, unix.ENOENT) || errors.Is(f.statErr, unix.ENOENT):
+		p.What = "does not exist"
+		p.Fix = mkdir
+	case errors.Is(err, unix.ENOTDIR) || errors.Is(f.statErr, unix.ENOTDIR) || (f.statErr == nil && !f.isDir):
+		p.What = "is not a directory"
+		if f.statErr == nil {
+			p.What = "is a " + f.kind + ", not a directory"
+		} else {
+			p.What = "is not reachable: a component of the path is not a directory"
+		}
+		p.Fix = "list directories in NONROOT_VOLUMES, and " + mkdir
+	case errors.Is(err, unix.EROFS) || (f.readOnly && isDenied(err)):
+		p.What = "is on a read-only filesystem"
+		if f.mountRoot {
+			p.Fix = "the volume is mounted read-only: remove readOnly: true from its volumeMounts entry (docker: drop :ro), or list another path"
+		} else {
+			p.Fix = fmt.Sprintf("the filesystem holding it is read-only (readOnlyRootFilesystem?): mount a writable volume such as an emptyDir at %s", path)
+		}
+	case errors.Is(err, unix.EDQUOT):
+		p.What = "is over its disk quota"
+		p.Fix = "free space on the volume or raise the quota (the PVC's storage request)"
+	case errors.Is(err, unix.ENOSPC):
+		p.What = "has no space left"
+		if f.statfsOK {
+			p.What += fmt.Sprintf(" (%s free of %s)", bytes(f.freeBytes), bytes(f.sizeBytes))
+		}
+		p.Fix = "free space on the volume or make it larger (an emptyDir's sizeLimit, the PVC's storage request)"
+	case errors.Is(f.statErr, unix.EACCES):
+		p.What = fmt.Sprintf("cannot be reached by uid %d (groups %s): a parent directory is not searchable", who.UID, who.groupList())
+		p.Fix = "at build time, give the parent directories execute permission for the group or others (chmod g+x or o+x)"
+	case isDenied(err):
+		owner := fmt.Sprintf("owner %s:%s mode %04o", idName(f.uid), idName(f.gid), f.mode)
+		if modeAllows(f, who) {
+			p.What = fmt.Sprintf("is not writable by uid %d (groups %s) although its mode bits allow it (%s): an SELinux or AppArmor policy, an ACL, or NFS root squashing denies it", who.UID, who.groupList(), owner)
+			p.Fix = "relabel the volume for containers (docker/podman: mount it with :z; Kubernetes: set seLinuxOptions in the securityContext, or check `ls -Z` and the audit log for AVC denials); check ACLs with getfacl"
+			break
+		}
+		p.What = fmt.Sprintf("is not writable by uid %d (groups %s): %s", who.UID, who.groupList(), owner)
+		p.Fix = permissionFix(path, f, who)
+	default:
+		p.What = fmt.Sprintf("is not writable: %v", err)
+		p.Fix = "check the volume's mount and the storage behind it"
+	}
+	return p
+}
+
+// isDenied reports a permission error.
+func isDenied(err error) bool {
+	return errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)
+}
+
+// modeAllows reports whether the mode bits alone let who create files in
+// the directory: write and search for the class (owner, group, other) the
+// kernel picks. UID 0 is allowed (CAP_DAC_OVERRIDE).
+func modeAllows(f facts, who Identity) bool {
+	if who.UID == 0 {
+		return true
+	}
+	var bits uint32
+	switch {
+	case who.UID == f.uid:
+		bits = f.mode >> 6
+	case who.inGroup(f.gid):
+		bits = f.mode >> 3
+	default:
+		bits = f.mode
+	}
+	return bits&0o3 == 0o3
+}
+
+// permissionFix chooses the fix for a directory whose mode bits deny who.
+func permissionFix(path string, f facts, who Identity) string {
+	fixCmd := "nonroot-init fix-permissions " + path
+	if who.GID != 0 {
+		fixCmd = fmt.Sprintf("nonroot-init fix-permissions --group %d %s", who.GID, path)
+	}
+	switch {
+	case who.UID == f.uid:
+		return fmt.Sprintf("we own it but the owner may not write: chmod u+rwx %s at build time, or run `%s` in an init container", path, fixCmd)
+	case !who.inGroup(f.gid) && (f.mode>>3)&0o3 == 0o3:
+		// The group may write; we are just not in it.
+		return fmt.Sprintf("its group %d may write, and we are not in it: add the group with runAsGroup: %d or supplementalGroups: [%d] (or fsGroup: %d) in the pod's securityContext (docker: --group-add %d)",
+			f.gid, f.gid, f.gid, f.gid, f.gid)
+	case f.mountRoot:
+		// A mounted volume: Kubernetes can hand it to our group.
+		return fmt.Sprintf("set fsGroup: %d in the pod's securityContext (Kubernetes then makes the volume group-writable for that group), or run `%s` in an init container running as root", who.GID, fixCmd)
+	default:
+		// A directory of the image: fix it when the image is built.
+		return fmt.Sprintf("at build time, make it group-writable: RUN chgrp -R %d %s && chmod -R g+rwX %s (or RUN %s); or mount a volume there with fsGroup: %d", who.GID, path, path, fixCmd, who.GID)
+	}
+}
+
+// idName shows 0 as root, which it is everywhere, and other IDs as numbers.
+func idName(id int) string {
+	if id == 0 {
+		return "root"
+	}
+	return fmt.Sprint(id)
+}
+
+func bytes(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
