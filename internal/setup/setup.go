@@ -67,13 +67,14 @@ func Run(cfg *config.Config, host Host, log *slog.Logger) (Result, error) {
 	}
 
 	// 4. Ports: the port COMMAND can bind for each NAME=PORT.
-	if len(cfg.Ports) > 0 {
-		return Result{}, &FailedError{Step: "ports", Err: errors.New("NONROOT_PORTS is not supported by this build yet")}
+	resolvedPorts, err := resolvePorts(cfg, host, env, log)
+	if err != nil {
+		return Result{}, err
 	}
 
 	// 5. Templates: render SRC into DST.
-	if len(cfg.Templates) > 0 {
-		return Result{}, &FailedError{Step: "templates", Err: errors.New("NONROOT_TEMPLATES is not supported by this build yet")}
+	if err := renderTemplates(cfg, env, resolvedPorts, log); err != nil {
+		return Result{}, err
 	}
 
 	return Result{Env: env.List()}, nil
