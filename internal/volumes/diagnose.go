@@ -19,7 +19,6 @@ func diagnose(path string, who Identity, f facts, err error) *Problem {
 		p.What = "does not exist"
 		p.Fix = mkdir
 	case errors.Is(err, unix.ENOTDIR) || errors.Is(f.statErr, unix.ENOTDIR) || (f.statErr == nil && !f.isDir):
-		p.What = "is not a directory"
 		if f.statErr == nil {
 			p.What = "is a " + f.kind + ", not a directory"
 		} else {
