@@ -41,6 +41,8 @@ func main() {
 		ProcDir:    "/proc",
 		Environ:    os.Environ(),
 		PID:        os.Getpid(),
+		RootDir:    "/",
+		CgroupDir:  "/sys/fs/cgroup",
 	}
 	os.Exit(run(os.Args[1:], host, os.Stdin, os.Stdout, os.Stderr))
 }

@@ -15,18 +15,3 @@ func Doctor(cfg *config.Config, host Host) doctor.Report {
 		volumes.DoctorSection(cfg.Volumes, cfg.VolumeCheck, volumes.CurrentIdentity()),
 	)
 }
-
-// processSection describes how the init would supervise COMMAND.
-func processSection(cfg *config.Config, host Host) doctor.Section {
-	s := doctor.Section{Name: "process"}
-	s.Add("pid", "%d", host.PID)
-	switch {
-	case host.PID == 1:
-		s.Add("role", "PID 1: reaps every zombie of the namespace")
-	case cfg.Subreaper == config.SubreaperOff:
-		s.Add("role", "not PID 1 and NONROOT_SUBREAPER=off: orphans go to the real PID 1")
-	default:
-		s.Add("role", "subreaper: reaps its own descendants")
-	}
-	return s
-}

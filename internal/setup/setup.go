@@ -22,6 +22,8 @@ type Host struct {
 	ProcDir    string   // /proc
 	Environ    []string // the init's own environment
 	PID        int      // our pid; 1 when PID 1 of a namespace
+	RootDir    string   // /: statfs'ed by doctor for a read-only root
+	CgroupDir  string   // /sys/fs/cgroup: doctor reads the memory limit there
 }
 
 // FailedError is a setup step that failed in strict mode: the init exits

@@ -1,0 +1,327 @@
+package setup
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/doctor"
+)
+
+// Fixes shared by several problems of the process section.
+const (
+	fixEntrypoint = `make nonroot-init the container's PID 1: ENTRYPOINT ["/usr/local/bin/nonroot-init", "--"] (or command: ["/usr/local/bin/nonroot-init", "--", ...] in the pod spec)`
+	fixTmp        = "mount an emptyDir at /tmp (volumes: [{name: tmp, emptyDir: {}}], volumeMounts: [{name: tmp, mountPath: /tmp}]; docker run --tmpfs /tmp), or point NONROOT_STATE_DIR at a writable volume"
+)
+
+// processSection describes how the init would supervise COMMAND and the
+// process profile the runtime applied: who PID 1 is and what it does with
+// SIGTERM and orphans, no_new_privs, seccomp, a read-only root filesystem
+// and the cgroup memory limit. Each problem comes with its fix.
+func processSection(cfg *config.Config, host Host) doctor.Section {
+	s := doctor.Section{Name: "process"}
+	s.Add("pid", "%d", host.PID)
+	switch {
+	case host.PID == 1:
+		s.Add("role", "PID 1: reaps every zombie of the namespace")
+	case cfg.Subreaper == config.SubreaperOff:
+		s.Add("role", "not PID 1 and NONROOT_SUBREAPER=off: orphans go to the real PID 1")
+	default:
+		s.Add("role", "subreaper: reaps its own descendants")
+	}
+	pid1Facts(&s, host)
+
+	if st, err := readStatus(host.ProcDir, "self"); err != nil {
+		s.Add("no_new_privs", "unknown: %v", err)
+	} else {
+		s.Add("no_new_privs", "%s", orUnknown(st["NoNewPrivs"]))
+		s.Add("seccomp", "%s", seccompMode(st["Seccomp"]))
+	}
+	rootFacts(&s, host)
+	memoryFacts(&s, host)
+	return s
+}
+
+// pid1Facts reports PID 1 of the namespace, as `kubectl exec ... doctor`
+// sees the container's init: its name, what it does with SIGTERM, its
+// ignored and blocked signals, and zombies it leaves unreaped.
+func pid1Facts(s *doctor.Section, host Host) {
+	if host.PID == 1 {
+		s.Notes = append(s.Notes, "doctor is PID 1 itself: run it in the running container (kubectl exec POD -- /usr/local/bin/nonroot-init doctor) to check the real init")
+		return
+	}
+	comm, err := os.ReadFile(filepath.Join(host.ProcDir, "1", "comm"))
+	st, err2 := readStatus(host.ProcDir, "1")
+	if err = errors.Join(err, err2); err != nil {
+		s.Add("pid1", "unknown: %v", err)
+		return
+	}
+	name := strings.TrimSpace(string(comm))
+	s.Add("pid1", "%s", name)
+	cgt, ign, blk := sigMask(st["SigCgt"]), sigMask(st["SigIgn"]), sigMask(st["SigBlk"])
+	term := disposition(unix.SIGTERM, cgt, ign, blk)
+	s.Add("pid1_sigterm", "%s", term)
+	s.Add("pid1_signals_ignored", "%s", signalList(ign))
+	s.Add("pid1_signals_blocked", "%s", signalList(blk))
+	if term != "caught" {
+		// The kernel drops a signal sent to a namespace's init when the
+		// init has no handler for it (signal_unkillable), so SIGTERM at
+		// its default action does nothing either.
+		s.Problem(fmt.Sprintf("PID 1 (%s) does not handle SIGTERM (%s): a pod deletion or docker stop is ignored until SIGKILL after the grace period", name, term), fixEntrypoint)
+	}
+	zombies, err := countZombies(host.ProcDir, 1)
+	if err != nil {
+		s.Add("zombies", "unknown: %v", err)
+		return
+	}
+	s.Add("zombies", "%d unreaped children of PID 1", zombies)
+	if zombies > 0 && cgt&sigBit(unix.SIGCHLD) == 0 {
+		s.Problem(fmt.Sprintf("PID 1 (%s) has %d zombie children and does not handle SIGCHLD: it does not reap orphans, which will fill the pid limit", name, zombies), fixEntrypoint)
+	}
+}
+
+// rootFacts reports whether the root filesystem is read-only and, if so,
+// whether /tmp is writable.
+func rootFacts(s *doctor.Section, host Host) {
+	root := host.RootDir
+	if root == "" {
+		root = "/"
+	}
+	ro, err := readOnlyFS(root)
+	if err != nil {
+		s.Add("read_only_root", "unknown: %v", err)
+		return
+	}
+	s.Add("read_only_root", "%t", ro)
+	if !ro {
+		return
+	}
+	tmp := filepath.Join(root, "tmp")
+	if tmpRO, err := readOnlyFS(tmp); err == nil && tmpRO {
+		s.Problem("the root filesystem is read-only and so is /tmp: nonroot-init's generated files, nss_wrapper's passwd copy, rendered templates and most programs need a writable /tmp", fixTmp)
+	}
+}
+
+// memoryFacts reports the cgroup version and the memory limit of the
+// cgroup this process is in.
+func memoryFacts(s *doctor.Section, host Host) {
+	cgdir := host.CgroupDir
+	if cgdir == "" {
+		cgdir = "/sys/fs/cgroup"
+	}
+	self, err := os.ReadFile(filepath.Join(host.ProcDir, "self", "cgroup"))
+	if err != nil {
+		s.Add("memory_limit", "unknown: %v", err)
+		return
+	}
+	v2path, v1path := cgroupPaths(string(self))
+	version, candidates := "v1", []string{
+		filepath.Join(cgdir, "memory", v1path, "memory.limit_in_bytes"),
+		// Inside a container without a cgroup namespace the runtime
+		// mounts the container's own cgroup at the top.
+		filepath.Join(cgdir, "memory", "memory.limit_in_bytes"),
+	}
+	if _, err := os.Stat(filepath.Join(cgdir, "cgroup.controllers")); err == nil {
+		version, candidates = "v2", []string{
+			filepath.Join(cgdir, v2path, "memory.max"),
+			filepath.Join(cgdir, "memory.max"),
+		}
+	}
+	s.Add("cgroup", "%s", version)
+	for _, c := range candidates {
+		if b, err := os.ReadFile(c); err == nil {
+			s.Add("memory_limit", "%s", memoryLimit(string(b)))
+			return
+		}
+	}
+	s.Add("memory_limit", "unknown: no memory controller under %s", cgdir)
+}
+
+// readOnlyFS reports whether path is on a file system mounted read-only.
+func readOnlyFS(path string) (bool, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return false, &os.PathError{Op: "statfs", Path: path, Err: err}
+	}
+	return st.Flags&unix.ST_RDONLY != 0, nil
+}
+
+// readStatus reads /proc/PID/status into its fields.
+func readStatus(procDir, pid string) (map[string]string, error) {
+	b, err := os.ReadFile(filepath.Join(procDir, pid, "status"))
+	if err != nil {
+		return nil, err
+	}
+	return parseStatus(string(b)), nil
+}
+
+// parseStatus splits /proc/PID/status lines ("Name:\tvalue") into a map.
+func parseStatus(text string) map[string]string {
+	m := map[string]string{}
+	for _, line := range strings.Split(text, "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			m[k] = strings.TrimSpace(v)
+		}
+	}
+	return m
+}
+
+// sigMask parses a hexadecimal signal mask of /proc/PID/status; bit N-1
+// is signal N. A malformed mask reads as empty.
+func sigMask(hex string) uint64 {
+	m, err := strconv.ParseUint(hex, 16, 64)
+	if err != nil {
+		return 0
+	}
+	return m
+}
+
+func sigBit(sig syscall.Signal) uint64 { return 1 << (uint(sig) - 1) }
+
+// disposition says what a process does with sig: "blocked" wins, since a
+// blocked signal never arrives, then "ignored", "caught" or "default".
+func disposition(sig syscall.Signal, cgt, ign, blk uint64) string {
+	switch bit := sigBit(sig); {
+	case blk&bit != 0:
+		return "blocked"
+	case ign&bit != 0:
+		return "ignored"
+	case cgt&bit != 0:
+		return "caught"
+	}
+	return "default"
+}
+
+// signalList names the signals of mask, "none" when empty.
+func signalList(mask uint64) string {
+	var names []string
+	for mask != 0 {
+		n := bits.TrailingZeros64(mask)
+		mask &^= 1 << n
+		sig := syscall.Signal(n + 1)
+		name := unix.SignalName(sig)
+		if name == "" {
+			name = "SIG" + strconv.Itoa(int(sig))
+		}
+		names = append(names, name)
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ",")
+}
+
+// seccompMode names the Seccomp field of /proc/PID/status.
+func seccompMode(v string) string {
+	switch v {
+	case "0":
+		return "disabled"
+	case "1":
+		return "strict"
+	case "2":
+		return "filter"
+	}
+	return orUnknown(v)
+}
+
+func orUnknown(v string) string {
+	if v == "" {
+		return "unknown"
+	}
+	return v
+}
+
+// countZombies counts the zombies whose parent is ppid.
+func countZombies(procDir string, ppid int) (int, error) {
+	entries, err := os.ReadDir(procDir)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(procDir, e.Name(), "stat"))
+		if err != nil {
+			continue // exited and reaped while we looked
+		}
+		state, parent, err := parseStat(string(b))
+		if err == nil && state == 'Z' && parent == ppid {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// parseStat returns the state and parent pid of a /proc/PID/stat line.
+// The command name is in parentheses and may itself contain spaces and
+// parentheses, so the fields are found after the last ')'.
+func parseStat(line string) (state byte, ppid int, err error) {
+	i := strings.LastIndexByte(line, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("parse /proc stat %q: no command name", line)
+	}
+	f := strings.Fields(line[i+1:])
+	if len(f) < 2 || len(f[0]) != 1 {
+		return 0, 0, fmt.Errorf("parse /proc stat %q: too few fields", line)
+	}
+	ppid, err = strconv.Atoi(f[1])
+	if err != nil {
+		return 0, 0, fmt.Errorf("parse /proc stat %q: parent pid: %w", line, err)
+	}
+	return f[0][0], ppid, nil
+}
+
+// cgroupPaths returns this process's cgroup v2 path ("0::/path") and its
+// v1 memory controller path ("N:memory:/path") from /proc/self/cgroup.
+func cgroupPaths(text string) (v2, v1memory string) {
+	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		switch {
+		case f[0] == "0" && f[1] == "":
+			v2 = f[2]
+		case containsWord(f[1], "memory"):
+			v1memory = f[2]
+		}
+	}
+	return v2, v1memory
+}
+
+func containsWord(list, word string) bool {
+	for _, w := range strings.Split(list, ",") {
+		if w == word {
+			return true
+		}
+	}
+	return false
+}
+
+// memoryLimit turns memory.max or memory.limit_in_bytes into the limit in
+// bytes, or "unlimited": v2 writes "max", v1 a number near 2^63 rounded
+// down to the page size.
+func memoryLimit(v string) string {
+	v = strings.TrimSpace(v)
+	if v == "max" {
+		return "unlimited"
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return "unknown: " + strconv.Quote(v)
+	}
+	if n >= 1<<62 {
+		return "unlimited"
+	}
+	return strconv.FormatUint(n, 10)
+}
