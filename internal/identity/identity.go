@@ -1,0 +1,358 @@
+// Package identity gives COMMAND a user: a passwd entry for a UID the
+// image has never heard of, a writable HOME, and USER and LOGNAME
+// (SPEC.md, setup step 2). The passwd and group files are parsed here,
+// since the binary is static and has no libc to ask.
+package identity
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/nonroot-init/nonroot-init/internal/config"
+	"golang.org/x/sys/unix"
+)
+
+// User is who COMMAND runs as, as the later steps (templates' .User) see it.
+type User struct {
+	Name string
+	UID  int
+	GID  int
+	Home string
+}
+
+// How the passwd entry is provided.
+const (
+	MethodExisting   = "existing"    // the UID already has an entry
+	MethodNSSWrapper = "nss-wrapper" // copies plus the entry in STATE_DIR, loaded by LD_PRELOAD
+	MethodEtcPasswd  = "etc-passwd"  // appended to a writable passwd file
+	MethodEnv        = "environment" // USER, LOGNAME and HOME only
+)
+
+// gecos marks the entries nonroot-init writes.
+const gecos = "nonroot-init"
+
+// Options is what the identity step needs; setup fills it from the
+// settings and the host.
+type Options struct {
+	Mode          string // config.Passwd*
+	Username      string // NONROOT_USERNAME
+	Home          string // NONROOT_HOME, empty when unset
+	NSSWrapperLib string // NONROOT_NSS_WRAPPER_LIB, empty to search LibDirs
+	StateDir      string // NONROOT_STATE_DIR, empty for the defaults
+	PasswdFile    string
+	GroupFile     string
+	LibDirs       []string
+	GOARCH        string
+	Shell         string // the shell of a generated entry
+	UID, GID      int    // who we are now (after RUN_AS)
+	// Getenv reads COMMAND's environment as built so far.
+	Getenv func(string) (string, bool)
+}
+
+// Var is one variable for COMMAND's environment.
+type Var struct{ Key, Value string }
+
+// Result is what the step did.
+type Result struct {
+	User   User
+	Method string
+	Env    []Var // in the order they should be set
+}
+
+// probe holds the facts the choice of method depends on. A nil error
+// means the thing is usable.
+type probe struct {
+	uid         int
+	found       bool
+	libErr      error
+	stateErr    error
+	passwdWrErr error
+}
+
+// decide picks how the entry is provided, in SPEC.md's order for auto.
+// An explicit mode that cannot be honoured is an error; auto falls back,
+// and reasons says why each better method was skipped.
+func decide(mode string, p probe) (method string, reasons []string, err error) {
+	if p.found {
+		return MethodExisting, nil, nil
+	}
+	if p.uid == 0 {
+		return MethodEnv, []string{"uid 0 never gets an entry written"}, nil
+	}
+	nss := p.libErr
+	if nss == nil && p.stateErr != nil {
+		nss = fmt.Errorf("no usable NONROOT_STATE_DIR: %w", p.stateErr)
+	}
+	switch mode {
+	case config.PasswdOff:
+		return MethodEnv, []string{"NONROOT_PASSWD=off"}, nil
+	case config.PasswdNSSWrapper:
+		if nss != nil {
+			return "", nil, fmt.Errorf("NONROOT_PASSWD=nss-wrapper: %w", nss)
+		}
+		return MethodNSSWrapper, nil, nil
+	case config.PasswdEtcPasswd:
+		if p.passwdWrErr != nil {
+			return "", nil, fmt.Errorf("NONROOT_PASSWD=etc-passwd: %w; use NONROOT_PASSWD=auto to go through nss_wrapper instead", p.passwdWrErr)
+		}
+		return MethodEtcPasswd, nil, nil
+	}
+	if nss == nil {
+		return MethodNSSWrapper, nil, nil
+	}
+	if p.passwdWrErr == nil {
+		return MethodEtcPasswd, []string{"nss_wrapper: " + nss.Error()}, nil
+	}
+	return MethodEnv, []string{"nss_wrapper: " + nss.Error(), p.passwdWrErr.Error()}, nil
+}
+
+// Provide runs the identity step: it finds or provides the passwd entry
+// for o.UID and returns the user and the variables COMMAND gets.
+func Provide(o Options, log *slog.Logger) (Result, error) {
+	passwd, err := readOptional(o.PasswdFile)
+	if err != nil {
+		return Result{}, err
+	}
+	group, err := readOptional(o.GroupFile)
+	if err != nil {
+		return Result{}, err
+	}
+	entry, found := LookupUID(passwd, o.UID)
+
+	var sd *stateDir
+	var sdErr error
+	sdOpened := false
+	state := func() (*stateDir, error) {
+		if !sdOpened {
+			sdOpened = true
+			sd, sdErr = openStateDir(StateDirCandidates(o.StateDir, o.Getenv))
+		}
+		return sd, sdErr
+	}
+	defer func() { sd.close() }()
+
+	p := probe{uid: o.UID, found: found}
+	var lib string
+	if !found && o.UID != 0 && o.Mode != config.PasswdOff && o.Mode != config.PasswdEtcPasswd {
+		lib, p.libErr = FindLib(o.NSSWrapperLib, o.LibDirs, o.GOARCH)
+		if p.libErr == nil {
+			_, p.stateErr = state()
+		}
+	}
+	if !found && o.UID != 0 && o.Mode != config.PasswdOff && o.Mode != config.PasswdNSSWrapper {
+		p.passwdWrErr = writable(o.PasswdFile)
+	}
+	method, reasons, err := decide(o.Mode, p)
+	if err != nil {
+		return Result{}, err
+	}
+
+	name := o.Username
+	if found {
+		name = entry.Name
+	}
+	home := chooseHome(o, state, log)
+	res := Result{User: User{Name: name, UID: o.UID, GID: o.GID, Home: home}, Method: method}
+	e := Entry{Name: name, UID: o.UID, GID: o.GID, Gecos: gecos, Home: home, Shell: o.Shell}
+
+	switch method {
+	case MethodExisting:
+		log.Debug("passwd entry found", "user", name, "uid", o.UID)
+	case MethodNSSWrapper:
+		env, err := writeNSSFiles(sd, passwd, group, e, o.Getenv, lib)
+		if err != nil {
+			return Result{}, err
+		}
+		res.Env = env
+		log.Info("passwd entry provided through nss_wrapper", "user", name, "uid", o.UID, "gid", o.GID, "home", home, "dir", sd.path, "lib", lib)
+	case MethodEtcPasswd:
+		if err := appendEntry(o.PasswdFile, e); err != nil {
+			return Result{}, err
+		}
+		if _, ok := LookupGID(group, o.GID); !ok && writable(o.GroupFile) == nil {
+			if err := appendGroup(o.GroupFile, Group{Name: groupName(group, name, o.GID), GID: o.GID}); err != nil {
+				log.Warn("cannot add a group entry", "gid", o.GID, "err", err)
+			}
+		}
+		log.Info("passwd entry appended", "file", o.PasswdFile, "user", name, "uid", o.UID, "gid", o.GID, "home", home)
+	case MethodEnv:
+		log.Warn("no passwd entry for our uid: COMMAND gets USER, LOGNAME and HOME only, so programs that look the user up (whoami, ssh, git) may fail",
+			"uid", o.UID, "user", name, "why", strings.Join(reasons, "; "))
+	}
+	res.Env = append(res.Env, Var{"HOME", home}, Var{"USER", name}, Var{"LOGNAME", name})
+	return res, nil
+}
+
+// writeNSSFiles writes nss_wrapper's passwd and group into the state
+// directory and returns the variables that make COMMAND use them.
+func writeNSSFiles(sd *stateDir, passwd, group []byte, e Entry, getenv func(string) (string, bool), lib string) ([]Var, error) {
+	if err := config.ValidPasswdField(e.Home); err != nil {
+		return nil, fmt.Errorf("HOME: %w", err)
+	}
+	pf, gf, _, err := nssFiles(passwd, group, e, groupName(group, e.Name, e.GID))
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileAt(sd.fd, "passwd", pf, 0o644); err != nil {
+		return nil, fmt.Errorf("NONROOT_STATE_DIR %s: %w", sd.path, err)
+	}
+	if err := writeFileAt(sd.fd, "group", gf, 0o644); err != nil {
+		return nil, fmt.Errorf("NONROOT_STATE_DIR %s: %w", sd.path, err)
+	}
+	preload, _ := getenv("LD_PRELOAD")
+	return []Var{
+		{"LD_PRELOAD", appendPreload(preload, lib)},
+		{"NSS_WRAPPER_PASSWD", filepath.Join(sd.path, "passwd")},
+		{"NSS_WRAPPER_GROUP", filepath.Join(sd.path, "group")},
+	}, nil
+}
+
+// groupName is the name of a generated group: the user's name, unless a
+// group of that name exists already.
+func groupName(group []byte, user string, gid int) string {
+	if !groupNamed(group, user) {
+		return user
+	}
+	return user + "-" + strconv.Itoa(gid)
+}
+
+// chooseHome applies SPEC.md: NONROOT_HOME if set, else $HOME if it is
+// writable and not /, else STATE_DIR/home. With none usable it keeps
+// $HOME (or /) and warns.
+func chooseHome(o Options, state func() (*stateDir, error), log *slog.Logger) string {
+	if o.Home != "" {
+		if err := os.MkdirAll(o.Home, 0o700); err != nil {
+			log.Warn("NONROOT_HOME cannot be created", "home", o.Home, "err", err)
+		} else if err := writableDir(o.Home); err != nil {
+			log.Warn("NONROOT_HOME is not writable by COMMAND", "home", o.Home, "err", err)
+		}
+		return o.Home
+	}
+	envHome, _ := o.Getenv("HOME")
+	if usableEnvHome(envHome) && writableDir(envHome) == nil {
+		return envHome
+	}
+	sd, err := state()
+	if err == nil {
+		fd, herr := ensureDirAt(sd.fd, "home")
+		if herr == nil {
+			unix.Close(fd)
+			return filepath.Join(sd.path, "home")
+		}
+		err = fmt.Errorf("%s/home: %w", sd.path, herr)
+	}
+	fallback := "/"
+	if usableEnvHome(envHome) {
+		fallback = envHome
+	}
+	log.Warn("no writable HOME for COMMAND; set NONROOT_HOME to a writable directory (an emptyDir volume)", "home", fallback, "err", err)
+	return fallback
+}
+
+// usableEnvHome accepts an inherited $HOME that is absolute, not / and
+// safe to put in a passwd line.
+func usableEnvHome(h string) bool {
+	return filepath.IsAbs(h) && filepath.Clean(h) != "/" && config.ValidPasswdField(h) == nil
+}
+
+// writableDir reports whether our effective IDs may create files in dir.
+func writableDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	return writableErr(dir, unix.W_OK|unix.X_OK)
+}
+
+// writable reports whether our effective IDs may write path, by the
+// kernel's access check (read-only mounts give EROFS).
+func writable(path string) error { return writableErr(path, unix.W_OK) }
+
+func writableErr(path string, mode uint32) error {
+	if err := unix.Faccessat(unix.AT_FDCWD, path, mode, unix.AT_EACCESS); err != nil {
+		return fmt.Errorf("%s is not writable: %w", path, err)
+	}
+	return nil
+}
+
+// readOptional reads a passwd or group file; a missing one (a scratch
+// image) reads as empty.
+func readOptional(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// appendEntry appends e's line to the passwd file at path unless its UID
+// is there by now. It never follows a symlink, never changes the file's
+// mode, and writes the line in one write(2) so that a reader sees all of
+// it or nothing.
+func appendEntry(path string, e Entry) error {
+	line := e.Line()
+	if _, err := ParsePasswdLine(line); err != nil {
+		return fmt.Errorf("refusing to write %s: %w", path, err)
+	}
+	return appendLine(path, line, func(data []byte) bool {
+		_, ok := LookupUID(data, e.UID)
+		return ok
+	})
+}
+
+func appendGroup(path string, g Group) error {
+	line := g.Line()
+	if _, err := ParseGroupLine(line); err != nil {
+		return fmt.Errorf("refusing to write %s: %w", path, err)
+	}
+	return appendLine(path, line, func(data []byte) bool {
+		_, ok := LookupGID(data, g.GID)
+		return ok
+	})
+}
+
+func appendLine(path, line string, present func([]byte) bool) error {
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_APPEND|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s for appending: %w", path, err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if present(data) {
+		return nil
+	}
+	buf := line + "\n"
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		buf = "\n" + buf
+	}
+	if _, err := f.Write([]byte(buf)); err != nil {
+		return fmt.Errorf("append to %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	return f.Close()
+}

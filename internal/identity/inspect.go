@@ -1,0 +1,60 @@
+package identity
+
+import (
+	"fmt"
+	"path/filepath"
+)
+
+// Inspection is what doctor reports about the identity, found without
+// writing anything.
+type Inspection struct {
+	UID, GID    int
+	Entry       Entry
+	Found       bool
+	Method      string   // what setup would do; empty when it would fail
+	MethodErr   error    // why setup would fail
+	Reasons     []string // why auto skipped a better method
+	Lib         string
+	LibErr      error
+	StateDir    string
+	StateErr    error
+	Home        string
+	HomeErr     error // HOME would not be writable
+	PasswdWrErr error // nil: the passwd file is writable by us
+}
+
+// Inspect judges the identity step in check-only mode: the same choices
+// as Provide, from the kernel's access checks with the effective IDs,
+// creating nothing.
+func Inspect(o Options) Inspection {
+	in := Inspection{UID: o.UID, GID: o.GID}
+	passwd, err := readOptional(o.PasswdFile)
+	if err != nil {
+		in.MethodErr = err
+		return in
+	}
+	in.Entry, in.Found = LookupUID(passwd, o.UID)
+	in.Lib, in.LibErr = FindLib(o.NSSWrapperLib, o.LibDirs, o.GOARCH)
+	in.StateDir, in.StateErr = inspectStateDir(StateDirCandidates(o.StateDir, o.Getenv))
+	in.PasswdWrErr = writable(o.PasswdFile)
+	p := probe{uid: o.UID, found: in.Found, libErr: in.LibErr, stateErr: in.StateErr, passwdWrErr: in.PasswdWrErr}
+	in.Method, in.Reasons, in.MethodErr = decide(o.Mode, p)
+
+	envHome, _ := o.Getenv("HOME")
+	switch {
+	case o.Home != "":
+		in.Home = o.Home
+		in.HomeErr = writableDir(o.Home)
+	case usableEnvHome(envHome) && writableDir(envHome) == nil:
+		in.Home = envHome
+	case in.StateErr == nil:
+		in.Home = filepath.Join(in.StateDir, "home")
+	default:
+		in.Home = "/"
+		if usableEnvHome(envHome) {
+			in.Home = envHome
+		}
+		in.HomeErr = fmt.Errorf("neither $HOME nor a NONROOT_STATE_DIR is writable: %w", in.StateErr)
+	}
+	return in
+}

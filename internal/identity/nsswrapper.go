@@ -1,0 +1,154 @@
+package identity
+
+import (
+	"debug/elf"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// libNames are the names libnss_wrapper has in the distributions' packages
+// (Debian's libnss-wrapper ships the .so itself, Fedora's nss_wrapper-libs
+// the .so.0).
+var libNames = []string{"libnss_wrapper.so", "libnss_wrapper.so.0"}
+
+// LibDirs returns the directories searched for libnss_wrapper.so on
+// goarch: the multiarch directories of Debian and Ubuntu, the lib64 of
+// Fedora, RHEL and UBI, and the plain lib of Alpine.
+func LibDirs(goarch string) []string {
+	var triplet string
+	switch goarch {
+	case "amd64":
+		triplet = "x86_64-linux-gnu"
+	case "arm64":
+		triplet = "aarch64-linux-gnu"
+	}
+	var dirs []string
+	if triplet != "" {
+		dirs = append(dirs, "/usr/lib/"+triplet, "/lib/"+triplet)
+	}
+	return append(dirs, "/usr/lib64", "/lib64", "/usr/lib", "/lib", "/usr/local/lib64", "/usr/local/lib")
+}
+
+// elfMachine is the ELF machine a library must be built for to be loaded
+// into COMMAND on goarch; 0 when unknown (no check).
+func elfMachine(goarch string) elf.Machine {
+	switch goarch {
+	case "amd64":
+		return elf.EM_X86_64
+	case "arm64":
+		return elf.EM_AARCH64
+	case "386":
+		return elf.EM_386
+	case "arm":
+		return elf.EM_ARM
+	case "ppc64le", "ppc64":
+		return elf.EM_PPC64
+	case "s390x":
+		return elf.EM_S390
+	case "riscv64":
+		return elf.EM_RISCV
+	}
+	return elf.EM_NONE
+}
+
+// FindLib returns the resolved path of libnss_wrapper: explicit if set,
+// else the first of libNames in dirs. A library built for another
+// architecture than goarch is skipped, as ld.so would refuse it. The
+// error lists what was tried.
+func FindLib(explicit string, dirs []string, goarch string) (string, error) {
+	var candidates []string
+	if explicit != "" {
+		candidates = []string{explicit}
+	} else {
+		for _, d := range dirs {
+			for _, n := range libNames {
+				candidates = append(candidates, filepath.Join(d, n))
+			}
+		}
+	}
+	var wrongArch []string
+	for _, c := range candidates {
+		resolved, err := filepath.EvalSymlinks(c)
+		if err != nil {
+			if explicit != "" {
+				return "", fmt.Errorf("NONROOT_NSS_WRAPPER_LIB=%s: %w", explicit, err)
+			}
+			continue
+		}
+		if err := checkELF(resolved, elfMachine(goarch)); err != nil {
+			if explicit != "" {
+				return "", fmt.Errorf("NONROOT_NSS_WRAPPER_LIB=%s: %w", explicit, err)
+			}
+			wrongArch = append(wrongArch, fmt.Sprintf("%s (%v)", resolved, err))
+			continue
+		}
+		return resolved, nil
+	}
+	msg := fmt.Sprintf("libnss_wrapper.so not found in %s", strings.Join(dirs, ", "))
+	if len(wrongArch) > 0 {
+		msg += "; skipped " + strings.Join(wrongArch, ", ")
+	}
+	return "", errors.New(msg + "; install libnss-wrapper (Debian), nss_wrapper-libs (Fedora, UBI) or nss_wrapper (Alpine), or set NONROOT_NSS_WRAPPER_LIB")
+}
+
+// checkELF accepts a regular file that is a shared object for machine.
+func checkELF(path string, machine elf.Machine) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return errors.New("not a regular file")
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("not an ELF library: %w", err)
+	}
+	defer f.Close()
+	if f.Type != elf.ET_DYN {
+		return fmt.Errorf("ELF type %v, not a shared object", f.Type)
+	}
+	if machine != elf.EM_NONE && f.Machine != machine {
+		return fmt.Errorf("built for %v, not %v", f.Machine, machine)
+	}
+	return nil
+}
+
+// appendPreload adds lib to an LD_PRELOAD value, keeping what is there.
+// ld.so splits LD_PRELOAD on spaces and colons; lib is not added twice.
+func appendPreload(existing, lib string) string {
+	for _, p := range strings.FieldsFunc(existing, func(r rune) bool { return r == ' ' || r == ':' }) {
+		if p == lib {
+			return existing
+		}
+	}
+	existing = strings.TrimRight(existing, ": ")
+	if existing == "" {
+		return lib
+	}
+	return existing + ":" + lib
+}
+
+// nssFiles builds the passwd and group files nss_wrapper will read: the
+// image's valid lines plus the new entry, and a group line for the GID
+// when it has none. Both are validated before they are returned.
+func nssFiles(passwd, group []byte, e Entry, groupName string) (p, g []byte, dropped int, err error) {
+	pl, dp := validLines(passwd, validPasswd)
+	gl, dg := validLines(group, validGroup)
+	pl = append(pl, e.Line())
+	if _, ok := LookupGID(group, e.GID); !ok {
+		gl = append(gl, Group{Name: groupName, GID: e.GID}.Line())
+	}
+	p = []byte(strings.Join(pl, "\n") + "\n")
+	g = []byte(strings.Join(gl, "\n") + "\n")
+	if err := validateFile(p, validPasswd); err != nil {
+		return nil, nil, 0, err
+	}
+	if err := validateFile(g, validGroup); err != nil {
+		return nil, nil, 0, err
+	}
+	return p, g, dp + dg, nil
+}

@@ -1,0 +1,183 @@
+package identity
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Entry is one line of a passwd file.
+type Entry struct {
+	Name  string
+	UID   int
+	GID   int
+	Gecos string
+	Home  string
+	Shell string
+}
+
+// Line returns e as a passwd line, without the newline.
+func (e Entry) Line() string {
+	return fmt.Sprintf("%s:x:%d:%d:%s:%s:%s", e.Name, e.UID, e.GID, e.Gecos, e.Home, e.Shell)
+}
+
+// Group is one line of a group file.
+type Group struct {
+	Name    string
+	GID     int
+	Members string
+}
+
+// Line returns g as a group line, without the newline.
+func (g Group) Line() string {
+	return fmt.Sprintf("%s:x:%d:%s", g.Name, g.GID, g.Members)
+}
+
+// ParsePasswdLine parses "name:password:uid:gid:gecos:home:shell". It
+// refuses what would make nss_wrapper reject the whole file or what a
+// libc would read differently: a wrong field count, an empty name, IDs
+// that are not decimal numbers below 2^32-1, control characters.
+func ParsePasswdLine(line string) (Entry, error) {
+	if err := plainText(line); err != nil {
+		return Entry{}, err
+	}
+	f := strings.Split(line, ":")
+	if len(f) != 7 {
+		return Entry{}, fmt.Errorf("passwd line %q has %d fields, want 7", line, len(f))
+	}
+	if f[0] == "" {
+		return Entry{}, fmt.Errorf("passwd line %q has an empty name", line)
+	}
+	uid, err := parseID(f[2])
+	if err != nil {
+		return Entry{}, fmt.Errorf("passwd line %q: uid %w", line, err)
+	}
+	gid, err := parseID(f[3])
+	if err != nil {
+		return Entry{}, fmt.Errorf("passwd line %q: gid %w", line, err)
+	}
+	return Entry{Name: f[0], UID: uid, GID: gid, Gecos: f[4], Home: f[5], Shell: f[6]}, nil
+}
+
+// ParseGroupLine parses "name:password:gid:member,member".
+func ParseGroupLine(line string) (Group, error) {
+	if err := plainText(line); err != nil {
+		return Group{}, err
+	}
+	f := strings.Split(line, ":")
+	if len(f) != 4 {
+		return Group{}, fmt.Errorf("group line %q has %d fields, want 4", line, len(f))
+	}
+	if f[0] == "" {
+		return Group{}, fmt.Errorf("group line %q has an empty name", line)
+	}
+	gid, err := parseID(f[2])
+	if err != nil {
+		return Group{}, fmt.Errorf("group line %q: gid %w", line, err)
+	}
+	return Group{Name: f[0], GID: gid, Members: f[3]}, nil
+}
+
+func plainText(line string) error {
+	for _, c := range line {
+		if c < 0x20 || c == 0x7f {
+			return fmt.Errorf("line %q contains a control character", line)
+		}
+	}
+	return nil
+}
+
+// parseID accepts what glibc's files backend accepts for an ID that is
+// not the reserved (uid_t)-1: decimal digits only.
+func parseID(s string) (int, error) {
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, fmt.Errorf("%q is not a decimal number", s)
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || n == 1<<32-1 {
+		return 0, fmt.Errorf("%q is not from 0 to 4294967294", s)
+	}
+	return int(n), nil
+}
+
+// lines splits a file into lines, without the newlines, ignoring a final
+// empty one.
+func lines(data []byte) []string {
+	s := strings.TrimSuffix(string(data), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// LookupUID returns the first valid passwd entry of data with uid, as
+// getpwuid would find it.
+func LookupUID(data []byte, uid int) (Entry, bool) {
+	for _, l := range lines(data) {
+		if e, err := ParsePasswdLine(l); err == nil && e.UID == uid {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// lookupName returns the first valid passwd entry named name.
+func lookupName(data []byte, name string) (Entry, bool) {
+	for _, l := range lines(data) {
+		if e, err := ParsePasswdLine(l); err == nil && e.Name == name {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// LookupGID returns the first valid group entry of data with gid.
+func LookupGID(data []byte, gid int) (Group, bool) {
+	for _, l := range lines(data) {
+		if g, err := ParseGroupLine(l); err == nil && g.GID == gid {
+			return g, true
+		}
+	}
+	return Group{}, false
+}
+
+func groupNamed(data []byte, name string) bool {
+	for _, l := range lines(data) {
+		if g, err := ParseGroupLine(l); err == nil && g.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// validLines keeps the lines of data that parse, and returns how many it
+// dropped. nss_wrapper refuses a whole file for one line it cannot parse,
+// so its copies hold only lines known to be good; comments and blank
+// lines go too.
+func validLines(data []byte, parse func(string) error) (kept []string, dropped int) {
+	for _, l := range lines(data) {
+		if parse(l) != nil {
+			dropped++
+			continue
+		}
+		kept = append(kept, l)
+	}
+	return kept, dropped
+}
+
+func validPasswd(l string) error { _, err := ParsePasswdLine(l); return err }
+func validGroup(l string) error  { _, err := ParseGroupLine(l); return err }
+
+// validateFile checks that every line of data parses, before a generated
+// file is handed to nss_wrapper.
+func validateFile(data []byte, parse func(string) error) error {
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		return fmt.Errorf("generated file does not end with a newline")
+	}
+	for i, l := range lines(data) {
+		if err := parse(l); err != nil {
+			return fmt.Errorf("generated line %d: %w", i+1, err)
+		}
+	}
+	return nil
+}

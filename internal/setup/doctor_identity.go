@@ -1,0 +1,109 @@
+package setup
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/doctor"
+	"github.com/nonroot-init/nonroot-init/internal/identity"
+	"github.com/nonroot-init/nonroot-init/internal/privileges"
+	"golang.org/x/sys/unix"
+)
+
+// installNSSWrapper is the fix for a missing libnss_wrapper.
+const installNSSWrapper = "install libnss_wrapper in the image (Debian/Ubuntu: apt-get install libnss-wrapper; Fedora/UBI: dnf install nss_wrapper-libs; Alpine: apk add nss_wrapper) or set NONROOT_NSS_WRAPPER_LIB"
+
+// identitySection reports who COMMAND would run as and how its passwd
+// entry would be provided (steps 1 and 2), without writing anything.
+func identitySection(cfg *config.Config, host Host) doctor.Section {
+	s := doctor.Section{Name: "identity"}
+	env := NewEnv(host.Environ)
+	o := identityOptions(cfg, host, env.Get)
+	groups, _ := unix.Getgroups()
+	s.Add("uid", "%d", o.UID)
+	s.Add("gid", "%d", o.GID)
+	s.Add("groups", "%s", joinInts(groups))
+
+	privilegesFacts(&s, cfg, host, o.UID, o.GID)
+
+	in := identity.Inspect(o)
+	switch {
+	case in.Found:
+		s.Add("passwd entry", "%s (found in %s)", in.Entry.Line(), host.PasswdFile)
+	case in.MethodErr != nil:
+		s.Add("passwd entry", "none for uid %d", o.UID)
+		s.Problem(in.MethodErr.Error(), "fix the setting named, or set NONROOT_PASSWD=auto")
+	case in.Method == identity.MethodNSSWrapper:
+		s.Add("passwd entry", "none for uid %d; would be provided through nss_wrapper as %q", o.UID, cfg.Username)
+	case in.Method == identity.MethodEtcPasswd:
+		s.Add("passwd entry", "none for uid %d; would be appended to %s as %q", o.UID, host.PasswdFile, cfg.Username)
+	default:
+		s.Add("passwd entry", "none for uid %d; COMMAND would get USER, LOGNAME and HOME only (%s)", o.UID, strings.Join(in.Reasons, "; "))
+		if o.UID != 0 && cfg.Passwd != config.PasswdOff {
+			s.Problem(fmt.Sprintf("uid %d has no passwd entry and none can be provided: whoami, ssh, git and Python's getpass will fail", o.UID), installNSSWrapper)
+		}
+	}
+	if in.LibErr != nil {
+		s.Add("nss_wrapper", "not found: %v", in.LibErr)
+	} else {
+		s.Add("nss_wrapper", "%s", in.Lib)
+	}
+	if in.StateErr != nil {
+		s.Add("state dir", "none usable: %v", in.StateErr)
+	} else {
+		s.Add("state dir", "%s", in.StateDir)
+	}
+	s.Add("home", "%s", in.Home)
+	if in.HomeErr != nil {
+		s.Problem(fmt.Sprintf("HOME %s is not writable: %v", in.Home, in.HomeErr), "set NONROOT_HOME to a writable directory, such as an emptyDir volume")
+	}
+	if in.PasswdWrErr == nil && o.UID != 0 {
+		s.Problem(fmt.Sprintf("%s is writable by uid %d: any process of the container can add a user, a privilege-escalation risk", host.PasswdFile, o.UID),
+			"make it read-only in the image (chown root:root, chmod 0644) and let nonroot-init provide the entry through nss_wrapper (NONROOT_PASSWD=auto)")
+	}
+	s.Notes = append(s.Notes, "writability judged by the kernel's access check with the effective IDs; nothing was written")
+	return s
+}
+
+// privilegesFacts adds the capability sets and what NONROOT_RUN_AS would do.
+func privilegesFacts(s *doctor.Section, cfg *config.Config, host Host, uid, gid int) {
+	st, err := privileges.ReadStatus(filepath.Join(host.ProcDir, "self", "status"))
+	if err != nil {
+		s.Add("capabilities", "unknown: %v", err)
+		return
+	}
+	s.Add("capabilities effective", "%s", privileges.CapNames(st.CapEff))
+	s.Add("capabilities permitted", "%s", privileges.CapNames(st.CapPrm))
+	s.Add("capabilities ambient", "%s", privileges.CapNames(st.CapAmb))
+	s.Add("capabilities bounding", "%s", privileges.CapNames(st.CapBnd))
+	s.Add("no_new_privs", "%t", st.NoNewPrivs)
+	runAs := cfg.RunAs
+	switch {
+	case uid != 0 && runAs != nil && (runAs.UID != uid || (runAs.GID >= 0 && runAs.GID != gid)):
+		s.Problem(fmt.Sprintf("NONROOT_RUN_AS=%s but started as uid %d gid %d, not as root: the switch is impossible", formatIDs(runAs), uid, gid),
+			"unset NONROOT_RUN_AS, or set the user in the pod (runAsUser) or image (USER)")
+	case uid == 0 && runAs == nil:
+		s.Notes = append(s.Notes, "running as root: COMMAND would get root; set NONROOT_RUN_AS=UID[:GID] or start the container as a non-root user")
+	case uid == 0 && runAs.UID != 0:
+		t := privileges.Target{UID: runAs.UID, GID: targetGID(runAs, host.PasswdFile)}
+		plan, err := privileges.MakePlan(st, t)
+		if err != nil {
+			s.Problem(err.Error(), "")
+			return
+		}
+		s.Add("run as", "uid %d gid %d groups %s (facts above are before the switch)", t.UID, t.GID, joinInts(plan.Groups))
+	}
+}
+
+func joinInts(ids []int) string {
+	if len(ids) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = fmt.Sprint(id)
+	}
+	return strings.Join(parts, ",")
+}
