@@ -11,6 +11,7 @@ import (
 func Doctor(cfg *config.Config, host Host) doctor.Report {
 	return doctor.New(
 		processSection(cfg, host),
+		identitySection(cfg, host),
 		portsSection(cfg, host),
 		volumes.DoctorSection(cfg.Volumes, cfg.VolumeCheck, volumes.CurrentIdentity()),
 	)

@@ -5,7 +5,6 @@
 package setup
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -47,11 +46,16 @@ func Run(cfg *config.Config, host Host, log *slog.Logger) (Result, error) {
 	env := NewEnv(host.Environ)
 
 	// 1. Drop privileges (RUN_AS): fix-permissions on VOLUMES first.
-	if cfg.RunAs != nil {
-		return Result{}, &FailedError{Step: "privileges", Err: errors.New("NONROOT_RUN_AS is not supported by this build yet; unset it and set the UID in the pod or image instead")}
+	if err := dropPrivileges(cfg, host, log); err != nil {
+		return Result{}, &FailedError{Step: "privileges", Err: err}
 	}
 
 	// 2. Identity: a passwd entry, HOME, USER and LOGNAME.
+	user, err := provideIdentity(cfg, host, env, log)
+	if err != nil {
+		return Result{}, &FailedError{Step: "identity", Err: err}
+	}
+	_ = user // the templates step's .User
 
 	// 3. Volumes: prove each path writable.
 	if len(cfg.Volumes) > 0 && cfg.VolumeCheck != config.CheckOff {
