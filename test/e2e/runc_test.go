@@ -1,0 +1,391 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nonroot-init/nonroot-init/test/harness"
+)
+
+// The restricted profile of the containers: OpenShift's random UID, GID
+// 0, and the pod's fsGroup as a supplementary group.
+const (
+	uid     = harness.OpenShiftUID
+	fsGroup = 1000680000
+	// memoryLimit is the cgroup memory limit given to every container,
+	// so that doctor has one to report.
+	memoryLimit = 256 << 20
+	timeout     = 60 * time.Second
+)
+
+// mount is a bind mount into the container.
+type mount struct {
+	Src, Dst string
+	RO       bool
+}
+
+// box is one container to run: the assembled root filesystem, the
+// restricted profile, and what the scenario adds.
+type box struct {
+	Args   []string // the process: the image's ENTRYPOINT plus CMD by default
+	Env    []string // added to the image's environment; a later K wins
+	Mounts []mount
+}
+
+var containerSeq atomic.Int64
+
+// bundle writes an OCI bundle for b in a temporary directory and returns
+// the runc state root, the bundle directory and the container id.
+func bundle(t *testing.T, b box) (root, dir, id string) {
+	t.Helper()
+	harness.NeedTool(t, "runc")
+	rfs := rootfs(t)
+	tmp := t.TempDir()
+	root, dir = filepath.Join(tmp, "state"), filepath.Join(tmp, "bundle")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	id = fmt.Sprintf("nonroot-init-e2e-%d-%d", os.Getpid(), containerSeq.Add(1))
+	cfg := ociConfig(rfs, b, dockerfileImage(t))
+	data, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Stops and removes the container whatever state it is in; the
+		// bundle and state directories go with t.TempDir.
+		if out, err := exec.Command("runc", "--root", root, "delete", "--force", id).CombinedOutput(); err != nil && !strings.Contains(string(out), "does not exist") {
+			t.Logf("runc delete %s: %v: %s", id, err, out)
+		}
+	})
+	return root, dir, id
+}
+
+// ociConfig is the config.json of b: OpenShift's restricted profile.
+func ociConfig(rootfs string, b box, img image) map[string]any {
+	args := b.Args
+	if args == nil {
+		args = append(append([]string{}, img.Entrypoint...), img.Cmd...)
+	}
+	env := mergeEnv(append(append([]string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		// CRI-O sets HOME to / for a UID without a passwd entry.
+		"HOME=/",
+	}, img.Env...), b.Env...))
+	noCaps := map[string]any{"bounding": []string{}, "effective": []string{}, "inheritable": []string{}, "permitted": []string{}, "ambient": []string{}}
+	mounts := []map[string]any{
+		{"destination": "/proc", "type": "proc", "source": "proc"},
+		{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		{"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
+		{"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		{"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": []string{"nosuid", "noexec", "nodev"}},
+		{"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": []string{"nosuid", "noexec", "nodev", "ro"}},
+		{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
+		// An emptyDir: the only writable place on a read-only root.
+		{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "nodev", "mode=1777", "size=65536k"}},
+	}
+	for _, m := range b.Mounts {
+		opts := []string{"rbind", "nosuid", "nodev"}
+		if m.RO {
+			opts = append(opts, "ro")
+		}
+		mounts = append(mounts, map[string]any{"destination": m.Dst, "type": "bind", "source": m.Src, "options": opts})
+	}
+	return map[string]any{
+		"ociVersion": "1.0.2-dev",
+		"process": map[string]any{
+			"terminal":        false,
+			"user":            map[string]any{"uid": uid, "gid": 0, "additionalGids": []int{fsGroup}},
+			"args":            args,
+			"env":             env,
+			"cwd":             "/",
+			"capabilities":    noCaps,
+			"rlimits":         []map[string]any{{"type": "RLIMIT_NOFILE", "hard": 20000, "soft": 20000}},
+			"noNewPrivileges": true,
+		},
+		"root":     map[string]any{"path": rootfs, "readonly": true},
+		"hostname": "e2e",
+		"mounts":   mounts,
+		"linux": map[string]any{
+			"resources": map[string]any{
+				"devices": []map[string]any{{"allow": false, "access": "rwm"}},
+				"memory":  map[string]any{"limit": memoryLimit},
+			},
+			"namespaces": []map[string]any{{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}},
+			// A filter like the runtime's default profile, so that the
+			// process runs in seccomp filter mode as on OpenShift.
+			"seccomp": map[string]any{
+				"defaultAction": "SCMP_ACT_ALLOW",
+				"architectures": []string{"SCMP_ARCH_X86_64"},
+				"syscalls":      []map[string]any{{"names": []string{"kexec_load", "open_by_handle_at"}, "action": "SCMP_ACT_ERRNO"}},
+			},
+			"maskedPaths":   []string{"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"},
+			"readonlyPaths": []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
+		},
+	}
+}
+
+// mergeEnv keeps the last value of each key, in the order keys first
+// appear.
+func mergeEnv(env []string) []string {
+	idx := map[string]int{}
+	var out []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if i, ok := idx[k]; ok {
+			out[i] = kv
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, kv)
+	}
+	return out
+}
+
+// command returns `runc run` for b, with no terminal: the container's
+// stdio is the command's.
+func command(t *testing.T, b box) (*exec.Cmd, string, string) {
+	t.Helper()
+	root, dir, id := bundle(t, b)
+	cmd := exec.Command("runc", "--root", root, "run", "--bundle", dir, id)
+	return cmd, root, id
+}
+
+// run runs b to completion and returns the container's exit status and
+// output.
+func run(t *testing.T, b box) harness.Result {
+	t.Helper()
+	cmd, _, _ := command(t, b)
+	return harness.Wait(t, timeout, cmd)
+}
+
+// volumeDir makes a directory to bind-mount as a volume, owned uid:gid
+// with mode.
+func volumeDir(t *testing.T, uid, gid int, mode os.FileMode) string {
+	t.Helper()
+	d := filepath.Join(t.TempDir(), "vol")
+	if err := os.Mkdir(d, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(d, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(d, mode); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// configMap makes a directory laid out as the kubelet lays out a
+// ConfigMap volume: the files in a timestamped directory, a ..data
+// symlink to it, and a top-level symlink per key through ..data. Owned
+// by root, read-only to others.
+func configMap(t *testing.T, files map[string]string) string {
+	t.Helper()
+	d := filepath.Join(t.TempDir(), "configmap")
+	ts := "..2026_11_29_10_00_00.123456789"
+	if err := os.MkdirAll(filepath.Join(d, ts), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(d, ts, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(filepath.Join("..data", name), filepath.Join(d, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(ts, filepath.Join(d, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// bare clears the image's settings for the scenarios about supervision
+// alone.
+var bare = []string{"NONROOT_VOLUMES=", "NONROOT_TEMPLATES=", "NONROOT_PORTS=", "NONROOT_REWRITE_SIGNALS="}
+
+// lines returns the lines of s that start with prefix, without it.
+func linesWith(s, prefix string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if v, ok := strings.CutPrefix(l, prefix); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// TestExitStatusIsCommands: the container exits with COMMAND's status,
+// and 128+N when COMMAND is killed by signal N.
+func TestExitStatusIsCommands(t *testing.T) {
+	for _, tc := range []struct {
+		script string
+		want   int
+	}{
+		{"exit 0", 0},
+		{"exit 3", 3},
+		{"kill -SEGV $$", 128 + 11},
+	} {
+		res := run(t, box{
+			Args: []string{initPath, "--", "/bin/sh", "-c", tc.script},
+			Env:  bare,
+		})
+		if res.Code != tc.want {
+			t.Errorf("container running sh -c %q exited %d; want %d\nstderr: %s", tc.script, res.Code, tc.want, res.Stderr)
+		}
+	}
+}
+
+// TestRuncKillTermReachesCommand: `runc kill ID TERM` signals the
+// container's PID 1, the init, which forwards it to COMMAND; COMMAND's
+// clean exit after it is the container's status.
+func TestRuncKillTermReachesCommand(t *testing.T) {
+	cmd, root, id := command(t, box{
+		Args: []string{initPath, "--", childPath, "signals", "TERM"},
+		Env:  bare,
+	})
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		buf := make([]byte, 4096)
+		var acc string
+		for {
+			n, err := stdout.Read(buf)
+			acc += string(buf[:n])
+			for {
+				l, rest, ok := strings.Cut(acc, "\n")
+				if !ok {
+					break
+				}
+				lines <- l
+				acc = rest
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	expect := func(want string) {
+		t.Helper()
+		select {
+		case l, ok := <-lines:
+			if !ok || l != want {
+				t.Fatalf("container printed %q (open %v); want %q\nstderr: %s", l, ok, want, stderr.String())
+			}
+		case <-time.After(timeout):
+			t.Fatalf("container did not print %q within %v\nstderr: %s", want, timeout, stderr.String())
+		}
+	}
+	expect("ready")
+	if out, err := exec.Command("runc", "--root", root, "kill", id, "TERM").CombinedOutput(); err != nil {
+		t.Fatalf("runc kill %s TERM: %v: %s", id, err, out)
+	}
+	expect("SIGTERM")
+	res := harness.Wait(t, timeout, cmd)
+	if res.Code != 0 {
+		t.Errorf("container exited %d after COMMAND's clean exit on SIGTERM; want 0\nstderr: %s", res.Code, stderr.String())
+	}
+}
+
+// zombieScript leaves orphans behind with the test child, then waits (a
+// bounded number of rounds) until no zombie is left and prints the count.
+const zombieScript = childPath + ` orphans 50
+zombies() { cat /proc/[0-9]*/stat 2>/dev/null | grep -c ') Z '; }
+i=0
+while [ "$(zombies)" -gt 0 ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done
+echo "zombies=$(zombies)"`
+
+// TestOrphansReaped: orphans inside the container are reparented to the
+// init, PID 1, which reaps them while COMMAND still runs.
+func TestOrphansReaped(t *testing.T) {
+	res := run(t, box{
+		Args: []string{initPath, "--", "/bin/sh", "-c", zombieScript},
+		Env:  bare,
+	})
+	if res.Code != 0 || !strings.Contains(res.Stdout, "zombies=0\n") {
+		t.Errorf("orphans in the container: exit %d, stdout %q; want 0 and zombies=0\nstderr: %s", res.Code, res.Stdout, res.Stderr)
+	}
+}
+
+// doctorJSON is the part of doctor's JSON report the tests read.
+type doctorJSON struct {
+	OK       bool `json:"ok"`
+	Sections []struct {
+		Name  string `json:"name"`
+		Facts []struct {
+			Name  string `json:"name"`
+			Value string `json:"value"`
+		} `json:"facts"`
+		Problems []struct {
+			What string `json:"what"`
+			Fix  string `json:"fix"`
+		} `json:"problems"`
+	} `json:"sections"`
+}
+
+// fact returns the value of section's fact name.
+func (d doctorJSON) fact(section, name string) (string, bool) {
+	for _, s := range d.Sections {
+		if s.Name != section {
+			continue
+		}
+		for _, f := range s.Facts {
+			if f.Name == name {
+				return f.Value, true
+			}
+		}
+	}
+	return "", false
+}
+
+// TestDoctorReportsProfile: `doctor --json` inside the container, under
+// the init as `kubectl exec` would see it, reports the restricted profile
+// the runtime really applied.
+func TestDoctorReportsProfile(t *testing.T) {
+	res := run(t, box{
+		Args: []string{initPath, "--", initPath, "doctor", "--json"},
+		Env:  bare,
+	})
+	var rep doctorJSON
+	if err := json.Unmarshal([]byte(res.Stdout), &rep); err != nil {
+		t.Fatalf("doctor --json in the container: exit %d, %v\nstdout: %s\nstderr: %s", res.Code, err, res.Stdout, res.Stderr)
+	}
+	for _, want := range []struct{ section, fact, value string }{
+		{"process", "pid1", "nonroot-init"},
+		{"process", "pid1_sigterm", "caught"},
+		{"process", "no_new_privs", "1"},
+		{"process", "seccomp", "filter"},
+		{"process", "read_only_root", "true"},
+		{"process", "memory_limit", strconv.Itoa(memoryLimit)},
+	} {
+		got, ok := rep.fact(want.section, want.fact)
+		if !ok || got != want.value {
+			t.Errorf("doctor --json: %s.%s = %q (present %v); want %q\nreport: %s", want.section, want.fact, got, ok, want.value, res.Stdout)
+		}
+	}
+}
