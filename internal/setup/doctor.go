@@ -13,6 +13,7 @@ func Doctor(cfg *config.Config, host Host) doctor.Report {
 		processSection(cfg, host),
 		identitySection(cfg, host),
 		portsSection(cfg, host),
+		templatesSection(cfg, host),
 		volumes.DoctorSection(cfg.Volumes, cfg.VolumeCheck, volumes.CurrentIdentity()),
 	)
 }

@@ -79,7 +79,7 @@ func Run(cfg *config.Config, host Host, log *slog.Logger) (Result, error) {
 	}
 
 	// 5. Templates: render SRC into DST.
-	if err := renderTemplates(cfg, env, resolvedPorts, log); err != nil {
+	if err := renderTemplates(cfg, env, user, resolvedPorts, log); err != nil {
 		return Result{}, err
 	}
 

@@ -1,0 +1,381 @@
+// Package render turns the SRC:DST pairs of NONROOT_TEMPLATES into files:
+// sources ending in .tmpl are rendered with text/template, other files are
+// copied byte for byte, so that a read-only ConfigMap becomes a writable
+// copy. Render does everything in memory and writes nothing; Write then
+// writes each file atomically. A caller that gets an error from Render
+// writes nothing at all.
+package render
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"text/template"
+	"time"
+
+	"github.com/nonroot-init/nonroot-init/internal/config"
+)
+
+// Limits on one template's execution. A template is trusted input from
+// the image or the pod spec, but a mistake such as `{{ range 1000000000 }}`
+// must end in an error naming the file, not in an init that hangs or is
+// killed for its memory before COMMAND starts.
+const (
+	MaxOutput   = 64 << 20
+	ExecTimeout = 10 * time.Second
+)
+
+// User is the .User of a template.
+type User struct {
+	Name string
+	UID  int
+	GID  int
+	Home string
+}
+
+// Data is what a template sees: .Env (COMMAND's environment), .User and
+// .Ports (each name of NONROOT_PORTS to its resolved port).
+type Data struct {
+	Env   map[string]string
+	User  User
+	Ports map[string]int
+}
+
+// File is one file to write.
+type File struct {
+	// Dir is the directory the file goes in as configured: DST, or DST's
+	// parent when DST names the file. Symbolic links in it are the
+	// operator's choice and are followed.
+	Dir string
+	// Rel is the path below Dir. Every component of it is created and
+	// opened without following symbolic links, so a link planted in DST
+	// cannot redirect a write.
+	Rel string
+	// Source is the file it came from, as the user named it (through a
+	// ConfigMap's top-level links, not ..data).
+	Source   string
+	Mode     fs.FileMode
+	Content  []byte
+	Rendered bool // a .tmpl rendered, rather than a copy
+}
+
+// Path is the file's destination.
+func (f File) Path() string { return filepath.Join(f.Dir, f.Rel) }
+
+// Render renders and copies every pair in memory and checks that each
+// destination can be written: its directories are directories (not
+// symbolic links) and writable. It returns every problem at once, each
+// naming the file (and for a template, the line), and writes nothing.
+func Render(pairs []config.Template, data Data) ([]File, error) {
+	var errs []error
+	var files []File
+	for _, p := range pairs {
+		fs, err := renderPair(p, data)
+		files = append(files, fs...)
+		errs = append(errs, err...)
+	}
+	slices.SortStableFunc(files, func(a, b File) int { return strings.Compare(a.Path(), b.Path()) })
+	for i := range files {
+		if i > 0 && files[i].Path() == files[i-1].Path() {
+			errs = append(errs, fmt.Errorf("%s and %s would both be written to %s; give them different DSTs", files[i-1].Source, files[i].Source, files[i].Path()))
+		}
+	}
+	for _, f := range files {
+		if err := checkDest(f); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, &Error{Problems: errs}
+	}
+	return files, nil
+}
+
+// Error is every problem Render found; nothing was written.
+type Error struct {
+	Problems []error
+}
+
+func (e *Error) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.Error()
+	}
+	return "NONROOT_TEMPLATES: nothing was written: " + strings.Join(parts, "; ")
+}
+
+func (e *Error) Unwrap() []error { return e.Problems }
+
+// renderPair renders one SRC:DST. A directory SRC is copied below DST. A
+// file SRC goes to DST itself, or into DST when DST is an existing
+// directory, as cp does.
+func renderPair(p config.Template, data Data) ([]File, []error) {
+	if p.Dst == p.Src || strings.HasPrefix(p.Dst, strings.TrimSuffix(p.Src, "/")+"/") {
+		return nil, []error{fmt.Errorf("%s:%s: DST is inside SRC, so every start would copy the previous output again; choose a DST outside SRC", p.Src, p.Dst)}
+	}
+	info, err := os.Stat(p.Src)
+	if err != nil {
+		return nil, []error{sourceError(p.Src, err)}
+	}
+	if info.IsDir() {
+		srcs, errs := collect(p.Src)
+		var files []File
+		for _, s := range srcs {
+			f, err := renderOne(s, p.Dst, outName(s.rel), data)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			files = append(files, f)
+		}
+		return files, errs
+	}
+	if !info.Mode().IsRegular() {
+		return nil, []error{fmt.Errorf("%s is a %s, not a file or directory", p.Src, kind(info.Mode()))}
+	}
+	s := source{path: p.Src, display: p.Src, mode: info.Mode()}
+	dir, rel := filepath.Dir(p.Dst), filepath.Base(p.Dst)
+	if st, err := os.Stat(p.Dst); err == nil && st.IsDir() {
+		dir, rel = p.Dst, outName(filepath.Base(p.Src))
+	}
+	f, err := renderOne(s, dir, rel, data)
+	if err != nil {
+		return nil, []error{err}
+	}
+	return []File{f}, nil
+}
+
+// renderOne reads s and renders it (a .tmpl) or copies it into dir/rel.
+func renderOne(s source, dir, rel string, data Data) (File, error) {
+	if filepath.Base(s.display) == ".tmpl" {
+		return File{}, fmt.Errorf("%s: a template needs a name before .tmpl", s.display)
+	}
+	if !filepath.IsLocal(rel) {
+		return File{}, fmt.Errorf("%s: %q would leave DST %s", s.display, rel, dir)
+	}
+	content, err := readSource(s.path, s.display)
+	if err != nil {
+		return File{}, err
+	}
+	f := File{Dir: dir, Rel: rel, Source: s.display, Mode: outputMode(s.mode), Content: content}
+	if strings.HasSuffix(s.display, ".tmpl") {
+		f.Rendered = true
+		if f.Content, err = Execute(s.display, content, data); err != nil {
+			return File{}, err
+		}
+	}
+	return f, nil
+}
+
+// outName is the name a source is written under: without .tmpl.
+func outName(name string) string { return strings.TrimSuffix(name, ".tmpl") }
+
+// outputMode keeps the source's permission bits, adds owner read-write
+// (COMMAND must be able to rewrite its copy) and removes world-write.
+func outputMode(src fs.FileMode) fs.FileMode {
+	return (src.Perm() | 0o600) &^ 0o002
+}
+
+// source is one file found under SRC.
+type source struct {
+	path    string // the path opened: display, read through the links
+	display string // SRC joined with rel
+	rel     string // below SRC
+	mode    fs.FileMode
+}
+
+// collect walks the directory root and returns its files in lexical
+// order. Entries whose names start with ".." are skipped: they are the
+// ..data link and the ..<timestamp> directory of a Kubernetes ConfigMap
+// or Secret volume, whose files the top-level links already name.
+// Symbolic links are followed (the top-level names of a ConfigMap are
+// links into ..data); a directory reached twice on one path is a loop.
+func collect(root string) ([]source, []error) {
+	var out []source
+	var errs []error
+	var walk func(dir, rel string, seen []devIno)
+	walk = func(dir, rel string, seen []devIno) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			errs = append(errs, sourceError(dir, err))
+			return
+		}
+		for _, e := range entries {
+			name := e.Name()
+			if strings.HasPrefix(name, "..") {
+				continue
+			}
+			path := filepath.Join(dir, name)
+			r := filepath.Join(rel, name)
+			info, err := os.Stat(path)
+			if err != nil {
+				errs = append(errs, sourceError(path, err))
+				continue
+			}
+			switch {
+			case info.IsDir():
+				id := idOf(info)
+				if slices.Contains(seen, id) {
+					errs = append(errs, fmt.Errorf("%s: a symbolic link loop leads back to a directory above it", path))
+					continue
+				}
+				walk(path, r, append(seen[:len(seen):len(seen)], id))
+			case info.Mode().IsRegular():
+				out = append(out, source{path: path, display: path, rel: r, mode: info.Mode()})
+			default:
+				errs = append(errs, fmt.Errorf("%s is a %s, not a file or directory", path, kind(info.Mode())))
+			}
+		}
+	}
+	info, err := os.Stat(root)
+	if err != nil {
+		return nil, []error{sourceError(root, err)}
+	}
+	walk(root, "", []devIno{idOf(info)})
+	return out, errs
+}
+
+type devIno struct{ dev, ino uint64 }
+
+func idOf(info fs.FileInfo) devIno {
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return devIno{uint64(st.Dev), st.Ino}
+	}
+	return devIno{}
+}
+
+// readSource reads a regular file. O_NONBLOCK keeps a FIFO swapped in
+// after the walk from blocking the init forever.
+func readSource(path, display string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, sourceError(display, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", display, err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is a %s, not a file", display, kind(info.Mode()))
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", display, err)
+	}
+	return b, nil
+}
+
+// sourceError explains why a source cannot be used. An unreadable source
+// is most often a Secret mounted with mode 0400 for root and no fsGroup.
+func sourceError(path string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s does not exist (a broken symbolic link, or a volume that is not mounted)", path)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%s is not readable by uid %d (gid %d, groups %v)%s; set fsGroup in the pod's securityContext, or defaultMode 0440 (or 0444) on the Secret or ConfigMap volume",
+			path, os.Geteuid(), os.Getegid(), groups(), ownerMode(path))
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}
+
+func groups() []int {
+	gs, err := os.Getgroups()
+	if err != nil {
+		return nil
+	}
+	return gs
+}
+
+// ownerMode describes a path's owner and mode, or nothing when even that
+// cannot be read.
+func ownerMode(path string) string {
+	info, err := os.Lstat(path)
+	if err != nil {
+		return ""
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf(": owner %d:%d mode %04o", st.Uid, st.Gid, info.Mode().Perm())
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m&fs.ModeSymlink != 0:
+		return "symbolic link"
+	case m.IsDir():
+		return "directory"
+	}
+	return "special file"
+}
+
+// Execute parses and runs one template with missingkey=error and the
+// functions of Funcs. name is the file it came from: errors read
+// "name:line: message" (or name:line:column for execution errors).
+func Execute(name string, text []byte, data Data) ([]byte, error) {
+	return execute(name, text, data, MaxOutput, ExecTimeout)
+}
+
+func execute(name string, text []byte, data Data, maxOutput int, timeout time.Duration) ([]byte, error) {
+	t, err := template.New(name).Option("missingkey=error").Funcs(Funcs(data)).Parse(string(text))
+	if err != nil {
+		return nil, templateError(name, err)
+	}
+	out := &limitedBuffer{name: name, max: maxOutput}
+	done := make(chan error, 1)
+	go func() { done <- t.Execute(out, data) }()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			return nil, templateError(name, err)
+		}
+		return out.b.Bytes(), nil
+	case <-timer.C:
+		// The goroutine is left running: text/template cannot be
+		// stopped, and the init fails and exits right after this.
+		return nil, fmt.Errorf("%s: still rendering after %v; look for a range over a large number", name, timeout)
+	}
+}
+
+// templateError makes text/template's messages read "file:line: ...":
+// it drops the "template: " prefix and the repeated `executing "file"`.
+func templateError(name string, err error) error {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "template: ")
+	msg = strings.Replace(msg, fmt.Sprintf("executing %q at ", name), "at ", 1)
+	if !strings.HasPrefix(msg, name) {
+		msg = name + ": " + msg
+	}
+	return errors.New(msg)
+}
+
+// limitedBuffer fails writes beyond max bytes, which stops the template.
+type limitedBuffer struct {
+	name string
+	max  int
+	b    bytes.Buffer
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if l.b.Len()+len(p) > l.max {
+		return 0, fmt.Errorf("%s: rendered output is larger than %d bytes", l.name, l.max)
+	}
+	return l.b.Write(p)
+}

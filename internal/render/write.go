@@ -1,0 +1,283 @@
+package render
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Write writes each file atomically: a temporary file in the destination
+// directory, written, synced, closed and given its mode, then renamed
+// over the destination. A destination that is a mount point of its own (a
+// single file bind-mounted with a Kubernetes subPath) cannot be renamed
+// over (EBUSY) and is written in place instead. Directories below
+// File.Dir are created and entered without following symbolic links. It
+// goes on after a failure and returns every one.
+func Write(files []File) error {
+	var errs []error
+	for _, f := range files {
+		if err := writeOne(f); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return &WriteError{Problems: errs}
+	}
+	return nil
+}
+
+// WriteError is every file Write could not write. Each file is either
+// wholly old or wholly new.
+type WriteError struct {
+	Problems []error
+}
+
+func (e *WriteError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.Error()
+	}
+	return "NONROOT_TEMPLATES: " + strings.Join(parts, "; ")
+}
+
+func (e *WriteError) Unwrap() []error { return e.Problems }
+
+func writeOne(f File) error {
+	dirfd, err := openDestDir(f.Dir, filepath.Dir(f.Rel), true)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dirfd)
+	name := filepath.Base(f.Rel)
+	if isMountRoot(dirfd, name) {
+		return writeInPlace(dirfd, name, f)
+	}
+	tmp, err := writeTemp(dirfd, name, f)
+	if err != nil {
+		return err
+	}
+	err = unix.Renameat(dirfd, tmp, dirfd, name)
+	if errors.Is(err, unix.EBUSY) {
+		// A kernel without STATX_ATTR_MOUNT_ROOT (before 5.8) did not
+		// tell us it is a mount point; rename did.
+		_ = unix.Unlinkat(dirfd, tmp, 0)
+		return writeInPlace(dirfd, name, f)
+	}
+	if err != nil {
+		_ = unix.Unlinkat(dirfd, tmp, 0)
+		return fmt.Errorf("write %s: %w", f.Path(), &os.SyscallError{Syscall: "renameat", Err: err})
+	}
+	// Make the rename itself durable; some filesystems cannot sync a
+	// directory, which costs nothing but durability.
+	_ = unix.Fsync(dirfd)
+	return nil
+}
+
+// openDestDir opens dir (following links: the operator chose it), then
+// each component of rel below it without following links, creating the
+// missing ones when create is set.
+func openDestDir(dir, rel string, create bool) (int, error) {
+	if create {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return -1, fmt.Errorf("create DST %s: %w", dir, err)
+		}
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open DST %s: %w", dir, &os.SyscallError{Syscall: "open", Err: err})
+	}
+	if rel == "." {
+		return fd, nil
+	}
+	path := dir
+	for _, comp := range strings.Split(rel, "/") {
+		path = filepath.Join(path, comp)
+		if comp == ".." || comp == "." || comp == "" {
+			unix.Close(fd)
+			return -1, fmt.Errorf("%s: refusing a path that leaves DST %s", path, dir)
+		}
+		if create {
+			if err := unix.Mkdirat(fd, comp, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+				unix.Close(fd)
+				return -1, fmt.Errorf("create %s: %w", path, &os.SyscallError{Syscall: "mkdirat", Err: err})
+			}
+		}
+		next, err := unix.Openat(fd, comp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		unix.Close(fd)
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+			return -1, fmt.Errorf("%s is a symbolic link or not a directory; nonroot-init never writes through a link in DST: remove it", path)
+		}
+		if err != nil {
+			return -1, fmt.Errorf("open %s: %w", path, &os.SyscallError{Syscall: "openat", Err: err})
+		}
+		fd = next
+	}
+	return fd, nil
+}
+
+// writeTemp writes f into a new temporary file next to name and returns
+// the temporary name. On any error the temporary file is removed.
+func writeTemp(dirfd int, name string, f File) (string, error) {
+	var tmp string
+	var fd int
+	for range 100 {
+		var b [6]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", fmt.Errorf("write %s: temporary name: %w", f.Path(), err)
+		}
+		tmp = "." + name + ".nonroot-init-" + hex.EncodeToString(b[:])
+		var err error
+		fd, err = unix.Openat(dirfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if errors.Is(err, unix.EEXIST) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("write %s: %w%s", f.Path(), &os.SyscallError{Syscall: "openat", Err: err}, dirHint(err))
+		}
+		break
+	}
+	file := os.NewFile(uintptr(fd), filepath.Join(filepath.Dir(f.Path()), tmp))
+	err := writeAll(file, f)
+	if cerr := file.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = unix.Unlinkat(dirfd, tmp, 0)
+		return "", fmt.Errorf("write %s: %w", f.Path(), err)
+	}
+	return tmp, nil
+}
+
+func writeAll(file *os.File, f File) error {
+	if _, err := file.Write(f.Content); err != nil {
+		return err
+	}
+	// fchmod is not subject to the umask, so the mode is exactly
+	// outputMode's.
+	if err := file.Chmod(f.Mode); err != nil {
+		return err
+	}
+	return file.Sync()
+}
+
+// writeInPlace rewrites the existing file name: truncate after writing,
+// so that a shorter content leaves no tail. Not atomic, but nothing reads
+// it yet: COMMAND has not started.
+func writeInPlace(dirfd int, name string, f File) error {
+	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("write %s in place (a mount point, e.g. a subPath): %w", f.Path(), &os.SyscallError{Syscall: "openat", Err: err})
+	}
+	file := os.NewFile(uintptr(fd), f.Path())
+	_, err = file.Write(f.Content)
+	if err == nil {
+		err = file.Truncate(int64(len(f.Content)))
+	}
+	if err == nil {
+		// The file may belong to someone else (the kubelet made it);
+		// its mode is then theirs to choose.
+		if cerr := file.Chmod(f.Mode); cerr != nil && !errors.Is(cerr, fs.ErrPermission) {
+			err = cerr
+		}
+	}
+	if err == nil {
+		err = file.Sync()
+	}
+	if cerr := file.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s in place (a mount point, e.g. a subPath): %w", f.Path(), err)
+	}
+	return nil
+}
+
+// isMountRoot reports whether name in dirfd is the root of a mount: a
+// file bind-mounted on its own, which rename cannot replace (EBUSY).
+func isMountRoot(dirfd int, name string) bool {
+	var stx unix.Statx_t
+	if err := unix.Statx(dirfd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_TYPE, &stx); err != nil {
+		return false
+	}
+	return stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 &&
+		stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0 &&
+		stx.Mode&unix.S_IFMT == unix.S_IFREG
+}
+
+func dirHint(err error) string {
+	switch {
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
+		return fmt.Sprintf(" (the directory is not writable by uid %d; choose a DST in a writable volume such as an emptyDir, or under /tmp)", os.Geteuid())
+	case errors.Is(err, unix.EROFS):
+		return " (a read-only filesystem; mount an emptyDir there or choose a DST under /tmp)"
+	}
+	return ""
+}
+
+// checkDest checks, without writing, that f can be written: the existing
+// part of its directory chain holds directories, none of them a
+// symbolic link below File.Dir, and the nearest existing one is writable
+// by our effective IDs (or, for a mount-point file, the file itself is).
+func checkDest(f File) error {
+	// The configured directory, or its nearest existing ancestor.
+	existing := f.Dir
+	for {
+		info, err := os.Stat(existing)
+		if err == nil {
+			if !info.IsDir() {
+				return fmt.Errorf("%s: DST %s is not a directory", f.Source, existing)
+			}
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) || existing == "/" {
+			return fmt.Errorf("%s: DST %s: %w", f.Source, existing, err)
+		}
+		existing = filepath.Dir(existing)
+	}
+	if existing == f.Dir {
+		path := f.Dir
+		comps := strings.Split(f.Rel, "/")
+		for i, comp := range comps {
+			path = filepath.Join(path, comp)
+			info, err := os.Lstat(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", f.Source, err)
+			}
+			last := i == len(comps)-1
+			switch {
+			case !last && info.Mode()&fs.ModeSymlink != 0:
+				return fmt.Errorf("%s: %s is a symbolic link inside DST %s; nonroot-init never writes through one: remove it", f.Source, path, f.Dir)
+			case !last && !info.IsDir():
+				return fmt.Errorf("%s: %s is in the way: it is not a directory", f.Source, path)
+			case last && info.IsDir():
+				return fmt.Errorf("%s: %s is a directory in the way of the file", f.Source, path)
+			case last && info.Mode().IsRegular() && isMountRootPath(path):
+				if err := unix.Faccessat(unix.AT_FDCWD, path, unix.W_OK, unix.AT_EACCESS); err != nil {
+					return fmt.Errorf("%s: %s is a mount point (a subPath) and not writable by uid %d: %w", f.Source, path, os.Geteuid(), err)
+				}
+				return nil
+			}
+			if !last {
+				existing = path
+			}
+		}
+	}
+	if err := unix.Faccessat(unix.AT_FDCWD, existing, unix.W_OK|unix.X_OK, unix.AT_EACCESS); err != nil {
+		return fmt.Errorf("%s: cannot write into %s: %w%s", f.Source, existing, err, dirHint(err))
+	}
+	return nil
+}
+
+func isMountRootPath(path string) bool {
+	return isMountRoot(unix.AT_FDCWD, path)
+}
