@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/nonroot-init/nonroot-init/test/harness"
@@ -114,7 +115,7 @@ func assemble(dir, initBin, childBin string, img image) error {
 			return err
 		}
 	}
-	if err := os.Chmod(filepath.Join(dir, "tmp"), 0o1777); err != nil {
+	if err := syscall.Chmod(filepath.Join(dir, "tmp"), 0o1777); err != nil {
 		return err
 	}
 	busybox, err := exec.LookPath("busybox")

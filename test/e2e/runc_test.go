@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -173,7 +174,7 @@ func run(t *testing.T, b box) harness.Result {
 
 // volumeDir makes a directory to bind-mount as a volume, owned uid:gid
 // with mode.
-func volumeDir(t *testing.T, uid, gid int, mode os.FileMode) string {
+func volumeDir(t *testing.T, uid, gid int, mode uint32) string {
 	t.Helper()
 	d := filepath.Join(t.TempDir(), "vol")
 	if err := os.Mkdir(d, 0o700); err != nil {
@@ -182,7 +183,8 @@ func volumeDir(t *testing.T, uid, gid int, mode os.FileMode) string {
 	if err := os.Chown(d, uid, gid); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(d, mode); err != nil {
+	// syscall.Chmod: os.Chmod drops the setgid bit of a plain 02775.
+	if err := syscall.Chmod(d, mode); err != nil {
 		t.Fatal(err)
 	}
 	return d
@@ -387,5 +389,79 @@ func TestDoctorReportsProfile(t *testing.T) {
 		if !ok || got != want.value {
 			t.Errorf("doctor --json: %s.%s = %q (present %v); want %q\nreport: %s", want.section, want.fact, got, ok, want.value, res.Stdout)
 		}
+	}
+}
+
+// TestPasswdEntryForRandomUID: the image's /etc/passwd has no entry for
+// the UID and the root filesystem is read-only, so the identity step
+// provides one through nss_wrapper: glibc's whoami, id and getent find
+// it, and HOME is writable.
+func TestPasswdEntryForRandomUID(t *testing.T) {
+	// Absolute paths: busybox-static's sh runs its own (static, NSS-less)
+	// whoami and id applets in preference to a PATH lookup.
+	script := `/usr/bin/whoami; /usr/bin/id -un; /usr/bin/getent passwd ` + strconv.Itoa(uid) + `
+echo "HOME=$HOME USER=$USER LOGNAME=$LOGNAME"
+touch "$HOME/probe" && echo home-writable`
+	res := run(t, box{Args: []string{initPath, "--", "/bin/sh", "-c", script}, Env: bare})
+	want := "default\ndefault\ndefault:x:" + strconv.Itoa(uid) + ":0:"
+	if res.Code != 0 || !strings.HasPrefix(res.Stdout, want) || !strings.Contains(res.Stdout, "home-writable\n") || !strings.Contains(res.Stdout, "USER=default LOGNAME=default") {
+		t.Errorf("identity in the container: exit %d, stdout %q; want 0, starting %q, USER and LOGNAME default, home-writable\nstderr: %s", res.Code, res.Stdout, want, res.Stderr)
+	}
+	if home := linesWith(res.Stdout, "HOME="); len(home) != 1 || strings.HasPrefix(home[0], "/ ") {
+		t.Errorf("HOME in the container: %q; want one writable directory, not /", home)
+	}
+}
+
+// TestVolumeOwnedByRootFails: a volume owned root:root 0755, as a
+// hostPath or a volume without fsGroup is, fails the start with 78 and a
+// diagnosis naming the path, the owner and mode, and the fix; the good
+// volume beside it is not reported.
+func TestVolumeOwnedByRootFails(t *testing.T) {
+	res := run(t, box{
+		Args:   []string{initPath, "--", "/bin/echo", "COMMAND ran"},
+		Env:    append(bare, "NONROOT_VOLUMES=/data,/shared"),
+		Mounts: []mount{{Src: volumeDir(t, 0, 0, 0o755), Dst: "/data"}, {Src: volumeDir(t, 0, fsGroup, 0o2775), Dst: "/shared"}},
+	})
+	if res.Code != 78 || strings.Contains(res.Stdout, "COMMAND ran") {
+		t.Errorf("root-owned volume: exit %d, stdout %q; want 78 and COMMAND not started\nstderr: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	for _, want := range []string{"NONROOT_VOLUMES: /data is not writable by uid 1000680000", "owner root:root mode 0755", "fsGroup"} {
+		if !strings.Contains(res.Stderr, want) {
+			t.Errorf("root-owned volume: stderr lacks %q\nstderr: %s", want, res.Stderr)
+		}
+	}
+	if strings.Contains(res.Stderr, "/shared is not writable") {
+		t.Errorf("the fsGroup-owned volume was reported too\nstderr: %s", res.Stderr)
+	}
+}
+
+// TestVolumeWithFsGroupPasses: a volume as the kubelet prepares it for
+// fsGroup (group fsGroup, setgid, g+rwx) passes the check, and a file
+// COMMAND creates there belongs to the fsGroup and, with the image's
+// NONROOT_UMASK, stays group-writable.
+func TestVolumeWithFsGroupPasses(t *testing.T) {
+	vol := volumeDir(t, 0, fsGroup, 0o2775)
+	res := run(t, box{
+		Args:   []string{initPath, "--", "/bin/touch", "/shared/made-by-command"},
+		Env:    append(bare, "NONROOT_VOLUMES=/shared"),
+		Mounts: []mount{{Src: vol, Dst: "/shared"}},
+	})
+	if res.Code != 0 {
+		t.Fatalf("fsGroup volume: exit %d; want 0\nstderr: %s", res.Code, res.Stderr)
+	}
+	entries, err := os.ReadDir(vol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != "made-by-command" {
+		t.Fatalf("volume holds %v; want only COMMAND's file (no probe left behind)", entries)
+	}
+	fi, err := os.Stat(filepath.Join(vol, "made-by-command"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if st.Uid != uid || st.Gid != fsGroup || fi.Mode().Perm()&0o060 != 0o060 {
+		t.Errorf("COMMAND's file in the volume: owner %d:%d mode %v; want %d:%d, group read-write", st.Uid, st.Gid, fi.Mode().Perm(), uid, fsGroup)
 	}
 }
