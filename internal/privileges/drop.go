@@ -161,12 +161,18 @@ func setCaps(caps uint64) error {
 	return nil
 }
 
-// allThreads runs one system call on every thread of the process.
+// allThreads runs one system call on every thread of the process. The
+// runtime refuses (ENOTSUP) in a binary linked with cgo, whose C threads
+// it cannot reach.
 func allThreads(trap, a1, a2, a3 uintptr) error {
-	if _, _, errno := syscall.AllThreadsSyscall(trap, a1, a2, a3); errno != 0 {
-		return errno
+	_, _, errno := syscall.AllThreadsSyscall(trap, a1, a2, a3)
+	switch errno {
+	case 0:
+		return nil
+	case syscall.ENOTSUP:
+		return fmt.Errorf("%w: this nonroot-init was built with cgo and cannot change every thread; build it with CGO_ENABLED=0", errno)
 	}
-	return nil
+	return errno
 }
 
 // Verify checks every thread's credentials against the switch to t with
