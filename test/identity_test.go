@@ -90,8 +90,8 @@ func TestIdentityNSSWrapper(t *testing.T) {
 	if got := idLines(r.Stdout); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("output:\n%s\nwant:\n%s\nstderr: %s", r.Stdout, strings.Join(want, "\n"), r.Stderr)
 	}
-	if strings.Count(r.Stderr, "level=INFO") != 1 || !strings.Contains(r.Stderr, "through nss_wrapper") {
-		t.Errorf("stderr: want one info line about nss_wrapper, got:\n%s", r.Stderr)
+	if strings.Count(r.Stderr, "passwd entry provided through nss_wrapper") != 1 || strings.Contains(r.Stderr, "level=WARN") {
+		t.Errorf("stderr: want one info line about nss_wrapper and no warning, got:\n%s", r.Stderr)
 	}
 }
 
@@ -127,8 +127,8 @@ func TestIdentityExistingEntry(t *testing.T) {
 	if _, err := os.Lstat(state); !os.IsNotExist(err) {
 		t.Errorf("state dir created for a uid with an entry (lstat: %v)", err)
 	}
-	if strings.Contains(r.Stderr, "level=INFO") || strings.Contains(r.Stderr, "level=WARN") {
-		t.Errorf("nothing to do, yet it logged:\n%s", r.Stderr)
+	if strings.Contains(r.Stderr, "passwd entry") || strings.Contains(r.Stderr, "HOME") {
+		t.Errorf("nothing to do, yet the identity step logged:\n%s", r.Stderr)
 	}
 }
 
