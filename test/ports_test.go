@@ -3,6 +3,7 @@ package test
 import (
 	"encoding/json"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,12 +30,12 @@ func portsEnv(t *testing.T, r harness.Result) map[string]string {
 	return env
 }
 
-// portsNetNSCommand runs the init as PID 1 of fresh PID and network
-// namespaces, after running prelude as root inside them (a sysctl write,
-// `ip link set lo up`), then switching to uid:0 with setpriv and extra
-// setpriv flags (capabilities). The prelude needs root in the namespace,
-// which harness.Command cannot give once it has switched the UID.
-func portsNetNSCommand(t *testing.T, prelude string, uid int, setprivFlags []string, env []string, args ...string) *exec.Cmd {
+// rootPrelude runs the init under `unshare unshareArgs`, after running
+// prelude as root inside the new namespaces (a sysctl write, `ip link set
+// lo up`, a bind mount), then switching to uid:0 with setpriv and extra
+// setpriv flags (capabilities). harness.Command cannot run such a prelude:
+// it switches the UID before anything else runs.
+func rootPrelude(t *testing.T, unshareArgs []string, prelude string, uid int, setprivFlags []string, env []string, args ...string) *exec.Cmd {
 	t.Helper()
 	harness.NeedRoot(t)
 	harness.NeedTool(t, "unshare", "setpriv", "sh")
@@ -47,10 +48,13 @@ func portsNetNSCommand(t *testing.T, prelude string, uid int, setprivFlags []str
 		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	script := prelude + "\nexec " + strings.Join(quoted, " ")
-	cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", "--net", "sh", "-ec", script)
+	cmd := exec.Command("unshare", append(slices.Clone(unshareArgs), "sh", "-ec", script)...)
 	cmd.Env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, env...)
 	return cmd
 }
+
+// pidNetNS returns the unshare flags of fresh PID and network namespaces.
+func pidNetNS() []string { return []string{"--pid", "--fork", "--mount-proc", "--net"} }
 
 func TestPortsRemappedInFreshNetNS(t *testing.T) {
 	tests := []struct {
@@ -81,7 +85,7 @@ func TestPortsRemappedInFreshNetNS(t *testing.T) {
 }
 
 func TestPortsKeptWhenSysctlIsZero(t *testing.T) {
-	cmd := portsNetNSCommand(t, "echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start", harness.OpenShiftUID, nil,
+	cmd := rootPrelude(t, pidNetNS(), "echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start", harness.OpenShiftUID, nil,
 		[]string{"NONROOT_PORTS=HTTP_PORT=80,HTTPS_PORT=443"}, harness.Child(t), "env")
 	r := harness.Wait(t, 30*time.Second, cmd)
 	env := portsEnv(t, r)
@@ -95,7 +99,7 @@ func TestPortsKeptWhenSysctlIsZero(t *testing.T) {
 
 func TestPortsKeptWithAmbientCapability(t *testing.T) {
 	flags := []string{"--inh-caps", "+net_bind_service", "--ambient-caps", "+net_bind_service"}
-	cmd := portsNetNSCommand(t, "", harness.OpenShiftUID, flags,
+	cmd := rootPrelude(t, pidNetNS(), "", harness.OpenShiftUID, flags,
 		[]string{"NONROOT_PORTS=HTTP_PORT=80"}, harness.Child(t), "env")
 	r := harness.Wait(t, 30*time.Second, cmd)
 	env := portsEnv(t, r)

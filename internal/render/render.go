@@ -294,12 +294,14 @@ func groups() []int {
 	return gs
 }
 
-// ownerMode describes a path's owner and mode, or nothing when even that
-// cannot be read.
+// ownerMode describes the owner and mode of a path (of its target, for a
+// ConfigMap's top-level link), or nothing when even that cannot be read.
 func ownerMode(path string) string {
-	info, err := os.Lstat(path)
+	info, err := os.Stat(path)
 	if err != nil {
-		return ""
+		if info, err = os.Lstat(path); err != nil {
+			return ""
+		}
 	}
 	st, ok := info.Sys().(*syscall.Stat_t)
 	if !ok {
