@@ -157,7 +157,11 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 	if found {
 		name = entry.Name
 	}
-	home := chooseHome(o, state, log)
+	entryHome := ""
+	if found {
+		entryHome = entry.Home
+	}
+	home := chooseHome(o, entryHome, state, log)
 	res := Result{User: User{Name: name, UID: o.UID, GID: o.GID, Home: home}, Method: method}
 	e := Entry{Name: name, UID: o.UID, GID: o.GID, Gecos: gecos, Home: home, Shell: o.Shell}
 
@@ -223,9 +227,11 @@ func groupName(group []byte, user string, gid int) string {
 }
 
 // chooseHome applies SPEC.md: NONROOT_HOME if set, else $HOME if it is
-// writable and not /, else STATE_DIR/home. With none usable it keeps
-// $HOME (or /) and warns.
-func chooseHome(o Options, state func() (*stateDir, error), log *slog.Logger) string {
+// writable and not /, else STATE_DIR/home. Before STATE_DIR it tries the
+// home of the UID's existing passwd entry (writable and not /), as a
+// login would: root started without $HOME gets /root, not a directory in
+// a shared /tmp. With none usable it keeps $HOME (or /) and warns.
+func chooseHome(o Options, entryHome string, state func() (*stateDir, error), log *slog.Logger) string {
 	if o.Home != "" {
 		if err := os.MkdirAll(o.Home, 0o700); err != nil {
 			log.Warn("NONROOT_HOME cannot be created", "home", o.Home, "err", err)
@@ -237,6 +243,17 @@ func chooseHome(o Options, state func() (*stateDir, error), log *slog.Logger) st
 	envHome, _ := o.Getenv("HOME")
 	if usableEnvHome(envHome) && writableDir(envHome) == nil {
 		return envHome
+	}
+	if usableEnvHome(entryHome) && writableDir(entryHome) == nil {
+		return entryHome
+	}
+	if o.UID == 0 {
+		// Root without a home: a root-owned STATE_DIR in a shared /tmp
+		// would only lock a later non-root process out of it.
+		if usableEnvHome(envHome) {
+			return envHome
+		}
+		return "/"
 	}
 	sd, err := state()
 	if err == nil {

@@ -293,14 +293,19 @@ func TestProvideFallbacks(t *testing.T) {
 		t.Errorf("Provide(etc-passwd, not writable) err = %v; want one naming NONROOT_PASSWD", err)
 	}
 
-	// UID 0 without an entry: nothing written, even to a writable file.
+	// UID 0 without an entry: nothing written, even to a writable file,
+	// and no STATE_DIR made for its HOME.
 	o = f.options(0, config.PasswdEtcPasswd, nil)
+	o.StateDir = filepath.Join(f.root, "state0")
 	must(t, os.WriteFile(f.passwd, []byte("app:x:1001:0::/:/bin/sh\n"), 0o644))
 	if res, err := Provide(o, quiet); err != nil || res.Method != MethodEnv {
 		t.Errorf("Provide(uid 0) = %+v, %v; want environment only", res, err)
 	}
 	if got, _ := os.ReadFile(f.passwd); string(got) != "app:x:1001:0::/:/bin/sh\n" {
 		t.Errorf("passwd written for uid 0: %q", got)
+	}
+	if _, err := os.Lstat(o.StateDir); !os.IsNotExist(err) {
+		t.Errorf("state dir made for uid 0 (lstat: %v)", err)
 	}
 }
 
@@ -324,15 +329,18 @@ func TestProvideStateDirSymlink(t *testing.T) {
 func TestChooseHome(t *testing.T) {
 	f := newFixture(t, false)
 	writable := t.TempDir()
+	entryHome := t.TempDir()
 	tests := []struct {
-		nonrootHome, envHome, want string
+		nonrootHome, envHome, entryHome, want string
 	}{
-		{"/explicit/wins", writable, "/explicit/wins"},
-		{"", writable, writable},
-		{"", "/", filepath.Join(f.state, "home")},
-		{"", "relative", filepath.Join(f.state, "home")},
-		{"", filepath.Join(f.root, "missing"), filepath.Join(f.state, "home")},
-		{"", writable + ":x", filepath.Join(f.state, "home")},
+		{"/explicit/wins", writable, entryHome, "/explicit/wins"},
+		{"", writable, entryHome, writable},
+		{"", "/", "", filepath.Join(f.state, "home")},
+		{"", "/", entryHome, entryHome},
+		{"", "", "/", filepath.Join(f.state, "home")},
+		{"", "relative", "", filepath.Join(f.state, "home")},
+		{"", filepath.Join(f.root, "missing"), filepath.Join(f.root, "missing"), filepath.Join(f.state, "home")},
+		{"", writable + ":x", "", filepath.Join(f.state, "home")},
 	}
 	for _, tt := range tests {
 		o := f.options(1000680000, config.PasswdAuto, map[string]string{"HOME": tt.envHome})
@@ -348,8 +356,8 @@ func TestChooseHome(t *testing.T) {
 			}
 			return sd, err
 		}
-		if got := chooseHome(o, state, quiet); got != tt.want {
-			t.Errorf("chooseHome(NONROOT_HOME=%q, HOME=%q) = %q; want %q", o.Home, tt.envHome, got, tt.want)
+		if got := chooseHome(o, tt.entryHome, state, quiet); got != tt.want {
+			t.Errorf("chooseHome(NONROOT_HOME=%q, HOME=%q, entry home %q) = %q; want %q", o.Home, tt.envHome, tt.entryHome, got, tt.want)
 		}
 		sd.close()
 	}

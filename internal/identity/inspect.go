@@ -47,6 +47,13 @@ func Inspect(o Options) Inspection {
 		in.HomeErr = writableDir(o.Home)
 	case usableEnvHome(envHome) && writableDir(envHome) == nil:
 		in.Home = envHome
+	case in.Found && usableEnvHome(in.Entry.Home) && writableDir(in.Entry.Home) == nil:
+		in.Home = in.Entry.Home
+	case o.UID == 0:
+		in.Home = "/"
+		if usableEnvHome(envHome) {
+			in.Home = envHome
+		}
 	case in.StateErr == nil:
 		in.Home = filepath.Join(in.StateDir, "home")
 	default:
