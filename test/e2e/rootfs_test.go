@@ -32,7 +32,11 @@ var busyboxApplets = []string{
 }
 
 // glibcTools are dynamically linked, so they resolve users through NSS.
-var glibcTools = []string{"/usr/bin/id", "/usr/bin/whoami", "/usr/bin/getent"}
+// nginx is the image's COMMAND (Dockerfile.example installs nginx-light).
+var glibcTools = []string{"/usr/bin/id", "/usr/bin/whoami", "/usr/bin/getent", "/usr/sbin/nginx"}
+
+// indexHTML is the page nginx serves in the tests.
+const indexHTML = "hello from nonroot-init e2e\n"
 
 // mountPoints are created in the root filesystem, which is read-only in
 // the container, for the mounts the tests make.
@@ -143,7 +147,16 @@ func assemble(dir, initBin, childBin string, img image) error {
 			return err
 		}
 	}
-	for name, content := range map[string]string{"/etc/passwd": etcPasswd, "/etc/group": etcGroup, "/etc/nsswitch.conf": nsswitch} {
+	if err := copyFile("/etc/nginx/mime.types", filepath.Join(dir, "etc/nginx/mime.types"), 0o644); err != nil {
+		return err
+	}
+	for name, content := range map[string]string{
+		"/etc/passwd": etcPasswd, "/etc/group": etcGroup, "/etc/nsswitch.conf": nsswitch,
+		"/usr/share/nginx/html/index.html": indexHTML,
+	} {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755); err != nil {
+			return err
+		}
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			return err
 		}

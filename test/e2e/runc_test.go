@@ -465,3 +465,78 @@ func TestVolumeWithFsGroupPasses(t *testing.T) {
 		t.Errorf("COMMAND's file in the volume: owner %d:%d mode %v; want %d:%d, group read-write", st.Uid, st.Gid, fi.Mode().Perm(), uid, fsGroup)
 	}
 }
+
+// TestConfigMapTemplateAndPort: with the image's NONROOT_PORTS and
+// NONROOT_TEMPLATES, a read-only ConfigMap mounted over the templates
+// directory is rendered into the emptyDir at /tmp (a .tmpl file rendered
+// with the user and the resolved port, another file copied as is, the
+// ..data machinery left out), and HTTP_PORT=80 becomes 8080 in a fresh
+// network namespace, where the unprivileged port start is 1024.
+func TestConfigMapTemplateAndPort(t *testing.T) {
+	cm := configMap(t, map[string]string{
+		"app.conf.tmpl": `user={{ .User.Name }} uid={{ .User.UID }} port={{ port "HTTP_PORT" }} greeting={{ env "GREETING" | default "hello" }}` + "\n",
+		"static.txt":    "copied as is: {{ not rendered }}\n",
+	})
+	script := `echo "HTTP_PORT=$HTTP_PORT"; cat /tmp/nginx/app.conf /tmp/nginx/static.txt; echo $(ls -a /tmp/nginx)`
+	res := run(t, box{
+		Args:   []string{initPath, "--", "/bin/sh", "-c", script},
+		Env:    []string{"NONROOT_VOLUMES=", "NONROOT_REWRITE_SIGNALS="},
+		Mounts: []mount{{Src: cm, Dst: "/etc/nonroot/templates", RO: true}},
+	})
+	want := "HTTP_PORT=8080\n" +
+		"user=default uid=1000680000 port=8080 greeting=hello\n" +
+		"copied as is: {{ not rendered }}\n" +
+		". .. app.conf static.txt\n"
+	if res.Code != 0 || res.Stdout != want {
+		t.Errorf("ConfigMap template and port: exit %d, stdout %q; want 0, %q\nstderr: %s", res.Code, res.Stdout, want, res.Stderr)
+	}
+	if !strings.Contains(res.Stderr, "8080") {
+		t.Errorf("the port decision is not logged with the container port 8080\nstderr: %s", res.Stderr)
+	}
+}
+
+// TestNginxImage runs the image as Dockerfile.example defines it (its
+// ENTRYPOINT, CMD and NONROOT_* settings) with its upload volume mounted
+// fsGroup-style: nginx, configured from the rendered template, answers on
+// 8080 (80 is privileged here), and `runc kill TERM`, rewritten to QUIT,
+// stops it gracefully with status 0.
+func TestNginxImage(t *testing.T) {
+	cmd, root, id := command(t, box{
+		Mounts: []mount{{Src: volumeDir(t, 0, fsGroup, 0o2775), Dst: "/srv/www"}},
+	})
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	page := ""
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("container exited before nginx answered: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+		default:
+		}
+		out, err := exec.Command("runc", "--root", root, "exec", "--user", fmt.Sprintf("%d:0", uid), id,
+			"/bin/wget", "-q", "-O", "-", "http://127.0.0.1:8080/").Output()
+		if err == nil {
+			page = string(out)
+			break
+		}
+	}
+	if page != indexHTML {
+		t.Fatalf("nginx on 127.0.0.1:8080 in the container served %q; want %q\nstderr: %s", page, indexHTML, stderr.String())
+	}
+	if out, err := exec.Command("runc", "--root", root, "kill", id, "TERM").CombinedOutput(); err != nil {
+		t.Fatalf("runc kill %s TERM: %v: %s", id, err, out)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("container exited with %v after SIGTERM; want 0 (nginx's graceful stop on QUIT)\nstderr: %s", err, stderr.String())
+		}
+	case <-time.After(timeout):
+		t.Fatalf("container did not stop within %v of SIGTERM\nstderr: %s", timeout, stderr.String())
+	}
+}
