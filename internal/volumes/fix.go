@@ -236,13 +236,19 @@ func (f *fixer) dispatch(t dirTask) {
 }
 
 // walk reads one directory and handles each entry; it closes t.fd.
+//
+// Once an entry of a directory needed a change, the next ones probably do
+// too (a fresh tree): they are opened at once, which saves the statx by
+// name that an unchanged entry costs. The first unchanged entry switches
+// back, so an already-fixed tree costs one statx per entry.
 func (f *fixer) walk(t dirTask) {
 	dir := os.NewFile(uintptr(t.fd), t.path)
 	defer dir.Close()
+	eager := false
 	for {
 		names, err := dir.Readdirnames(1024)
 		for _, name := range names {
-			f.entry(t, name)
+			eager = f.entry(t, name, eager)
 		}
 		if errors.Is(err, io.EOF) {
 			return
@@ -271,63 +277,94 @@ func (f *fixer) skipReason(st *unix.Statx_t) string {
 	return ""
 }
 
-// entry handles one directory entry by name, relative to t.fd.
-func (f *fixer) entry(t dirTask, name string) {
+// entry handles one directory entry by name, relative to t.fd, and
+// reports whether it needed a change. With open, the entry is opened
+// before it is looked at; otherwise only an entry that needs a change is.
+func (f *fixer) entry(t dirTask, name string, open bool) (changed bool) {
 	path := t.path + "/" + name
 	var st unix.Statx_t
-	err := unix.Statx(t.fd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, statxMask, &st)
+	fd := -1
+	defer func() {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}()
+	// An O_PATH descriptor pins the inode without reading it: chown and
+	// chmod go through it, so the entry cannot be swapped for another
+	// between the decision and the change.
+	openPath := func() error {
+		var err error
+		fd, err = unix.Openat(t.fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			fd = -1
+			return err
+		}
+		return fstatx(fd, &st)
+	}
+	var err error
+	if open {
+		err = openPath()
+	} else {
+		err = unix.Statx(t.fd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, statxMask, &st)
+	}
 	if errors.Is(err, unix.ENOENT) {
-		return // removed while we walked
+		return false // removed while we walked
 	}
 	f.scanned.Add(1)
 	if err != nil {
 		f.fail(path, "statx", err)
-		return
+		return false
 	}
-	if devOf(&st) != t.dev || st.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0 {
-		f.skipped.Add(1) // another filesystem, or a bind mount of this one
-		return
-	}
-	if f.skipReason(&st) != "" {
-		f.skipped.Add(1)
-		return
+	if f.leaveAlone(t, &st) {
+		return false
 	}
 	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
 	_, _, change := wanted(st.Mode, int(st.Gid), f.opts.GID)
 	if !change && !isDir {
-		return // the fast path of an already-fixed tree: one statx
+		return false // the fast path of an already-fixed tree: one statx
 	}
-	flags := unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	if fd < 0 {
+		seen := st
+		if err := openPath(); err != nil {
+			if !errors.Is(err, unix.ENOENT) {
+				f.fail(path, "open", err)
+			}
+			return false
+		}
+		// The entry may have been replaced since statx: decide again on
+		// the inode the descriptor holds.
+		if !sameInode(&seen, &st) {
+			f.skipped.Add(1)
+			return false
+		}
+		if f.leaveAlone(t, &st) {
+			return false
+		}
+	}
+	f.fix(fd, path, &st)
 	if isDir {
-		flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+		// "." through the pinned descriptor reopens that very directory
+		// for reading.
+		dfd, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			f.fail(path, "open directory", err)
+			return change
+		}
+		f.dispatch(dirTask{fd: dfd, path: path, dev: t.dev})
 	}
-	fd, err := unix.Openat(t.fd, name, flags, 0)
-	if errors.Is(err, unix.ENOENT) {
-		return
-	}
-	if err != nil {
-		f.fail(path, "open", err)
-		return
-	}
-	// The entry may have been replaced since statx: decide again on the
-	// inode the descriptor holds.
-	var now unix.Statx_t
-	if err := fstatx(fd, &now); err != nil {
-		unix.Close(fd)
-		f.fail(path, "statx", err)
-		return
-	}
-	if !sameInode(&st, &now) || f.skipReason(&now) != "" {
-		unix.Close(fd)
+	return change
+}
+
+// leaveAlone reports (and counts) an entry that is not to be changed or
+// entered: on another filesystem, a mount point, or one of skipReason's.
+func (f *fixer) leaveAlone(t dirTask, st *unix.Statx_t) bool {
+	// A bind mount of the same filesystem has the same st_dev; statx
+	// marks it as a mount root.
+	if devOf(st) != t.dev || st.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0 || f.skipReason(st) != "" {
 		f.skipped.Add(1)
-		return
+		return true
 	}
-	f.fix(fd, path, &now)
-	if isDir {
-		f.dispatch(dirTask{fd: fd, path: path, dev: t.dev})
-		return
-	}
-	unix.Close(fd)
+	return false
 }
 
 // fix changes the inode behind fd if it differs from what is wanted.

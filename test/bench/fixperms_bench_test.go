@@ -17,7 +17,7 @@ import (
 const (
 	fixBenchDirs        = 1000
 	fixBenchFilesPerDir = 100
-	fixBenchRounds      = 5
+	fixBenchRounds      = 7
 	fixBenchOwner       = 1234
 )
 
