@@ -10,10 +10,10 @@ import (
 // writes nothing, not even a probe file.
 func Doctor(cfg *config.Config, host Host) doctor.Report {
 	return doctor.New(
-		processSection(cfg, host),
 		identitySection(cfg, host),
+		volumes.DoctorSection(cfg.Volumes, cfg.VolumeCheck, volumes.CurrentIdentity()),
 		portsSection(cfg, host),
 		templatesSection(cfg, host),
-		volumes.DoctorSection(cfg.Volumes, cfg.VolumeCheck, volumes.CurrentIdentity()),
+		processSection(cfg, host),
 	)
 }

@@ -24,8 +24,10 @@ const (
 
 // processSection describes how the init would supervise COMMAND and the
 // process profile the runtime applied: who PID 1 is and what it does with
-// SIGTERM and orphans, no_new_privs, seccomp, a read-only root filesystem
-// and the cgroup memory limit. Each problem comes with its fix.
+// SIGTERM and orphans, seccomp, a read-only root filesystem and the
+// cgroup memory limit (no_new_privs and the capabilities are in the
+// identity section, the unprivileged port start in the ports section).
+// Each problem comes with its fix.
 func processSection(cfg *config.Config, host Host) doctor.Section {
 	s := doctor.Section{Name: "process"}
 	s.Add("pid", "%d", host.PID)
@@ -39,10 +41,10 @@ func processSection(cfg *config.Config, host Host) doctor.Section {
 	}
 	pid1Facts(&s, host)
 
+	// no_new_privs and the capability sets are in the identity section.
 	if st, err := readStatus(host.ProcDir, "self"); err != nil {
-		s.Add("no_new_privs", "unknown: %v", err)
+		s.Add("seccomp", "unknown: %v", err)
 	} else {
-		s.Add("no_new_privs", "%s", orUnknown(st["NoNewPrivs"]))
 		s.Add("seccomp", "%s", seccompMode(st["Seccomp"]))
 	}
 	rootFacts(&s, host)

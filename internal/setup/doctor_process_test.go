@@ -170,7 +170,7 @@ func TestProcessSection(t *testing.T) {
 			s := processSection(&config.Config{Subreaper: config.SubreaperAuto}, host)
 			f := facts(s)
 			for k, want := range map[string]string{
-				"pid1": "sh", "pid1_sigterm": tc.wantTerm, "no_new_privs": "1", "seccomp": "filter",
+				"pid1": "sh", "pid1_sigterm": tc.wantTerm, "seccomp": "filter",
 				"read_only_root": "false", "cgroup": "v2", "memory_limit": "536870912",
 			} {
 				if f[k] != want {

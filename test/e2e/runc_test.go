@@ -40,6 +40,7 @@ type box struct {
 	Args   []string // the process: the image's ENTRYPOINT plus CMD by default
 	Env    []string // added to the image's environment; a later K wins
 	Mounts []mount
+	NoTmp  bool // no emptyDir at /tmp: it is then on the read-only root
 }
 
 var containerSeq atomic.Int64
@@ -94,8 +95,10 @@ func ociConfig(rootfs string, b box, img image) map[string]any {
 		{"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": []string{"nosuid", "noexec", "nodev"}},
 		{"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": []string{"nosuid", "noexec", "nodev", "ro"}},
 		{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
+	}
+	if !b.NoTmp {
 		// An emptyDir: the only writable place on a read-only root.
-		{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "nodev", "mode=1777", "size=65536k"}},
+		mounts = append(mounts, map[string]any{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "nodev", "mode=1777", "size=65536k"}})
 	}
 	for _, m := range b.Mounts {
 		opts := []string{"rbind", "nosuid", "nodev"}
@@ -377,10 +380,21 @@ func TestDoctorReportsProfile(t *testing.T) {
 	if err := json.Unmarshal([]byte(res.Stdout), &rep); err != nil {
 		t.Fatalf("doctor --json in the container: exit %d, %v\nstdout: %s\nstderr: %s", res.Code, err, res.Stdout, res.Stderr)
 	}
+	if res.Code != 0 || !rep.OK {
+		t.Errorf("doctor in the restricted profile: exit %d, ok %v; want 0 and no problem\n%s", res.Code, rep.OK, res.Stdout)
+	}
 	for _, want := range []struct{ section, fact, value string }{
+		{"identity", "uid", strconv.Itoa(uid)},
+		{"identity", "gid", "0"},
+		{"identity", "groups", strconv.Itoa(fsGroup)},
+		{"identity", "capabilities effective", "none"},
+		{"identity", "capabilities permitted", "none"},
+		{"identity", "capabilities ambient", "none"},
+		{"identity", "capabilities bounding", "none"},
+		{"identity", "no_new_privs", "true"},
+		{"ports", "unprivileged port start", "1024 (net.ipv4.ip_unprivileged_port_start of this network namespace; 1024 when missing)"},
 		{"process", "pid1", "nonroot-init"},
 		{"process", "pid1_sigterm", "caught"},
-		{"process", "no_new_privs", "1"},
 		{"process", "seccomp", "filter"},
 		{"process", "read_only_root", "true"},
 		{"process", "memory_limit", strconv.Itoa(memoryLimit)},
@@ -538,5 +552,33 @@ func TestNginxImage(t *testing.T) {
 		}
 	case <-time.After(timeout):
 		t.Fatalf("container did not stop within %v of SIGTERM\nstderr: %s", timeout, stderr.String())
+	}
+}
+
+// TestDoctorFindsProblems: doctor run as the container's command (PID 1)
+// without an emptyDir at /tmp and with a root-owned volume exits 1 and
+// reports both problems, each with its fix, in the text report.
+func TestDoctorFindsProblems(t *testing.T) {
+	res := run(t, box{
+		Args:   []string{initPath, "doctor"},
+		Env:    append(bare, "NONROOT_VOLUMES=/data"),
+		Mounts: []mount{{Src: volumeDir(t, 0, 0, 0o755), Dst: "/data"}},
+		NoTmp:  true,
+	})
+	if res.Code != 1 {
+		t.Errorf("doctor with problems exited %d; want 1\nstdout: %s\nstderr: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	for _, want := range []string{
+		"PROBLEM: NONROOT_VOLUMES: /data",
+		"PROBLEM: the root filesystem is read-only and so is /tmp",
+		"fix: mount an emptyDir at /tmp",
+		"note: doctor is PID 1 itself",
+	} {
+		if !strings.Contains(res.Stdout, want) {
+			t.Errorf("doctor's report lacks %q\n%s", want, res.Stdout)
+		}
+	}
+	if n := strings.Count(res.Stdout, "PROBLEM:"); n != strings.Count(res.Stdout, "    fix: ") {
+		t.Errorf("doctor reported %d problems but %d fixes\n%s", n, strings.Count(res.Stdout, "    fix: "), res.Stdout)
 	}
 }
