@@ -205,22 +205,22 @@ func (f *fixer) root(path string) {
 		return
 	}
 	f.scanned.Add(1)
+	defer unix.Close(fd)
+	if f.skipReason(&st) != "" {
+		f.skipped.Add(1)
+		return
+	}
+	// Fixed first, so that a directory we own but cannot read yet
+	// becomes readable.
+	f.fix(fd, path, &st)
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		defer unix.Close(fd)
-		if skip := f.skipReason(&st); skip != "" {
-			f.skipped.Add(1)
-			return
-		}
-		f.fix(fd, path, &st)
 		return
 	}
 	dfd, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	unix.Close(fd)
 	if err != nil {
 		f.fail(path, "open directory", err)
 		return
 	}
-	f.fix(dfd, path, &st)
 	f.dispatch(dirTask{fd: dfd, path: path, dev: devOf(&st)})
 }
 
