@@ -33,7 +33,26 @@ var busyboxApplets = []string{
 
 // glibcTools are dynamically linked, so they resolve users through NSS.
 // nginx is the image's COMMAND (Dockerfile.example installs nginx-light).
-var glibcTools = []string{"/usr/bin/id", "/usr/bin/whoami", "/usr/bin/getent", "/usr/sbin/nginx"}
+var glibcTools = []string{"/usr/bin/id", "/usr/bin/whoami", "/usr/bin/getent", "/usr/sbin/nginx", dumbInit}
+
+// The other inits the comparison test runs in the same container.
+const (
+	tiniStatic    = "/usr/bin/tini-static"
+	dumbInit      = "/usr/bin/dumb-init"
+	uidEntrypoint = "/usr/local/bin/uid_entrypoint"
+)
+
+// uidEntrypointScript is the shell entrypoint OpenShift images commonly
+// ship (its guidelines' uid_entrypoint): append the UID to /etc/passwd
+// when that file is writable, then exec COMMAND, which becomes PID 1.
+const uidEntrypointScript = `#!/bin/sh
+if ! whoami >/dev/null 2>&1; then
+  if [ -w /etc/passwd ]; then
+    echo "${USER_NAME:-default}:x:$(id -u):0:${USER_NAME:-default} user:${HOME}:/sbin/nologin" >> /etc/passwd
+  fi
+fi
+exec "$@"
+`
 
 // indexHTML is the page nginx serves in the tests.
 const indexHTML = "hello from nonroot-init e2e\n"
@@ -142,7 +161,7 @@ func assemble(dir, initBin, childBin string, img image) error {
 			return err
 		}
 	}
-	for src, dst := range map[string]string{initBin: initPath, childBin: childPath} {
+	for src, dst := range map[string]string{initBin: initPath, childBin: childPath, tiniStatic: tiniStatic} {
 		if err := copyFile(src, filepath.Join(dir, dst), 0o755); err != nil {
 			return err
 		}
@@ -153,11 +172,16 @@ func assemble(dir, initBin, childBin string, img image) error {
 	for name, content := range map[string]string{
 		"/etc/passwd": etcPasswd, "/etc/group": etcGroup, "/etc/nsswitch.conf": nsswitch,
 		"/usr/share/nginx/html/index.html": indexHTML,
+		uidEntrypoint:                      uidEntrypointScript,
 	} {
 		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+		mode := os.FileMode(0o644)
+		if strings.HasPrefix(content, "#!") {
+			mode = 0o755
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), mode); err != nil {
 			return err
 		}
 	}
