@@ -307,3 +307,27 @@ func copyFile(src, dst string, mode os.FileMode) error {
 	}
 	return os.Chmod(dst, mode)
 }
+
+// TestDockerfileBuildSteps: after Dockerfile.example's `nonroot-init
+// fix-permissions` step, the app's directories in the root filesystem
+// are group 0, group read-write-execute and setgid, and a second run with
+// --check finds nothing to change.
+func TestDockerfileBuildSteps(t *testing.T) {
+	dir := rootfs(t)
+	img := dockerfileImage(t)
+	var paths []string
+	for _, p := range img.FixPermissions {
+		paths = append(paths, filepath.Join(dir, p))
+		var st syscall.Stat_t
+		if err := syscall.Lstat(filepath.Join(dir, p), &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Gid != 0 || st.Mode&0o2070 != 0o2070 {
+			t.Errorf("%s after fix-permissions: gid %d mode %o; want gid 0 and g+rwx,g+s", p, st.Gid, st.Mode&0o7777)
+		}
+	}
+	out, err := exec.Command(harness.Init(t), append([]string{"fix-permissions", "--check"}, paths...)...).CombinedOutput()
+	if err != nil {
+		t.Errorf("fix-permissions --check after the build step: %v; want exit 0\n%s", err, out)
+	}
+}
