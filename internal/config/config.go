@@ -326,9 +326,27 @@ func ParseTemplates(s string) ([]Template, error) {
 			errs = multierror.Append(errs, fmt.Errorf("%q: SRC and DST must both be absolute paths", item))
 			continue
 		}
-		out = append(out, Template{Src: filepath.Clean(src), Dst: filepath.Clean(dst)})
+		src, dst = filepath.Clean(src), filepath.Clean(dst)
+		// Blanks around the item are dropped, so a blank at the end of a
+		// name ("/etc/app /") is a typo, not a name to create.
+		if blankEdged(src) || blankEdged(dst) {
+			errs = multierror.Append(errs, fmt.Errorf("%q: a name in SRC or DST begins or ends with a blank", item))
+			continue
+		}
+		out = append(out, Template{Src: src, Dst: dst})
 	}
 	return out, flatten(errs)
+}
+
+// blankEdged reports whether a component of path begins or ends with
+// white space.
+func blankEdged(path string) bool {
+	for _, c := range strings.Split(path, "/") {
+		if strings.TrimSpace(c) != c {
+			return true
+		}
+	}
+	return false
 }
 
 // ParseIDs parses UID[:GID] with numeric IDs.
