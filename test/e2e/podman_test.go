@@ -30,6 +30,10 @@ type podman struct {
 	t   *testing.T
 	dir string
 	env []string
+	// madeCache: /var/lib/containers did not exist before the test.
+	// containers/image keeps root's blob-info cache there whatever the
+	// storage settings say, so the cleanup removes it again.
+	madeCache bool
 }
 
 func newPodman(t *testing.T) *podman {
@@ -38,6 +42,9 @@ func newPodman(t *testing.T) *podman {
 	harness.NeedTool(t, "podman", "runc", "catatonit", "tar")
 	dir := t.TempDir()
 	p := &podman{t: t, dir: dir}
+	if _, err := os.Lstat(blobInfoCacheRoot); os.IsNotExist(err) {
+		p.madeCache = true
+	}
 	// podman's default ulimits (nofile 1048576) cannot be granted on
 	// this kind of machine; these can.
 	conf := fmt.Sprintf(`[containers]
@@ -120,7 +127,13 @@ func (p *podman) cleanup() {
 			p.t.Logf("unmount %s: %v", m, err)
 		}
 	}
+	if p.madeCache {
+		os.RemoveAll(blobInfoCacheRoot)
+	}
 }
+
+// blobInfoCacheRoot holds containers/image's blob-info cache for root.
+const blobInfoCacheRoot = "/var/lib/containers"
 
 // mountsUnder lists the mount points below dir, deepest first.
 func mountsUnder(dir string) ([]string, error) {
