@@ -34,6 +34,10 @@ type podman struct {
 	// containers/image keeps root's blob-info cache there whatever the
 	// storage settings say, so the cleanup removes it again.
 	madeCache bool
+	// madeCgroups: no libpod_parent cgroup existed before the test.
+	// Podman's cgroupfs manager creates it in every hierarchy and leaves
+	// it, with the pods' cgroups of the name=systemd one, behind.
+	madeCgroups bool
 }
 
 func newPodman(t *testing.T) *podman {
@@ -44,6 +48,9 @@ func newPodman(t *testing.T) *podman {
 	p := &podman{t: t, dir: dir}
 	if _, err := os.Lstat(blobInfoCacheRoot); os.IsNotExist(err) {
 		p.madeCache = true
+	}
+	if m, _ := filepath.Glob(cgroupParents); len(m) == 0 {
+		p.madeCgroups = true
 	}
 	// podman's default ulimits (nofile 1048576) cannot be granted on
 	// this kind of machine; these can.
@@ -129,6 +136,31 @@ func (p *podman) cleanup() {
 	}
 	if p.madeCache {
 		os.RemoveAll(blobInfoCacheRoot)
+	}
+	if p.madeCgroups {
+		removeCgroups(cgroupParents)
+	}
+}
+
+// cgroupParents matches the cgroup podman's cgroupfs manager puts pods in.
+const cgroupParents = "/sys/fs/cgroup/*/libpod_parent"
+
+// removeCgroups removes the (empty) cgroups matching pattern and below,
+// deepest first; a cgroup that still has processes stays.
+func removeCgroups(pattern string) {
+	tops, _ := filepath.Glob(pattern)
+	var dirs []string
+	for _, top := range tops {
+		filepath.WalkDir(top, func(path string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, path)
+			}
+			return nil
+		})
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
+	for _, d := range dirs {
+		unix.Rmdir(d)
 	}
 }
 
