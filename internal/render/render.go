@@ -195,11 +195,17 @@ type source struct {
 // order. Entries whose names start with ".." are skipped: they are the
 // ..data link and the ..<timestamp> directory of a Kubernetes ConfigMap
 // or Secret volume, whose files the top-level links already name.
-// Symbolic links are followed (the top-level names of a ConfigMap are
-// links into ..data); a directory reached twice on one path is a loop.
+// Symbolic links are followed as long as they stay inside root (the
+// top-level names of a ConfigMap are links into ..data): a link leading
+// out of SRC would copy whatever it points at, say a service account
+// token, into DST. A directory reached twice on one path is a loop.
 func collect(root string) ([]source, []error) {
 	var out []source
 	var errs []error
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, []error{sourceError(root, err)}
+	}
 	var walk func(dir, rel string, seen []devIno)
 	walk = func(dir, rel string, seen []devIno) {
 		entries, err := os.ReadDir(dir)
@@ -214,6 +220,17 @@ func collect(root string) ([]source, []error) {
 			}
 			path := filepath.Join(dir, name)
 			r := filepath.Join(rel, name)
+			if e.Type()&fs.ModeSymlink != 0 {
+				target, err := filepath.EvalSymlinks(path)
+				if err != nil {
+					errs = append(errs, sourceError(path, err))
+					continue
+				}
+				if target != realRoot && !strings.HasPrefix(target, strings.TrimSuffix(realRoot, "/")+"/") {
+					errs = append(errs, fmt.Errorf("%s is a symbolic link out of SRC %s (to %s); only links inside SRC, such as a ConfigMap's, are followed", path, root, target))
+					continue
+				}
+			}
 			info, err := os.Stat(path)
 			if err != nil {
 				errs = append(errs, sourceError(path, err))

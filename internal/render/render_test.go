@@ -151,6 +151,10 @@ func TestRenderErrors(t *testing.T) {
 	must(t, syscall.Mkfifo(filepath.Join(fifo, "pipe"), 0o644))
 	broken := t.TempDir()
 	must(t, os.Symlink("/nonexistent/target", filepath.Join(broken, "dangling")))
+	outside := t.TempDir()
+	secret := filepath.Join(t.TempDir(), "secret")
+	must(t, os.WriteFile(secret, []byte("token"), 0o600))
+	must(t, os.Symlink(secret, filepath.Join(outside, "token")))
 	dup := t.TempDir()
 	must(t, os.WriteFile(filepath.Join(dup, "a.conf"), []byte("copy"), 0o644))
 	must(t, os.WriteFile(filepath.Join(dup, "a.conf.tmpl"), []byte("rendered"), 0o644))
@@ -179,6 +183,7 @@ func TestRenderErrors(t *testing.T) {
 		{"fifo", config.Template{Src: fifo, Dst: dst}, []string{"pipe is a named pipe, not a file or directory"}},
 		{"fifo as SRC", config.Template{Src: filepath.Join(fifo, "pipe"), Dst: dst}, []string{"pipe is a named pipe, not a file or directory"}},
 		{"broken link", config.Template{Src: broken, Dst: dst}, []string{"dangling does not exist (a broken symbolic link"}},
+		{"link out of SRC", config.Template{Src: outside, Dst: dst}, []string{filepath.Join(outside, "token") + " is a symbolic link out of SRC"}},
 		{"two sources, one output", config.Template{Src: dup, Dst: dst}, []string{"would both be written to " + filepath.Join(dst, "a.conf")}},
 		{"symlink planted in DST", config.Template{Src: nested, Dst: planted}, []string{filepath.Join(planted, "conf.d") + " is a symbolic link inside DST"}},
 		{"DST is a file", config.Template{Src: nested, Dst: fileDst}, []string{"DST " + fileDst + " is not a directory"}},

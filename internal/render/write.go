@@ -132,7 +132,8 @@ func writeTemp(dirfd int, name string, f File) (string, error) {
 		if _, err := rand.Read(b[:]); err != nil {
 			return "", fmt.Errorf("write %s: temporary name: %w", f.Path(), err)
 		}
-		tmp = "." + name + ".nonroot-init-" + hex.EncodeToString(b[:])
+		// Short whatever name is, so that it fits NAME_MAX.
+		tmp = ".nonroot-init-" + hex.EncodeToString(b[:])
 		var err error
 		fd, err = unix.Openat(dirfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 		if errors.Is(err, unix.EEXIST) {
