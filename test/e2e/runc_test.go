@@ -392,7 +392,7 @@ func TestDoctorReportsProfile(t *testing.T) {
 		{"identity", "capabilities ambient", "none"},
 		{"identity", "capabilities bounding", "none"},
 		{"identity", "no_new_privs", "true"},
-		{"ports", "unprivileged port start", "1024 (net.ipv4.ip_unprivileged_port_start of this network namespace; 1024 when missing)"},
+		{"ports", "unprivileged port start", "1024"},
 		{"process", "pid1", "nonroot-init"},
 		{"process", "pid1_sigterm", "caught"},
 		{"process", "seccomp", "filter"},
@@ -400,7 +400,8 @@ func TestDoctorReportsProfile(t *testing.T) {
 		{"process", "memory_limit", strconv.Itoa(memoryLimit)},
 	} {
 		got, ok := rep.fact(want.section, want.fact)
-		if !ok || got != want.value {
+		// A value may go on with an explanation: "1024 (net.ipv4...)".
+		if first, _, _ := strings.Cut(got, " "); !ok || first != want.value {
 			t.Errorf("doctor --json: %s.%s = %q (present %v); want %q\nreport: %s", want.section, want.fact, got, ok, want.value, res.Stdout)
 		}
 	}
