@@ -224,7 +224,13 @@ func TestPodmanKubePlay(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.must("kube", "play", "--network", "none", manifest)
-	const pod, ctr = "nginx-nonroot-pod-0", "nginx-nonroot-pod-0-nginx"
+	// podman 4.3 names a Deployment's pod DEPLOYMENT-pod-0 (later
+	// versions DEPLOYMENT-pod) and its containers POD-CONTAINER.
+	pod := strings.TrimSpace(p.must("pod", "ps", "--format", "{{.Name}}"))
+	ctr := pod + "-nginx"
+	if !strings.HasPrefix(pod, "nginx-nonroot-pod") {
+		t.Fatalf("podman pod ps: %q; want one pod of the nginx-nonroot Deployment", pod)
+	}
 	logs := func() string {
 		out, _ := p.run(true, "logs", ctr)
 		return out
