@@ -147,3 +147,32 @@ func TestPortsErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestPortsBindableAfterRunAs starts the init as root with RUN_AS, so
+// step 1 keeps CAP_NET_BIND_SERVICE as an ambient capability and step 4,
+// reading the capability sets after step 1, keeps port 80; COMMAND then
+// really binds it (busybox httpd exits non-zero when bind fails, and
+// stays in the background otherwise, to be ended with the namespace).
+func TestPortsBindableAfterRunAs(t *testing.T) {
+	harness.NeedTool(t, "busybox")
+	tests := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"RUN_AS keeps the capability", []string{"NONROOT_RUN_AS=1000680000:0", "NONROOT_PORTS=HTTP_PORT=80"}, "bound 80 as 1000680000"},
+		{"without RUN_AS as a random uid", []string{"NONROOT_PORTS=HTTP_PORT=80"}, "bound 8080 as 1000680000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := harness.Opts{NetNS: true, PID1: true, Env: append(tt.env, "NONROOT_GRACE_PERIOD=100ms")}
+			if !strings.Contains(tt.env[0], "RUN_AS") {
+				opts.UID = harness.OpenShiftUID
+			}
+			r := harness.Run(t, 30*time.Second, opts, "sh", "-c", `busybox httpd -p "$HTTP_PORT" -h / && echo "bound $HTTP_PORT as $(id -u)"`)
+			if r.Code != 0 || strings.TrimSpace(r.Stdout) != tt.want {
+				t.Errorf("%v: exit %d, stdout %q; want 0 and %q\nstderr: %s", tt.env, r.Code, r.Stdout, tt.want, r.Stderr)
+			}
+		})
+	}
+}
