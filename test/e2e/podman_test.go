@@ -86,10 +86,8 @@ network_config_dir = %[4]q
 	return p
 }
 
-// run runs podman with args and returns its stdout; it fails the test
-// when podman fails, unless allowFail.
-func (p *podman) run(allowFail bool, args ...string) (string, error) {
-	p.t.Helper()
+// output runs podman with args and returns its stdout and stderr.
+func (p *podman) output(args ...string) (stdout, stderr string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*timeout)
 	defer cancel()
 	args = append([]string{
@@ -100,16 +98,27 @@ func (p *podman) run(allowFail bool, args ...string) (string, error) {
 	}, args...)
 	cmd := exec.CommandContext(ctx, "podman", args...)
 	cmd.Env = p.env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	if err != nil {
+		err = fmt.Errorf("podman %s: %w", strings.Join(args, " "), err)
+	}
+	return out.String(), errOut.String(), err
+}
+
+// run runs podman with args and returns its stdout; it fails the test
+// when podman fails, unless allowFail.
+func (p *podman) run(allowFail bool, args ...string) (string, error) {
+	p.t.Helper()
+	stdout, stderr, err := p.output(args...)
 	if err != nil && !allowFail {
-		p.t.Fatalf("podman %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+		p.t.Fatalf("%v\nstdout: %s\nstderr: %s", err, stdout, stderr)
 	}
 	if err != nil {
-		err = fmt.Errorf("%w: %s", err, stderr.String())
+		err = fmt.Errorf("%w: %s", err, stderr)
 	}
-	return stdout.String(), err
+	return stdout, err
 }
 
 func (p *podman) must(args ...string) string {
@@ -231,9 +240,10 @@ func TestPodmanKubePlay(t *testing.T) {
 	if !strings.HasPrefix(pod, "nginx-nonroot-pod") {
 		t.Fatalf("podman pod ps: %q; want one pod of the nginx-nonroot Deployment", pod)
 	}
+	// The container's stdout and stderr: podman logs writes each to its own.
 	logs := func() string {
-		out, _ := p.run(true, "logs", ctr)
-		return out
+		stdout, stderr, _ := p.output("logs", ctr)
+		return stdout + stderr
 	}
 	// podman exec runs as the container's user with its profile.
 	inside := func(args ...string) (string, error) {
@@ -290,6 +300,14 @@ func TestPodmanKubePlay(t *testing.T) {
 
 	// Stopping the pod sends SIGTERM; NONROOT_REWRITE_SIGNALS=TERM:QUIT
 	// makes it nginx's graceful stop, and the container exits 0.
+	// The init's log says what it did: the volume proven writable and
+	// the port decision, with the port a Service must target.
+	for _, want := range []string{`msg="volumes are writable" paths=/srv/www`, "HTTP_PORT=8080", "targetPort: 8080"} {
+		if l := logs(); !strings.Contains(l, want) {
+			t.Errorf("pod logs lack %q\nlogs: %s", want, l)
+		}
+	}
+
 	p.must("pod", "stop", "--time", "30", pod)
 	if code := strings.TrimSpace(p.must("inspect", "--format", "{{.State.ExitCode}}", ctr)); code != "0" {
 		t.Errorf("container exit code after pod stop = %s; want 0\nlogs: %s", code, logs())
