@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -311,4 +312,82 @@ func TestTemplatesDoctorWritesNothing(t *testing.T) {
 	if got := tmplTree(t, dstParent); len(got) != 0 {
 		t.Errorf("doctor wrote %v", got)
 	}
+}
+
+// TestExampleTemplates renders the shipped examples as uid 1000680000:
+// nginx.conf.tmpl must give a configuration `nginx -t` accepts in each
+// variant, app.yaml.tmpl the exact file below, or 78 naming the line of
+// the missing DATABASE_URL.
+func TestExampleTemplates(t *testing.T) {
+	root, err := harness.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := tmplBase(t)
+	src := filepath.Join(base, "templates")
+	tmplMust(t, os.Mkdir(src, 0o755))
+	for _, name := range []string{"nginx.conf.tmpl", "app.yaml.tmpl"} {
+		b, err := os.ReadFile(filepath.Join(root, "templates", name))
+		tmplMust(t, err)
+		tmplMust(t, os.WriteFile(filepath.Join(src, name), b, 0o644))
+	}
+
+	t.Run("nginx", func(t *testing.T) {
+		harness.NeedTool(t, "nginx")
+		for _, extra := range [][]string{nil, {"NGINX_LISTEN_IPV6=true", "NGINX_ACCESS_LOG=off", "NGINX_WORKER_PROCESSES=2"}} {
+			run := tmplWritableDir(t, filepath.Join(base, "run"))
+			conf := filepath.Join(run, "nginx.conf")
+			env := append([]string{"NONROOT_PORTS=HTTP_PORT=80", "NONROOT_TEMPLATES=" + filepath.Join(src, "nginx.conf.tmpl") + ":" + conf,
+				"NGINX_RUN_DIR=" + run, "NGINX_ACCESS_LOG=" + filepath.Join(run, "access.log")}, extra...)
+			nginx, err := exec.LookPath("nginx")
+			tmplMust(t, err)
+			r := harness.Run(t, 30*time.Second, tmplOpts(env...), nginx, "-t", "-c", conf)
+			b, _ := os.ReadFile(conf)
+			if r.Code != 0 || !strings.Contains(r.Stderr, "test is successful") || !strings.Contains(string(b), "listen 8080;") {
+				t.Errorf("%v: nginx -t exit %d; want 0 and listen 8080\nstderr: %s\nnginx.conf:\n%s", extra, r.Code, r.Stderr, b)
+			}
+			tmplMust(t, os.RemoveAll(run))
+		}
+	})
+
+	t.Run("app", func(t *testing.T) {
+		dst := tmplWritableDir(t, filepath.Join(base, "app"))
+		pair := "NONROOT_TEMPLATES=" + filepath.Join(src, "app.yaml.tmpl") + ":" + dst
+		r := harness.Run(t, 30*time.Second, tmplOpts(pair, "NONROOT_PORTS=HTTP_PORT=80,METRICS_PORT=9090", "NONROOT_HOME=/tmp",
+			"DATABASE_URL=postgres://db:5432/app?sslmode=disable", "ALLOWED_ORIGINS=https://a.example,https://b.example",
+			"FEATURES=Beta, fast", "LOG_LEVEL=DEBUG"), harness.Child(t), "args")
+		got, _ := os.ReadFile(filepath.Join(dst, "app.yaml"))
+		want := `# Rendered by nonroot-init; do not edit.
+server:
+  # A Service's targetPort must name this port: 8080
+  port: 8080
+  metrics_port: 9090
+  allowed_origins: ["https://a.example","https://b.example"]
+log:
+  level: "debug"
+  format: "json"
+database:
+  url: "postgres://db:5432/app?sslmode=disable"
+  # warning: DATABASE_URL disables TLS
+features:
+  - "beta"
+  - "fast"
+runtime:
+  user: "default"
+  uid: 1000680000
+  gid: 0
+  home: "/tmp"
+  cache_dir: "/tmp/.cache/app"
+  environment: "PRODUCTION"
+  all_ports: {"HTTP_PORT":8080,"METRICS_PORT":9090}
+  origins_header: "https://a.example, https://b.example"
+`
+		if r.Code != 0 || string(got) != want {
+			t.Errorf("exit %d; app.yaml =\n%s\nwant\n%s\nstderr: %s", r.Code, got, want, r.Stderr)
+		}
+		r = harness.Run(t, 30*time.Second, tmplOpts(pair, "NONROOT_PORTS=HTTP_PORT=80,METRICS_PORT=9090"), harness.Child(t), "args")
+		if wantErr := filepath.Join(src, "app.yaml.tmpl") + ":29:"; r.Code != 78 || !strings.Contains(r.Stderr, wantErr) || !strings.Contains(r.Stderr, "DATABASE_URL is required") {
+			t.Errorf("without DATABASE_URL: exit %d; want 78 and %q\nstderr: %s", r.Code, wantErr, r.Stderr)
+		}
+	})
 }
