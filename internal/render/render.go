@@ -77,9 +77,9 @@ func Render(pairs []config.Template, data Data) ([]File, error) {
 	var errs []error
 	var files []File
 	for _, p := range pairs {
-		fs, err := renderPair(p, data)
-		files = append(files, fs...)
-		errs = append(errs, err...)
+		got, problems := renderPair(p, data)
+		files = append(files, got...)
+		errs = append(errs, problems...)
 	}
 	slices.SortStableFunc(files, func(a, b File) int { return strings.Compare(a.Path(), b.Path()) })
 	for i := range files {
@@ -140,7 +140,7 @@ func renderPair(p config.Template, data Data) ([]File, []error) {
 	if !info.Mode().IsRegular() {
 		return nil, []error{fmt.Errorf("%s is a %s, not a file or directory", p.Src, kind(info.Mode()))}
 	}
-	s := source{path: p.Src, display: p.Src, mode: info.Mode()}
+	s := source{path: p.Src, mode: info.Mode()}
 	dir, rel := filepath.Dir(p.Dst), filepath.Base(p.Dst)
 	if st, err := os.Stat(p.Dst); err == nil && st.IsDir() {
 		dir, rel = p.Dst, outName(filepath.Base(p.Src))
@@ -154,20 +154,20 @@ func renderPair(p config.Template, data Data) ([]File, []error) {
 
 // renderOne reads s and renders it (a .tmpl) or copies it into dir/rel.
 func renderOne(s source, dir, rel string, data Data) (File, error) {
-	if filepath.Base(s.display) == ".tmpl" {
-		return File{}, fmt.Errorf("%s: a template needs a name before .tmpl", s.display)
+	if filepath.Base(s.path) == ".tmpl" {
+		return File{}, fmt.Errorf("%s: a template needs a name before .tmpl", s.path)
 	}
 	if !filepath.IsLocal(rel) {
-		return File{}, fmt.Errorf("%s: %q would leave DST %s", s.display, rel, dir)
+		return File{}, fmt.Errorf("%s: %q would leave DST %s", s.path, rel, dir)
 	}
-	content, err := readSource(s.path, s.display)
+	content, err := readSource(s.path)
 	if err != nil {
 		return File{}, err
 	}
-	f := File{Dir: dir, Rel: rel, Source: s.display, Mode: outputMode(s.mode), Content: content}
-	if strings.HasSuffix(s.display, ".tmpl") {
+	f := File{Dir: dir, Rel: rel, Source: s.path, Mode: outputMode(s.mode), Content: content}
+	if strings.HasSuffix(s.path, ".tmpl") {
 		f.Rendered = true
-		if f.Content, err = Execute(s.display, content, data); err != nil {
+		if f.Content, err = Execute(s.path, content, data); err != nil {
 			return File{}, err
 		}
 	}
@@ -185,10 +185,9 @@ func outputMode(src fs.FileMode) fs.FileMode {
 
 // source is one file found under SRC.
 type source struct {
-	path    string // the path opened: display, read through the links
-	display string // SRC joined with rel
-	rel     string // below SRC
-	mode    fs.FileMode
+	path string // SRC joined with rel: read through the links, shown in messages
+	rel  string // below SRC
+	mode fs.FileMode
 }
 
 // collect walks the directory root and returns its files in lexical
@@ -245,7 +244,7 @@ func collect(root string) ([]source, []error) {
 				}
 				walk(path, r, append(seen[:len(seen):len(seen)], id))
 			case info.Mode().IsRegular():
-				out = append(out, source{path: path, display: path, rel: r, mode: info.Mode()})
+				out = append(out, source{path: path, rel: r, mode: info.Mode()})
 			default:
 				errs = append(errs, fmt.Errorf("%s is a %s, not a file or directory", path, kind(info.Mode())))
 			}
@@ -270,22 +269,22 @@ func idOf(info fs.FileInfo) devIno {
 
 // readSource reads a regular file. O_NONBLOCK keeps a FIFO swapped in
 // after the walk from blocking the init forever.
-func readSource(path, display string) ([]byte, error) {
+func readSource(path string) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, sourceError(display, err)
+		return nil, sourceError(path, err)
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", display, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is a %s, not a file", display, kind(info.Mode()))
+		return nil, fmt.Errorf("%s is a %s, not a file", path, kind(info.Mode()))
 	}
 	b, err := io.ReadAll(f)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", display, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return b, nil
 }
