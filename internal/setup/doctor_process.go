@@ -311,8 +311,8 @@ func containsWord(list, word string) bool {
 }
 
 // memoryLimit turns memory.max or memory.limit_in_bytes into the limit in
-// bytes, or "unlimited": v2 writes "max", v1 a number near 2^63 rounded
-// down to the page size.
+// bytes (and MiB, for people), or "unlimited": v2 writes "max", v1 a
+// number near 2^63 rounded down to the page size.
 func memoryLimit(v string) string {
 	v = strings.TrimSpace(v)
 	if v == "max" {
@@ -325,5 +325,5 @@ func memoryLimit(v string) string {
 	if n >= 1<<62 {
 		return "unlimited"
 	}
-	return strconv.FormatUint(n, 10)
+	return fmt.Sprintf("%d (%.1f MiB)", n, float64(n)/(1<<20))
 }

@@ -89,7 +89,8 @@ func TestCgroupPaths(t *testing.T) {
 func TestMemoryLimit(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"max\n", "unlimited"},
-		{"268435456\n", "268435456"},
+		{"268435456\n", "268435456 (256.0 MiB)"},
+		{"1000\n", "1000 (0.0 MiB)"},
 		{"9223372036854771712\n", "unlimited"},
 		{"junk", `unknown: "junk"`},
 	} {
@@ -171,7 +172,7 @@ func TestProcessSection(t *testing.T) {
 			f := facts(s)
 			for k, want := range map[string]string{
 				"pid1": "sh", "pid1_sigterm": tc.wantTerm, "seccomp": "filter",
-				"read_only_root": "false", "cgroup": "v2", "memory_limit": "536870912",
+				"read_only_root": "false", "cgroup": "v2", "memory_limit": "536870912 (512.0 MiB)",
 			} {
 				if f[k] != want {
 					t.Errorf("fact %s = %q; want %q (facts %v)", k, f[k], want, f)
