@@ -35,6 +35,13 @@ const (
 )
 
 func main() {
+	// Go hands the signal mask it started with to every child. A parent
+	// that started us with signals blocked would pass them on to COMMAND,
+	// so start again, once, with an empty mask.
+	if blocked, err := supervisor.BlockedAtStart("/proc"); err == nil && blocked {
+		err := supervisor.ReexecUnblocked(os.Args, os.Environ())
+		fmt.Fprintf(os.Stderr, "nonroot-init: started with blocked signals and could not start again without them: %v\n", err)
+	}
 	host := setup.Host{
 		PasswdFile: "/etc/passwd",
 		GroupFile:  "/etc/group",

@@ -3,7 +3,6 @@ package supervisor
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,7 +61,10 @@ func LookPath(file, pathEnv string) (string, error) {
 		if err == nil {
 			return p, nil
 		}
-		if denied == nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, unix.ENOTDIR) {
+		// Like a shell, a directory of PATH we cannot search is skipped;
+		// only a file that exists but cannot be run makes 126.
+		var pe *os.PathError
+		if denied == nil && errors.As(err, &pe) && pe.Op == "access" {
 			denied = fmt.Errorf("%s: %w", p, err)
 		}
 	}
@@ -81,7 +83,7 @@ func executable(p string) error {
 		return err
 	}
 	if fi.IsDir() {
-		return fmt.Errorf("%s is a directory: %w", p, unix.EACCES)
+		return &os.PathError{Op: "access", Path: p, Err: fmt.Errorf("is a directory: %w", unix.EACCES)}
 	}
 	if err := unix.Faccessat(unix.AT_FDCWD, p, unix.X_OK, unix.AT_EACCESS); err != nil {
 		return &os.PathError{Op: "access", Path: p, Err: err}

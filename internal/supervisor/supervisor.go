@@ -242,6 +242,12 @@ func isTerminal(f *os.File) bool {
 // the init never stops from a signal it forwards. SIGURG is registered
 // too only to be recognised and dropped: the runtime sends it to itself
 // for preemption.
+//
+// Signals the Go runtime keeps for itself cannot be caught, so they are
+// not forwarded: SIGPROF (its profiler consumes it) and 32 to 34
+// (reserved for C libraries; the runtime installs no handler, so they keep
+// their default action: as PID 1 of a namespace the kernel drops them,
+// as a subreaper they end the init like any Go program).
 func NotifyAll(ch chan<- os.Signal) {
 	sigs := make([]os.Signal, 0, 64)
 	for s := syscall.Signal(1); s <= 64; s++ {

@@ -9,6 +9,8 @@ package harness
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -44,20 +47,28 @@ func buildAll() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir, err := os.MkdirTemp("", "nonroot-init-test-bin-")
-	if err != nil {
+	// One directory per checkout, under /tmp so that an unprivileged UID
+	// can reach it (a checkout under /root could not be), 0755 so that it
+	// can run the binaries. Each binary is built beside its final name and
+	// renamed, so test processes building at the same time do not clash.
+	sum := sha256.Sum256([]byte(root))
+	dir := filepath.Join(os.TempDir(), "nonroot-init-test-bin-"+hex.EncodeToString(sum[:6]))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	// 0755 so that an unprivileged UID can run the binaries.
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return "", err
 	}
-	for _, pkg := range []string{"./cmd/nonroot-init", "./test/testchild"} {
-		cmd := exec.Command("go", "build", "-trimpath", "-o", dir, pkg)
+	for _, b := range []struct{ name, pkg string }{{"nonroot-init", "./cmd/nonroot-init"}, {"testchild", "./test/testchild"}} {
+		tmp := filepath.Join(dir, fmt.Sprintf(".%s.%d", b.name, os.Getpid()))
+		cmd := exec.Command("go", "build", "-trimpath", "-o", tmp, b.pkg)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+			return "", fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, b.name)); err != nil {
+			return "", err
 		}
 	}
 	return dir, nil
@@ -77,6 +88,22 @@ func Init(t testing.TB) string { return filepath.Join(binDir(t), "nonroot-init")
 
 // Child returns the path of the test child (test/testchild).
 func Child(t testing.TB) string { return filepath.Join(binDir(t), "testchild") }
+
+// SharedDir returns a new directory that any UID can use (mode 01777,
+// like /tmp, below /tmp rather than t.TempDir's 0700 parent), removed at
+// the end of the test.
+func SharedDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "nonroot-init-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
 
 // NeedRoot skips the test unless it runs as root.
 func NeedRoot(t testing.TB) {
@@ -147,8 +174,13 @@ func Command(t testing.TB, opts Opts, args ...string) *exec.Cmd {
 	argv = append(argv, Init(t))
 	argv = append(argv, args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, opts.Env...)
+	// Each test gets its own TMPDIR, so that the init's default state
+	// directory ($TMPDIR/nonroot-init) is not shared between tests running
+	// as different UIDs.
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "TMPDIR=" + SharedDir(t)}, opts.Env...)
 	cmd.Dir = opts.Dir
+	// Leftovers that keep stdout open must not hang the test forever.
+	cmd.WaitDelay = 5 * time.Second
 	if opts.Stdin != nil {
 		cmd.Stdin = bytes.NewReader(opts.Stdin)
 	}
@@ -202,7 +234,7 @@ func Wait(t testing.TB, timeout time.Duration, cmd *exec.Cmd) Result {
 		}
 		return Result{Code: code, Stdout: stdout.String(), Stderr: stderr.String()}
 	case <-time.After(timeout):
-		_ = cmd.Process.Kill()
+		KillTree(cmd.Process.Pid)
 		<-done
 		t.Fatalf("%v did not finish within %v\nstdout: %s\nstderr: %s", cmd.Args, timeout, stdout.String(), stderr.String())
 		return Result{}
@@ -222,5 +254,29 @@ func WaitFor(ctx context.Context, cond func() bool) bool {
 			return false
 		case <-time.After(10 * time.Millisecond):
 		}
+	}
+}
+
+// KillTree sends SIGKILL to pid and every descendant of it, children
+// first found through /proc/PID/task/*/children.
+func KillTree(pid int) {
+	var all []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		all = append(all, p)
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", p))
+		for _, f := range tasks {
+			b, _ := os.ReadFile(f)
+			for _, c := range strings.Fields(string(b)) {
+				if n, err := strconv.Atoi(c); err == nil {
+					queue = append(queue, n)
+				}
+			}
+		}
+	}
+	for _, p := range all {
+		_ = syscall.Kill(p, syscall.SIGKILL)
 	}
 }

@@ -7,6 +7,7 @@
 //	testchild env               print the environment as JSON
 //	testchild cat               copy stdin to stdout
 //	testchild orphans N         leave N orphans behind, which exit at once, and exit
+//	testchild blocked PROG ARG  exec PROG with SIGUSR1, SIGTERM and SIGRTMIN+1 blocked
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -47,6 +49,8 @@ func run(mode string, args []string) error {
 	case "cat":
 		_, err := io.Copy(os.Stdout, os.Stdin)
 		return err
+	case "blocked":
+		return blocked(args)
 	case "orphans":
 		if len(args) != 1 {
 			return fmt.Errorf("orphans N")
@@ -93,6 +97,22 @@ func signals(args []string) error {
 		}
 	}
 	return nil
+}
+
+// blocked execs args with signals blocked, as a careless parent might.
+func blocked(args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("blocked PROG [ARG...]")
+	}
+	runtime.LockOSThread()
+	var set unix.Sigset_t
+	for _, s := range []syscall.Signal{unix.SIGUSR1, unix.SIGTERM, 35} {
+		set.Val[(s-1)/64] |= 1 << ((uint(s) - 1) % 64)
+	}
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
+		return err
+	}
+	return syscall.Exec(args[0], args, os.Environ())
 }
 
 func sigstate() error {
