@@ -47,10 +47,19 @@ type Options struct {
 // The caller must have registered the signal channel with Notify before
 // Run, so that a signal arriving while COMMAND starts is not lost; see
 // NotifyAll.
-func Run(opts Options, sigs <-chan os.Signal) (unix.WaitStatus, error) {
+func Run(opts Options, other <-chan os.Signal) (unix.WaitStatus, error) {
 	if opts.Umask >= 0 {
 		unix.Umask(opts.Umask)
 	}
+	// SIGCHLD has a channel of its own with room for one: a SIGCHLD that
+	// finds one already waiting is dropped, which is right, since one
+	// wake-up drains every zombie. Queued behind other signals, thousands
+	// of stale SIGCHLDs would each cost a wait4 that scans every child.
+	chld := make(chan os.Signal, 1)
+	signal.Notify(chld, unix.SIGCHLD)
+	defer signal.Stop(chld)
+	sigs := signalSources{chld: chld, other: other}
+
 	pid, err := start(opts)
 	if err != nil {
 		return 0, err
@@ -90,20 +99,28 @@ func start(opts Options) (int, error) {
 	return pid, nil
 }
 
+// signalSources are the two channels the loop waits on.
+type signalSources struct {
+	chld  <-chan os.Signal
+	other <-chan os.Signal
+}
+
 // waitChild forwards signals and reaps zombies until COMMAND's own status
 // comes back from wait4.
-func waitChild(pid int, opts Options, sigs <-chan os.Signal) unix.WaitStatus {
+func waitChild(pid int, opts Options, sigs signalSources) unix.WaitStatus {
 	for {
 		// Drain before blocking: a fast child may have exited before we
 		// got here, and SIGCHLDs merge, so one signal can mean many exits.
 		if st, done := reap(pid); done {
 			return st
 		}
-		sig := (<-sigs).(syscall.Signal)
-		if sig == unix.SIGCHLD || sig == unix.SIGURG {
-			continue
+		select {
+		case <-sigs.chld:
+		case s := <-sigs.other:
+			if sig := s.(syscall.Signal); sig != unix.SIGURG && sig != unix.SIGCHLD {
+				forward(pid, sig, opts)
+			}
 		}
-		forward(pid, sig, opts)
 	}
 }
 
@@ -144,7 +161,7 @@ func forward(pid int, sig syscall.Signal, opts Options) {
 // terminateLeftovers sends SIGTERM to the processes left once COMMAND has
 // exited, reaps them, and sends SIGKILL to those still there after the
 // grace period.
-func terminateLeftovers(opts Options, sigs <-chan os.Signal) {
+func terminateLeftovers(opts Options, sigs signalSources) {
 	if drainAll() {
 		// No child is left. As PID 1 there may still be processes that
 		// entered the namespace from outside (exec into the container):
@@ -162,7 +179,8 @@ func terminateLeftovers(opts Options, sigs <-chan os.Signal) {
 	defer deadline.Stop()
 	for !drainAll() {
 		select {
-		case <-sigs: // SIGCHLD, or anything else: look again
+		case <-sigs.chld: // look again
+		case <-sigs.other: // nobody to forward to any more
 		case <-deadline.C:
 			killRemaining(opts)
 			return
@@ -236,7 +254,8 @@ func isTerminal(f *os.File) bool {
 	return err == nil
 }
 
-// NotifyAll registers ch for every catchable signal. SIGPROF and the
+// NotifyAll registers ch for every catchable signal but SIGCHLD, which
+// Run registers on a channel of its own. SIGPROF and the
 // real-time signals must be named, or the Go runtime keeps them; naming
 // SIGTSTP, SIGTTIN and SIGTTOU replaces their default action (stop), so
 // the init never stops from a signal it forwards. SIGURG is registered
@@ -251,7 +270,7 @@ func isTerminal(f *os.File) bool {
 func NotifyAll(ch chan<- os.Signal) {
 	sigs := make([]os.Signal, 0, 64)
 	for s := syscall.Signal(1); s <= 64; s++ {
-		if s == unix.SIGKILL || s == unix.SIGSTOP {
+		if s == unix.SIGKILL || s == unix.SIGSTOP || s == unix.SIGCHLD {
 			continue
 		}
 		sigs = append(sigs, s)

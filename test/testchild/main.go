@@ -8,6 +8,8 @@
 //	testchild cat               copy stdin to stdout
 //	testchild orphans N         leave N orphans behind, which exit at once, and exit
 //	testchild blocked PROG ARG  exec PROG with SIGUSR1, SIGTERM and SIGRTMIN+1 blocked
+//	testchild reapbench N       as COMMAND of a PID 1: orphan N processes, print the seconds
+//	                            until the init has reaped them all
 package main
 
 import (
@@ -21,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -49,6 +52,8 @@ func run(mode string, args []string) error {
 	case "cat":
 		_, err := io.Copy(os.Stdout, os.Stdin)
 		return err
+	case "reapbench":
+		return reapbench(args)
 	case "blocked":
 		return blocked(args)
 	case "orphans":
@@ -96,6 +101,46 @@ func signals(args []string) error {
 			return nil
 		}
 	}
+	return nil
+}
+
+// reapbench runs `testchild orphans N` as a child and waits for it: its N
+// leaves then become orphans of PID 1 and exit at once. It prints the
+// seconds from then until /proc shows only PID 1 and itself, that is until
+// the init has reaped all of them.
+func reapbench(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("reapbench N")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	mid, err := os.StartProcess(self, []string{self, "orphans", args[0]}, &os.ProcAttr{Files: []*os.File{nil, os.Stdout, os.Stderr}})
+	if err != nil {
+		return err
+	}
+	if _, err := mid.Wait(); err != nil {
+		return err
+	}
+	start := time.Now()
+	for {
+		entries, err := os.ReadDir("/proc")
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, e := range entries {
+			if c := e.Name()[0]; c >= '0' && c <= '9' {
+				n++
+			}
+		}
+		if n <= 2 {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	fmt.Printf("%.6f\n", time.Since(start).Seconds())
 	return nil
 }
 
