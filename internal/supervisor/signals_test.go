@@ -20,8 +20,8 @@ import (
 // every child below exits on its own within a few seconds.
 const wait = 60 * time.Second
 
-// waitLoop makes a shell child wait for a signal at most ~3s, then exit 9.
-const waitLoop = `i=0; while [ $i -lt 300 ]; do sleep 0.01; i=$((i+1)); done; exit 9`
+// waitLoop makes a shell child wait for a signal at most ~10s, then exit 9.
+const waitLoop = `i=0; while [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done; exit 9`
 
 // runSupervisor runs Run with the signal channel registered as main does.
 func runSupervisor(t *testing.T, opts Options) (unix.WaitStatus, error) {
