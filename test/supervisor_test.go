@@ -492,16 +492,17 @@ func TestChildSignalStateAndCwd(t *testing.T) {
 }
 
 // TestChildMaskClearedAfterBlockedParent starts the init from a parent
-// that blocked signals: COMMAND must still start with none blocked. The
+// that blocked and ignored signals: COMMAND must still start with none
+// blocked or ignored. The
 // control shows the parent really passes its mask on.
 func TestChildMaskClearedAfterBlockedParent(t *testing.T) {
 	control := harness.Wait(t, timeout, exec.Command(harness.Child(t), "blocked", harness.Child(t), "sigstate"))
-	if strings.Contains(control.Stdout, "SigBlk: 0000000000000000") {
-		t.Fatalf("control: %q; want signals blocked when started directly", control.Stdout)
+	if strings.Contains(control.Stdout, "SigBlk: 0000000000000000") || strings.Contains(control.Stdout, "SigIgn: 0000000000000000") {
+		t.Fatalf("control: %q; want signals blocked and ignored when started directly", control.Stdout)
 	}
 	r := harness.Wait(t, timeout, exec.Command(harness.Child(t), "blocked", harness.Init(t), harness.Child(t), "sigstate"))
-	if r.Code != 0 || !strings.Contains(r.Stdout, "SigBlk: 0000000000000000\n") {
-		t.Fatalf("through the init: exit %d, %q; want SigBlk 0; stderr %s", r.Code, r.Stdout, r.Stderr)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "SigBlk: 0000000000000000\nSigIgn: 0000000000000000\n") {
+		t.Fatalf("through the init: exit %d, %q; want SigBlk and SigIgn 0; stderr %s", r.Code, r.Stdout, r.Stderr)
 	}
 }
 

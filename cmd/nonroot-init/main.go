@@ -114,7 +114,9 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, stdin *os.Fil
 	// Signals are registered before anything else, so that one arriving
 	// during setup or while COMMAND starts is queued, then forwarded.
 	sigs := make(chan os.Signal, 1024)
-	supervisor.NotifyAll(sigs)
+	if err := supervisor.NotifyAll(sigs); err != nil {
+		log.Warn("COMMAND may inherit ignored signals 32 or 34", "err", err)
+	}
 
 	pid1 := host.PID == 1
 	if cfg.Subreaper == config.SubreaperOn || (cfg.Subreaper == config.SubreaperAuto && !pid1 && !cfg.Exec) {

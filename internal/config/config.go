@@ -435,6 +435,12 @@ func ParseSignalPairs(s string) (map[syscall.Signal]syscall.Signal, error) {
 			errs = multierror.Append(errs, fmt.Errorf("%q: %s cannot be caught, so it cannot be rewritten", item, unix.SignalName(f)))
 			continue
 		}
+		// The supervisor never forwards these (the Go runtime keeps
+		// SIGPROF, SIGURG and 32 to 34; SIGCHLD is the reaper's).
+		if f == syscall.SIGPROF || f == syscall.SIGURG || f == syscall.SIGCHLD || (f >= 32 && f <= 34) {
+			errs = multierror.Append(errs, fmt.Errorf("%q: signal %d is never forwarded, so it cannot be rewritten", item, f))
+			continue
+		}
 		if _, dup := out[f]; dup {
 			errs = multierror.Append(errs, fmt.Errorf("%q: %s is rewritten twice", item, unix.SignalName(f)))
 			continue

@@ -267,7 +267,10 @@ func isTerminal(f *os.File) bool {
 // (reserved for C libraries; the runtime installs no handler, so they keep
 // their default action: as PID 1 of a namespace the kernel drops them,
 // as a subreaper they end the init like any Go program).
-func NotifyAll(ch chan<- os.Signal) {
+//
+// It also gives 32 and 34 their default action, so that COMMAND does not
+// inherit an ignored one; a failure to do so is returned.
+func NotifyAll(ch chan<- os.Signal) error {
 	sigs := make([]os.Signal, 0, 64)
 	for s := syscall.Signal(1); s <= 64; s++ {
 		if s == unix.SIGKILL || s == unix.SIGSTOP || s == unix.SIGCHLD {
@@ -276,4 +279,5 @@ func NotifyAll(ch chan<- os.Signal) {
 		sigs = append(sigs, s)
 	}
 	signal.Notify(ch, sigs...)
+	return resetReserved()
 }

@@ -7,7 +7,8 @@
 //	testchild env               print the environment as JSON
 //	testchild cat               copy stdin to stdout
 //	testchild orphans N         leave N orphans behind, which exit at once, and exit
-//	testchild blocked PROG ARG  exec PROG with SIGUSR1, SIGTERM and SIGRTMIN+1 blocked
+//	testchild blocked PROG ARG  exec PROG with SIGUSR1, SIGTERM and 35 blocked, and
+//	                            SIGUSR2, 32 and 34 ignored
 //	testchild reapbench N       as COMMAND of a PID 1: orphan N processes, print the seconds
 //	                            until the init has reaped them all
 package main
@@ -24,6 +25,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -156,6 +158,12 @@ func blocked(args []string) error {
 	}
 	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
 		return err
+	}
+	ign := [4]uint64{1} // SIG_IGN
+	for _, s := range []uintptr{uintptr(unix.SIGUSR2), 32, 34} {
+		if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, s, uintptr(unsafe.Pointer(&ign)), 0, 8, 0, 0); e != 0 {
+			return e
+		}
 	}
 	return syscall.Exec(args[0], args, os.Environ())
 }
