@@ -173,7 +173,7 @@ func newFixture(t *testing.T, withLib bool) fixture {
 	must(t, os.WriteFile(f.group, []byte("root:x:0:\n"), 0o644))
 	must(t, os.Mkdir(f.libDir, 0o755))
 	if withLib {
-		fakeELF(t, filepath.Join(f.libDir, "libnss_wrapper.so"), elf.ET_DYN, elfMachine(runtime.GOARCH))
+		fakeELF(t, filepath.Join(f.libDir, "libnss_wrapper.so"), elf.ET_DYN, elf.Machine(elfMachine(runtime.GOARCH)))
 	}
 	return f
 }

@@ -1,9 +1,10 @@
 package identity
 
 import (
-	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,26 +33,38 @@ func LibDirs(goarch string) []string {
 	return append(dirs, "/usr/lib64", "/lib64", "/usr/lib", "/lib", "/usr/local/lib64", "/usr/local/lib")
 }
 
+// ELF machine numbers (e_machine) of the architectures Go builds for.
+const (
+	emNone    = 0
+	em386     = 3
+	emARM     = 40
+	emX86_64  = 62
+	emAArch64 = 183
+	emPPC64   = 21
+	emS390    = 22
+	emRISCV   = 243
+)
+
 // elfMachine is the ELF machine a library must be built for to be loaded
 // into COMMAND on goarch; 0 when unknown (no check).
-func elfMachine(goarch string) elf.Machine {
+func elfMachine(goarch string) uint16 {
 	switch goarch {
 	case "amd64":
-		return elf.EM_X86_64
+		return emX86_64
 	case "arm64":
-		return elf.EM_AARCH64
+		return emAArch64
 	case "386":
-		return elf.EM_386
+		return em386
 	case "arm":
-		return elf.EM_ARM
+		return emARM
 	case "ppc64le", "ppc64":
-		return elf.EM_PPC64
+		return emPPC64
 	case "s390x":
-		return elf.EM_S390
+		return emS390
 	case "riscv64":
-		return elf.EM_RISCV
+		return emRISCV
 	}
-	return elf.EM_NONE
+	return emNone
 }
 
 // FindLib returns the resolved path of libnss_wrapper: explicit if set,
@@ -95,7 +108,9 @@ func FindLib(explicit string, dirs []string, goarch string) (string, error) {
 }
 
 // checkELF accepts a regular file that is a shared object for machine.
-func checkELF(path string, machine elf.Machine) error {
+// Only the ELF header is read (debug/elf would add a quarter of a
+// megabyte to the binary for these two fields).
+func checkELF(path string, machine uint16) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return err
@@ -103,18 +118,44 @@ func checkELF(path string, machine elf.Machine) error {
 	if !fi.Mode().IsRegular() {
 		return errors.New("not a regular file")
 	}
-	f, err := elf.Open(path)
+	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("not an ELF library: %w", err)
+		return err
 	}
 	defer f.Close()
-	if f.Type != elf.ET_DYN {
-		return fmt.Errorf("ELF type %v, not a shared object", f.Type)
+	var hdr [20]byte
+	if _, err := io.ReadFull(f, hdr[:]); err != nil {
+		return fmt.Errorf("not an ELF library: %w", err)
 	}
-	if machine != elf.EM_NONE && f.Machine != machine {
-		return fmt.Errorf("built for %v, not %v", f.Machine, machine)
+	typ, mach, err := parseELFHeader(hdr[:])
+	if err != nil {
+		return err
+	}
+	if typ != 3 { // ET_DYN
+		return fmt.Errorf("ELF type %d, not a shared object", typ)
+	}
+	if machine != emNone && mach != machine {
+		return fmt.Errorf("built for ELF machine %d, not %d", mach, machine)
 	}
 	return nil
+}
+
+// parseELFHeader returns e_type and e_machine from the first 20 bytes of
+// an ELF file, in the byte order its header declares.
+func parseELFHeader(h []byte) (typ, machine uint16, err error) {
+	if len(h) < 20 || string(h[:4]) != "\x7fELF" {
+		return 0, 0, errors.New("not an ELF library: bad magic")
+	}
+	var order binary.ByteOrder
+	switch h[5] {
+	case 1:
+		order = binary.LittleEndian
+	case 2:
+		order = binary.BigEndian
+	default:
+		return 0, 0, fmt.Errorf("not an ELF library: bad data encoding %d", h[5])
+	}
+	return order.Uint16(h[16:18]), order.Uint16(h[18:20]), nil
 }
 
 // appendPreload adds lib to an LD_PRELOAD value, keeping what is there.

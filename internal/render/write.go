@@ -1,7 +1,6 @@
 package render
 
 import (
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -129,7 +128,9 @@ func writeTemp(dirfd int, name string, f File) (string, error) {
 	var fd int
 	for range 100 {
 		var b [6]byte
-		if _, err := rand.Read(b[:]); err != nil {
+		// getrandom(2) directly: crypto/rand would pull its FIPS
+		// machinery into a binary that only needs a unique name.
+		if _, err := unix.Getrandom(b[:], 0); err != nil {
 			return "", fmt.Errorf("write %s: temporary name: %w", f.Path(), err)
 		}
 		// Short whatever name is, so that it fits NAME_MAX.

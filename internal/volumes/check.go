@@ -1,7 +1,6 @@
 package volumes
 
 import (
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -134,7 +133,9 @@ func probe(dir string) error {
 	}
 	defer unix.Close(dfd)
 	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
+	// getrandom(2) directly: crypto/rand would pull its FIPS machinery
+	// into a binary that only needs a unique name.
+	if _, err := unix.Getrandom(rnd[:], 0); err != nil {
 		return fmt.Errorf("probe name: %w", err)
 	}
 	name := fmt.Sprintf(".nonroot-init-probe-%d-%s", os.Getpid(), hex.EncodeToString(rnd[:]))
