@@ -55,7 +55,6 @@ func Run(cfg *config.Config, host Host, log *slog.Logger) (Result, error) {
 	if err != nil {
 		return Result{}, &FailedError{Step: "identity", Err: err}
 	}
-	_ = user // the templates step's .User
 
 	// 3. Volumes: prove each path writable.
 	if len(cfg.Volumes) > 0 && cfg.VolumeCheck != config.CheckOff {
