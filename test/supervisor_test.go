@@ -545,3 +545,23 @@ func TestExecMode(t *testing.T) {
 		t.Fatalf("supervised COMMAND runs as pid 1; want a child of the init")
 	}
 }
+
+// TestTerminalHandedToCommand runs the init on a pseudo-terminal (script
+// from util-linux): COMMAND's process group must be the terminal's
+// foreground group, or a shell in it could not read the terminal.
+func TestTerminalHandedToCommand(t *testing.T) {
+	harness.NeedTool(t, "script")
+	inner := harness.Init(t) + ` -- sh -c 'echo "pgrp-tpgid $(cut -d" " -f5,8 /proc/self/stat)"'`
+	cmd := exec.Command("script", "-qec", inner, "/dev/null")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "NONROOT_LOG_LEVEL=error"}
+	r := harness.Wait(t, timeout, cmd)
+	var pgrp, tpgid int
+	for _, line := range strings.Split(r.Stdout, "\n") {
+		if _, err := fmt.Sscanf(strings.TrimSpace(line), "pgrp-tpgid %d %d", &pgrp, &tpgid); err == nil {
+			break
+		}
+	}
+	if r.Code != 0 || pgrp == 0 || pgrp != tpgid {
+		t.Fatalf("exit %d, output %q: COMMAND's group %d, terminal's foreground group %d; want equal", r.Code, r.Stdout, pgrp, tpgid)
+	}
+}
