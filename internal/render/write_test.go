@@ -104,7 +104,19 @@ func TestWriteRefusesEscape(t *testing.T) {
 
 func TestWriteFailureLeavesNothing(t *testing.T) {
 	if os.Geteuid() == 0 {
-		t.Skip("root can write into a 0555 directory; the integration test covers this as uid 1000680000")
+		// Root writes into a 0555 directory, so fail the rename instead:
+		// a non-empty directory stands where the file goes.
+		dst := t.TempDir()
+		must(t, os.MkdirAll(filepath.Join(dst, "keep", "inside"), 0o755))
+		err := Write([]File{{Dir: dst, Rel: "keep", Mode: 0o644, Content: []byte("new")}})
+		if err == nil {
+			t.Fatalf("Write over a non-empty directory: err = nil; want an error")
+		}
+		entries, _ := os.ReadDir(dst)
+		if len(entries) != 1 || entries[0].Name() != "keep" || !entries[0].IsDir() {
+			t.Errorf("DST holds %v after the failure; want only the untouched keep/", entries)
+		}
+		return
 	}
 	dst := t.TempDir()
 	must(t, os.WriteFile(filepath.Join(dst, "keep"), []byte("old"), 0o644))
