@@ -107,16 +107,17 @@ func run(args []string, host setup.Host, stdin, stdout, stderr *os.File) int {
 // supervise runs the setup pipeline, then COMMAND, and returns the exit
 // status after REMAP_EXIT.
 func supervise(cfg *config.Config, argv []string, host setup.Host, stdin *os.File, log *slog.Logger) int {
-	// The init needs one thread of Go code; set here rather than through
-	// GOMAXPROCS in the environment, which COMMAND would inherit.
-	runtime.GOMAXPROCS(1)
-
 	// Signals are registered before anything else, so that one arriving
 	// during setup or while COMMAND starts is queued, then forwarded.
 	sigs := make(chan os.Signal, 1024)
 	if err := supervisor.NotifyAll(sigs); err != nil {
 		log.Warn("COMMAND may inherit ignored signals 32 or 34", "err", err)
 	}
+	// The init needs one thread of Go code; set here rather than through
+	// GOMAXPROCS in the environment, which COMMAND would inherit. After
+	// NotifyAll: registering each signal is a round trip with the
+	// runtime's signal thread, twice as slow on a single P.
+	runtime.GOMAXPROCS(1)
 
 	pid1 := host.PID == 1
 	if cfg.Subreaper == config.SubreaperOn || (cfg.Subreaper == config.SubreaperAuto && !pid1 && !cfg.Exec) {
