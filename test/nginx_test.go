@@ -1,7 +1,6 @@
 package test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
@@ -9,46 +8,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nonroot-init/nonroot-init/test/harness"
 )
-
-// nginxBuffer is an output buffer safe to read while the process writes.
-type nginxBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (n *nginxBuffer) Write(p []byte) (int, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.b.Write(p)
-}
-
-func (n *nginxBuffer) String() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.b.String()
-}
-
-// nginxChild returns the host pid of the only child of pid (unshare
-// --fork's child, which became PID 1 of the new namespace), or 0.
-func nginxChild(pid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(pid) + "/children")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) != 1 {
-		return 0
-	}
-	n, _ := strconv.Atoi(f[0])
-	return n
-}
 
 // TestNginxEndToEnd is the nginx example of templates/README.md: the init
 // as PID 1, UID 1000680000 GID 0, in fresh PID and network namespaces,
@@ -91,7 +56,7 @@ func TestNginxEndToEnd(t *testing.T) {
 	// nginx reopens /dev/stdout for its access log, which checks the
 	// pipe's owner: give it to the UID, as runc does for a container's
 	// stdio (fixStdioPermissions).
-	var stdout, stderr nginxBuffer
+	var stdout, stderr harness.SyncBuffer
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +104,7 @@ func TestNginxEndToEnd(t *testing.T) {
 		t.Errorf("GET /nonexistent succeeded; want 404")
 	}
 
-	initPID := nginxChild(cmd.Process.Pid)
+	initPID, _ := harness.ChildPID(cmd.Process.Pid)
 	status, err := os.ReadFile("/proc/" + strconv.Itoa(initPID) + "/status")
 	if initPID == 0 || err != nil || !strings.Contains(string(status), "Name:\tnonroot-init\n") ||
 		!strings.Contains(string(status), "Uid:\t1000680000\t1000680000") || !strings.Contains(string(status), "NSpid:\t"+strconv.Itoa(initPID)+"\t1\n") {

@@ -173,14 +173,15 @@ func Parse(r Raw) (*Config, error) {
 		bad("LOG_FORMAT", err)
 	}
 	if err := errs.ErrorOrNil(); err != nil {
-		errs.ErrorFormat = listErrors
+		errs.ErrorFormat = ListErrors
 		return nil, errs
 	}
 	return c, nil
 }
 
-// listErrors formats several problems as one message, one per line.
-func listErrors(es []error) string {
+// ListErrors formats several problems as one message, one per line, for
+// multierror's ErrorFormat.
+func ListErrors(es []error) string {
 	if len(es) == 1 {
 		return es[0].Error()
 	}

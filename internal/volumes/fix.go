@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-multierror"
+	"github.com/nonroot-init/nonroot-init/internal/config"
 	"golang.org/x/sys/unix"
 )
 
@@ -116,7 +117,7 @@ func FixPermissions(paths []string, opts FixOptions) (FixReport, error) {
 	}
 	sort.Slice(r.Changes, func(i, j int) bool { return r.Changes[i].Path < r.Changes[j].Path })
 	if f.errs != nil {
-		f.errs.ErrorFormat = listErrors
+		f.errs.ErrorFormat = config.ListErrors
 	}
 	return r, f.errs.ErrorOrNil()
 }

@@ -21,23 +21,24 @@ type Proc struct {
 	Cmd    *exec.Cmd
 	PID1   bool
 	lines  chan string
-	stderr *lockedBuffer
+	stderr *SyncBuffer
 	done   chan struct{}
 	err    error
 }
 
-type lockedBuffer struct {
+// SyncBuffer is an output buffer safe to read while a process writes it.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *SyncBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *SyncBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
@@ -52,7 +53,7 @@ func Start(t testing.TB, opts Opts, args ...string) *Proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Proc{Cmd: cmd, PID1: opts.PID1, lines: make(chan string, 4096), stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p := &Proc{Cmd: cmd, PID1: opts.PID1, lines: make(chan string, 4096), stderr: &SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %v: %v", cmd.Args, err)
@@ -131,13 +132,19 @@ func (p *Proc) initPID() (int, error) {
 	if !p.PID1 {
 		return pid, nil
 	}
+	return ChildPID(pid)
+}
+
+// ChildPID returns the first child of pid, such as the PID 1 that
+// `unshare --fork` started, as seen from the test's namespace.
+func ChildPID(pid int) (int, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
 	if err != nil {
 		return 0, err
 	}
 	f := strings.Fields(string(b))
 	if len(f) == 0 {
-		return 0, fmt.Errorf("unshare %d has no child yet", pid)
+		return 0, fmt.Errorf("process %d has no child yet", pid)
 	}
 	return strconv.Atoi(f[0])
 }
