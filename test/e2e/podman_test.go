@@ -313,3 +313,15 @@ func TestPodmanKubePlay(t *testing.T) {
 		t.Errorf("container exit code after pod stop = %s; want 0\nlogs: %s", code, logs())
 	}
 }
+
+// TestReadmeShowsTheTestedManifest: the Deployment README.md shows is the
+// one TestPodmanKubePlay runs, byte for byte.
+func TestReadmeShowsTheTestedManifest(t *testing.T) {
+	manifest, err := os.ReadFile("testdata/deployment.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(readRepoFile(t, "README.md"), "```yaml\n"+string(manifest)+"```\n") {
+		t.Errorf("README.md does not show test/e2e/testdata/deployment.yaml verbatim in a yaml block; copy the file into it")
+	}
+}
