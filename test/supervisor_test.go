@@ -366,6 +366,18 @@ while [ ! -e %s.up ]; do sleep 0.01; done; exit 5`, mark, mark, mark)
 			t.Fatalf("exit %d, mark %q; want 5 and got-term", r.Code, b)
 		}
 	})
+	t.Run("stopped-leftover-gets-term", func(t *testing.T) {
+		// A leftover stopped with SIGSTOP still handles SIGTERM within
+		// the grace period: the init follows SIGTERM with SIGCONT.
+		mark := filepath.Join(harness.SharedDir(t), "mark")
+		script := fmt.Sprintf(`sh -c 'trap "echo got-term > %s; exit 0" TERM; echo $$ > %s.pid; while :; do sleep 0.02; done' &
+while [ ! -s %s.pid ]; do sleep 0.01; done; kill -STOP $(cat %s.pid); exit 0`, mark, mark, mark, mark)
+		r := harness.Run(t, timeout, harness.Opts{PID1: true, Env: []string{"NONROOT_GRACE_PERIOD=10m"}}, "sh", "-c", script)
+		b, _ := os.ReadFile(mark)
+		if r.Code != 0 || string(b) != "got-term\n" {
+			t.Fatalf("exit %d, mark %q; want 0 and got-term", r.Code, b)
+		}
+	})
 	t.Run("ignoring-term-killed-at-grace", func(t *testing.T) {
 		dir := t.TempDir()
 		pidFile := filepath.Join(dir, "pid")

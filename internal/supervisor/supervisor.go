@@ -172,6 +172,9 @@ func terminateLeftovers(opts Options, sigs signalSources) {
 		return
 	}
 	n := signalLeftovers(opts, unix.SIGTERM)
+	// A stopped process would keep the SIGTERM pending until the grace
+	// period ends in SIGKILL; SIGCONT lets it act on it (as systemd does).
+	signalLeftovers(opts, unix.SIGCONT)
 	if n > 0 {
 		opts.Log.Info("terminating leftover processes", "count", n, "grace_period", opts.GracePeriod)
 	}
