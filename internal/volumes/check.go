@@ -44,13 +44,13 @@ func (id Identity) inGroup(gid int) bool {
 
 // groupList is "0,1000" : the effective GID first, then the others.
 func (id Identity) groupList() string {
-	out := []string{fmt.Sprint(id.GID)}
+	out := []int{id.GID}
 	for _, g := range id.Groups {
 		if g != id.GID {
-			out = append(out, fmt.Sprint(g))
+			out = append(out, g)
 		}
 	}
-	return strings.Join(out, ",")
+	return joinIDs(out)
 }
 
 // Problem is a volume that is not usable: what is wrong, with the facts

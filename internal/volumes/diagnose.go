@@ -3,6 +3,8 @@ package volumes
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -97,6 +99,12 @@ func permissionFix(path string, f facts, who Identity) string {
 		// The group may write; we are just not in it.
 		return fmt.Sprintf("its group %d may write, and we are not in it: add the group with runAsGroup: %d or supplementalGroups: [%d] (or fsGroup: %d) in the pod's securityContext (docker: --group-add %d)",
 			f.gid, f.gid, f.gid, f.gid, f.gid)
+	case f.mountRoot && len(extraGroups(who)) > 0:
+		// Supplementary groups usually mean the pod already sets fsGroup
+		// (or supplementalGroups), and the volume was not handed to them:
+		// some volume types ignore fsGroup.
+		g := extraGroups(who)
+		return fmt.Sprintf("we are already in groups %s (the pod's fsGroup or supplementalGroups?), but the volume was not made writable for them: hostPath, some NFS and some CSI volumes ignore fsGroup; run `nonroot-init fix-permissions --group %d %s` in an init container running as root, or fix the ownership on the storage side", joinIDs(g), g[0], path)
 	case f.mountRoot:
 		// A mounted volume: Kubernetes can hand it to our group.
 		return fmt.Sprintf("set fsGroup: %d in the pod's securityContext (Kubernetes then makes the volume group-writable for that group), or run `%s` in an init container running as root", who.GID, fixCmd)
@@ -124,4 +132,24 @@ func bytes(n uint64) string {
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// extraGroups returns who's supplementary groups other than 0 and its
+// primary GID.
+func extraGroups(who Identity) []int {
+	var out []int
+	for _, g := range who.Groups {
+		if g != 0 && g != who.GID {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func joinIDs(ids []int) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.Itoa(id)
+	}
+	return strings.Join(s, ",")
 }

@@ -44,6 +44,8 @@ func TestDiagnose(t *testing.T) {
 			[]string{"owner root:2000 mode 2775"}, []string{"runAsGroup: 2000", "supplementalGroups: [2000]"}},
 		{"non-zero gid in the fix command", Identity{UID: 1001, GID: 1001}, mounted(dir(0, 0, 0o755)), unix.EACCES,
 			[]string{"groups 1001"}, []string{"fsGroup: 1001", "fix-permissions --group 1001 /data"}},
+		{"fsGroup set but ignored by the volume", Identity{UID: 1000680000, GID: 0, Groups: []int{0, 1000680000}}, mounted(dir(0, 0, 0o755)), unix.EACCES,
+			[]string{"owner root:root mode 0755"}, []string{"already in groups 1000680000", "ignore fsGroup", "fix-permissions --group 1000680000 /data"}},
 		{"owner without write", Identity{UID: 1001, GID: 0}, dir(1001, 0, 0o555), unix.EACCES,
 			[]string{"owner 1001:root mode 0555"}, []string{"chmod u+rwx /data"}},
 		{"mode allows: LSM", openshift, dir(0, 0, 0o777), unix.EACCES,
