@@ -111,7 +111,7 @@ func waitChild(pid int, opts Options, sigs signalSources) unix.WaitStatus {
 	for {
 		// Drain before blocking: a fast child may have exited before we
 		// got here, and SIGCHLDs merge, so one signal can mean many exits.
-		if st, done := reap(pid); done {
+		if st, found, _ := reap(pid); found {
 			return st
 		}
 		select {
@@ -125,21 +125,27 @@ func waitChild(pid int, opts Options, sigs signalSources) unix.WaitStatus {
 }
 
 // reap collects every exited child without blocking. It reports the
-// status of pid if pid was among them.
-func reap(pid int) (status unix.WaitStatus, done bool) {
+// status of pid if pid was among them, and whether no child is left at
+// all (wait4 says ECHILD).
+func reap(pid int) (status unix.WaitStatus, found, none bool) {
 	for {
 		var ws unix.WaitStatus
 		wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		if errors.Is(err, unix.EINTR) {
+		switch {
+		case errors.Is(err, unix.EINTR):
 			continue
-		}
-		if err != nil || wpid <= 0 {
-			return status, done
-		}
-		if wpid == pid {
-			status, done = ws, true
+		case err != nil || wpid <= 0:
+			return status, found, errors.Is(err, unix.ECHILD)
+		case wpid == pid:
+			status, found = ws, true
 		}
 	}
+}
+
+// drainAll reaps every exited child and reports whether none is left.
+func drainAll() bool {
+	_, _, none := reap(0)
+	return none
 }
 
 // forward sends sig (after rewriting) to COMMAND or its process group.
@@ -171,10 +177,9 @@ func terminateLeftovers(opts Options, sigs signalSources) {
 		}
 		return
 	}
-	n := signalLeftovers(opts, unix.SIGTERM)
 	// A stopped process would keep the SIGTERM pending until the grace
 	// period ends in SIGKILL; SIGCONT lets it act on it (as systemd does).
-	signalLeftovers(opts, unix.SIGCONT)
+	n := signalLeftovers(opts, unix.SIGTERM, unix.SIGCONT)
 	if n > 0 {
 		opts.Log.Info("terminating leftover processes", "count", n, "grace_period", opts.GracePeriod)
 	}
@@ -208,34 +213,22 @@ func killRemaining(opts Options) {
 	}
 }
 
-// signalLeftovers signals the leftovers and reports how many it signalled
-// (for PID 1, the children it knows of).
-func signalLeftovers(opts Options, sig syscall.Signal) int {
-	if opts.PID1 {
-		// kill(-1) from PID 1 reaches every other process of the namespace.
-		_ = unix.Kill(-1, sig)
-		return len(descendants(opts.ProcDir, os.Getpid()))
-	}
+// signalLeftovers sends each of sigs to the leftovers and reports how
+// many there are (our descendants, found through /proc once).
+func signalLeftovers(opts Options, sigs ...syscall.Signal) int {
 	pids := descendants(opts.ProcDir, os.Getpid())
-	for _, p := range pids {
-		_ = unix.Kill(p, sig)
-	}
-	return len(pids)
-}
-
-// drainAll reaps every exited child and reports whether none is left.
-func drainAll() bool {
-	for {
-		var ws unix.WaitStatus
-		wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		switch {
-		case errors.Is(err, unix.EINTR):
-		case errors.Is(err, unix.ECHILD):
-			return true
-		case err != nil || wpid == 0:
-			return false
+	for _, sig := range sigs {
+		if opts.PID1 {
+			// kill(-1) from PID 1 reaches every other process of the
+			// namespace, descendants or not.
+			_ = unix.Kill(-1, sig)
+			continue
+		}
+		for _, p := range pids {
+			_ = unix.Kill(p, sig)
 		}
 	}
+	return len(pids)
 }
 
 // Status turns a wait status into an exit status: the code for a normal
