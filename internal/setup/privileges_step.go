@@ -43,11 +43,7 @@ func dropPrivileges(cfg *config.Config, host Host, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		for _, p := range cfg.Ports {
-			if p.Port < start {
-				target.KeepBindService = true
-			}
-		}
+		target.KeepBindService = ports.NeedsBindCap(cfg.Ports, start)
 	}
 	if len(cfg.Volumes) > 0 {
 		rep, err := volumes.FixPermissions(cfg.Volumes, volumes.FixOptions{GID: target.GID})
