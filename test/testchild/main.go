@@ -59,22 +59,16 @@ func run(mode string, args []string) error {
 		return reapbench(args)
 	case "blocked":
 		return blocked(args)
-	case "zombies":
+	case "zombies", "orphans":
 		if len(args) != 1 {
-			return fmt.Errorf("zombies N")
+			return fmt.Errorf("%s N", mode)
 		}
 		n, err := strconv.Atoi(args[0])
 		if err != nil {
 			return err
 		}
-		return zombies(n)
-	case "orphans":
-		if len(args) != 1 {
-			return fmt.Errorf("orphans N")
-		}
-		n, err := strconv.Atoi(args[0])
-		if err != nil {
-			return err
+		if mode == "zombies" {
+			return zombies(n)
 		}
 		return orphans(n)
 	}
