@@ -59,8 +59,9 @@ func portsSection(cfg *config.Config, host Host) doctor.Section {
 	if bind {
 		held = "yes"
 	}
+	// The raw capability sets are in the identity section; this is only
+	// what they mean for binding.
 	s.Add("CAP_NET_BIND_SERVICE", "%s: %s", held, why)
-	s.Add("capability sets", "effective %016x, permitted %016x, ambient %016x, bounding %016x", caps.Effective, caps.Permitted, caps.Ambient, caps.Bounding)
 	if len(cfg.Ports) == 0 {
 		s.Add("NONROOT_PORTS", "empty")
 		return s
