@@ -192,37 +192,40 @@ func sameInode(a, b *unix.Statx_t) bool {
 func (f *fixer) root(path string) {
 	// The starting path is resolved on purpose: it is named by the
 	// operator, and a volume path may be a symbolic link to the mount.
+	f.scanned.Add(1)
 	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		f.scanned.Add(1)
 		f.fail(path, "open", err)
 		return
 	}
+	defer unix.Close(fd)
 	var st unix.Statx_t
 	if err := fstatx(fd, &st); err != nil {
-		unix.Close(fd)
-		f.scanned.Add(1)
 		f.fail(path, "statx", err)
 		return
 	}
-	f.scanned.Add(1)
-	defer unix.Close(fd)
-	if f.skipReason(&st) != "" {
+	if f.skip(&st) {
 		f.skipped.Add(1)
 		return
 	}
 	// Fixed first, so that a directory we own but cannot read yet
 	// becomes readable.
 	f.fix(fd, path, &st)
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		return
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		f.enter(fd, path, devOf(&st))
 	}
+}
+
+// enter opens the directory behind fd, an O_PATH descriptor, for reading
+// and dispatches its walk. "." through the pinned descriptor reopens that
+// very directory.
+func (f *fixer) enter(fd int, path string, dev uint64) {
 	dfd, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		f.fail(path, "open directory", err)
 		return
 	}
-	f.dispatch(dirTask{fd: dfd, path: path, dev: devOf(&st)})
+	f.dispatch(dirTask{fd: dfd, path: path, dev: dev})
 }
 
 // dispatch hands t to an idle worker, or walks it here when all are busy.
@@ -261,21 +264,21 @@ func (f *fixer) walk(t dirTask) {
 	}
 }
 
-// skipReason says why an entry is left alone, or "" to handle it.
-func (f *fixer) skipReason(st *unix.Statx_t) string {
+// skip reports an entry left alone for its type: a symbolic link, a
+// device node, or (unless opts.Hardlinks) a regular file with more than
+// one link.
+func (f *fixer) skip(st *unix.Statx_t) bool {
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFLNK:
-		return "symbolic link"
+		return true
 	case unix.S_IFCHR, unix.S_IFBLK:
 		// A device node made group-accessible would hand the device to
 		// every process of the group.
-		return "device node"
+		return true
 	case unix.S_IFREG:
-		if st.Nlink > 1 && !f.opts.Hardlinks {
-			return "more than one hard link"
-		}
+		return st.Nlink > 1 && !f.opts.Hardlinks
 	}
-	return ""
+	return false
 }
 
 // entry handles one directory entry by name, relative to t.fd, and
@@ -344,24 +347,17 @@ func (f *fixer) entry(t dirTask, name string, open bool) (changed bool) {
 	}
 	f.fix(fd, path, &st)
 	if isDir {
-		// "." through the pinned descriptor reopens that very directory
-		// for reading.
-		dfd, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			f.fail(path, "open directory", err)
-			return change
-		}
-		f.dispatch(dirTask{fd: dfd, path: path, dev: t.dev})
+		f.enter(fd, path, t.dev)
 	}
 	return change
 }
 
 // leaveAlone reports (and counts) an entry that is not to be changed or
-// entered: on another filesystem, a mount point, or one of skipReason's.
+// entered: on another filesystem, a mount point, or one of skip's.
 func (f *fixer) leaveAlone(t dirTask, st *unix.Statx_t) bool {
 	// A bind mount of the same filesystem has the same st_dev; statx
 	// marks it as a mount root.
-	if devOf(st) != t.dev || st.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0 || f.skipReason(st) != "" {
+	if devOf(st) != t.dev || st.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0 || f.skip(st) {
 		f.skipped.Add(1)
 		return true
 	}
