@@ -137,7 +137,7 @@ func Drop(t Target, procDir string) (Plan, error) {
 			return Plan{}, &os.SyscallError{Syscall: "prctl(PR_SET_KEEPCAPS)", Err: err}
 		}
 	}
-	return p, Verify(procDir, t, p)
+	return p, verify(procDir, t, p)
 }
 
 // setCaps sets the effective, permitted and inheritable sets of every
@@ -175,10 +175,10 @@ func allThreads(trap, a1, a2, a3 uintptr) error {
 	return errno
 }
 
-// Verify checks every thread's credentials against the switch to t with
+// verify checks every thread's credentials against the switch to t with
 // plan p: all four UIDs and GIDs, the groups, and the capability sets.
 // A thread left behind would let a process forked from it keep root.
-func Verify(procDir string, t Target, p Plan) error {
+func verify(procDir string, t Target, p Plan) error {
 	tasks, err := os.ReadDir(filepath.Join(procDir, "self", "task"))
 	if err != nil {
 		return fmt.Errorf("list threads: %w", err)
@@ -193,7 +193,7 @@ func Verify(procDir string, t Target, p Plan) error {
 			errs = append(errs, err)
 			continue
 		}
-		if err := CheckStatus(st, t, p); err != nil {
+		if err := checkStatus(st, t, p); err != nil {
 			errs = append(errs, fmt.Errorf("thread %s: %w", task.Name(), err))
 		}
 	}
@@ -203,8 +203,8 @@ func Verify(procDir string, t Target, p Plan) error {
 	return nil
 }
 
-// CheckStatus compares one thread's credentials with the switch's result.
-func CheckStatus(st Status, t Target, p Plan) error {
+// checkStatus compares one thread's credentials with the switch's result.
+func checkStatus(st Status, t Target, p Plan) error {
 	for i, id := range st.UIDs {
 		if id != t.UID {
 			return fmt.Errorf("uid %v, want %d in all four", st.UIDs, t.UID)

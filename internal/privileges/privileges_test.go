@@ -120,8 +120,8 @@ func TestCheckStatus(t *testing.T) {
 	after, _ := ParseStatus(statusOpenShift)
 	target := Target{UID: 1000680000, GID: 0}
 	plan := Plan{Groups: []int{1000680000}, DropBounding: []int{0, 10}}
-	if err := CheckStatus(after, target, plan); err != nil {
-		t.Errorf("CheckStatus(dropped thread): %v", err)
+	if err := checkStatus(after, target, plan); err != nil {
+		t.Errorf("checkStatus(dropped thread): %v", err)
 	}
 	mutate := []struct {
 		name string
@@ -138,8 +138,8 @@ func TestCheckStatus(t *testing.T) {
 		st := after
 		st.Groups = append([]int(nil), after.Groups...)
 		m.f(&st)
-		if err := CheckStatus(st, target, plan); err == nil {
-			t.Errorf("CheckStatus(%s) = nil; want an error", m.name)
+		if err := checkStatus(st, target, plan); err == nil {
+			t.Errorf("checkStatus(%s) = nil; want an error", m.name)
 		}
 	}
 }
