@@ -131,7 +131,7 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 	state := func() (*stateDir, error) {
 		if !sdOpened {
 			sdOpened = true
-			sd, sdErr = openStateDir(StateDirCandidates(o.StateDir, o.Getenv))
+			sd, sdErr = openStateDir(stateDirCandidates(o.StateDir, o.Getenv))
 		}
 		return sd, sdErr
 	}
@@ -179,7 +179,7 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 		if err := appendEntry(o.PasswdFile, e); err != nil {
 			return Result{}, err
 		}
-		if _, ok := LookupGID(group, o.GID); !ok && writable(o.GroupFile) == nil {
+		if _, ok := lookupGID(group, o.GID); !ok && writable(o.GroupFile) == nil {
 			if err := appendGroup(o.GroupFile, Group{Name: groupName(group, name, o.GID), GID: o.GID}); err != nil {
 				log.Warn("cannot add a group entry", "gid", o.GID, "err", err)
 			}
@@ -320,7 +320,7 @@ func readOptional(path string) ([]byte, error) {
 // it or nothing.
 func appendEntry(path string, e Entry) error {
 	line := e.Line()
-	if _, err := ParsePasswdLine(line); err != nil {
+	if _, err := parsePasswdLine(line); err != nil {
 		return fmt.Errorf("refusing to write %s: %w", path, err)
 	}
 	return appendLine(path, line, func(data []byte) bool {
@@ -331,11 +331,11 @@ func appendEntry(path string, e Entry) error {
 
 func appendGroup(path string, g Group) error {
 	line := g.Line()
-	if _, err := ParseGroupLine(line); err != nil {
+	if _, err := parseGroupLine(line); err != nil {
 		return fmt.Errorf("refusing to write %s: %w", path, err)
 	}
 	return appendLine(path, line, func(data []byte) bool {
-		_, ok := LookupGID(data, g.GID)
+		_, ok := lookupGID(data, g.GID)
 		return ok
 	})
 }

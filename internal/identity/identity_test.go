@@ -64,9 +64,9 @@ func TestStateDirCandidates(t *testing.T) {
 		{"", map[string]string{"TMPDIR": "/tmp/"}, []string{"/tmp/nonroot-init"}},
 	}
 	for _, tt := range tests {
-		got := StateDirCandidates(tt.explicit, env(tt.env))
+		got := stateDirCandidates(tt.explicit, env(tt.env))
 		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
-			t.Errorf("StateDirCandidates(%q, %v) = %v; want %v", tt.explicit, tt.env, got, tt.want)
+			t.Errorf("stateDirCandidates(%q, %v) = %v; want %v", tt.explicit, tt.env, got, tt.want)
 		}
 	}
 }

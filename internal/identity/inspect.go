@@ -35,7 +35,7 @@ func Inspect(o Options) Inspection {
 	}
 	in.Entry, in.Found = LookupUID(passwd, o.UID)
 	in.Lib, in.LibErr = FindLib(o.NSSWrapperLib, o.LibDirs, o.GOARCH)
-	in.StateDir, in.StateErr = inspectStateDir(StateDirCandidates(o.StateDir, o.Getenv))
+	in.StateDir, in.StateErr = inspectStateDir(stateDirCandidates(o.StateDir, o.Getenv))
 	in.PasswdWrErr = writable(o.PasswdFile)
 	p := probe{uid: o.UID, found: in.Found, libErr: in.LibErr, stateErr: in.StateErr, passwdWrErr: in.PasswdWrErr}
 	in.Method, in.Reasons, in.MethodErr = decide(o.Mode, p)

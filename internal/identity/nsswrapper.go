@@ -180,7 +180,7 @@ func nssFiles(passwd, group []byte, e Entry, groupName string) (p, g []byte, dro
 	pl, dp := validLines(passwd, validPasswd)
 	gl, dg := validLines(group, validGroup)
 	pl = append(pl, e.Line())
-	if _, ok := LookupGID(group, e.GID); !ok {
+	if _, ok := lookupGID(group, e.GID); !ok {
 		gl = append(gl, Group{Name: groupName, GID: e.GID}.Line())
 	}
 	p = []byte(strings.Join(pl, "\n") + "\n")

@@ -33,11 +33,11 @@ func (g Group) Line() string {
 	return fmt.Sprintf("%s:x:%d:%s", g.Name, g.GID, g.Members)
 }
 
-// ParsePasswdLine parses "name:password:uid:gid:gecos:home:shell". It
+// parsePasswdLine parses "name:password:uid:gid:gecos:home:shell". It
 // refuses what would make nss_wrapper reject the whole file or what a
 // libc would read differently: a wrong field count, an empty name, IDs
 // that are not decimal numbers below 2^32-1, control characters.
-func ParsePasswdLine(line string) (Entry, error) {
+func parsePasswdLine(line string) (Entry, error) {
 	if err := plainText(line); err != nil {
 		return Entry{}, err
 	}
@@ -59,8 +59,8 @@ func ParsePasswdLine(line string) (Entry, error) {
 	return Entry{Name: f[0], UID: uid, GID: gid, Gecos: f[4], Home: f[5], Shell: f[6]}, nil
 }
 
-// ParseGroupLine parses "name:password:gid:member,member".
-func ParseGroupLine(line string) (Group, error) {
+// parseGroupLine parses "name:password:gid:member,member".
+func parseGroupLine(line string) (Group, error) {
 	if err := plainText(line); err != nil {
 		return Group{}, err
 	}
@@ -114,7 +114,7 @@ func lines(data []byte) []string {
 // getpwuid would find it.
 func LookupUID(data []byte, uid int) (Entry, bool) {
 	for _, l := range lines(data) {
-		if e, err := ParsePasswdLine(l); err == nil && e.UID == uid {
+		if e, err := parsePasswdLine(l); err == nil && e.UID == uid {
 			return e, true
 		}
 	}
@@ -124,17 +124,17 @@ func LookupUID(data []byte, uid int) (Entry, bool) {
 // lookupName returns the first valid passwd entry named name.
 func lookupName(data []byte, name string) (Entry, bool) {
 	for _, l := range lines(data) {
-		if e, err := ParsePasswdLine(l); err == nil && e.Name == name {
+		if e, err := parsePasswdLine(l); err == nil && e.Name == name {
 			return e, true
 		}
 	}
 	return Entry{}, false
 }
 
-// LookupGID returns the first valid group entry of data with gid.
-func LookupGID(data []byte, gid int) (Group, bool) {
+// lookupGID returns the first valid group entry of data with gid.
+func lookupGID(data []byte, gid int) (Group, bool) {
 	for _, l := range lines(data) {
-		if g, err := ParseGroupLine(l); err == nil && g.GID == gid {
+		if g, err := parseGroupLine(l); err == nil && g.GID == gid {
 			return g, true
 		}
 	}
@@ -143,7 +143,7 @@ func LookupGID(data []byte, gid int) (Group, bool) {
 
 func groupNamed(data []byte, name string) bool {
 	for _, l := range lines(data) {
-		if g, err := ParseGroupLine(l); err == nil && g.Name == name {
+		if g, err := parseGroupLine(l); err == nil && g.Name == name {
 			return true
 		}
 	}
@@ -165,8 +165,8 @@ func validLines(data []byte, parse func(string) error) (kept []string, dropped i
 	return kept, dropped
 }
 
-func validPasswd(l string) error { _, err := ParsePasswdLine(l); return err }
-func validGroup(l string) error  { _, err := ParseGroupLine(l); return err }
+func validPasswd(l string) error { _, err := parsePasswdLine(l); return err }
+func validGroup(l string) error  { _, err := parseGroupLine(l); return err }
 
 // validateFile checks that every line of data parses, before a generated
 // file is handed to nss_wrapper.

@@ -33,9 +33,9 @@ func TestParsePasswdLine(t *testing.T) {
 		{"a:x:1::::", Entry{}, false}, // empty gid
 	}
 	for _, tt := range tests {
-		got, err := ParsePasswdLine(tt.line)
+		got, err := parsePasswdLine(tt.line)
 		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("ParsePasswdLine(%q) = %+v, %v; want %+v, ok=%v", tt.line, got, err, tt.want, tt.ok)
+			t.Errorf("parsePasswdLine(%q) = %+v, %v; want %+v, ok=%v", tt.line, got, err, tt.want, tt.ok)
 		}
 	}
 }
@@ -55,9 +55,9 @@ func TestParseGroupLine(t *testing.T) {
 		{"g:x:1:a\nb", Group{}, false},
 	}
 	for _, tt := range tests {
-		got, err := ParseGroupLine(tt.line)
+		got, err := parseGroupLine(tt.line)
 		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("ParseGroupLine(%q) = %+v, %v; want %+v, ok=%v", tt.line, got, err, tt.want, tt.ok)
+			t.Errorf("parseGroupLine(%q) = %+v, %v; want %+v, ok=%v", tt.line, got, err, tt.want, tt.ok)
 		}
 	}
 }

@@ -18,10 +18,10 @@ const stateDirName = "nonroot-init"
 // defaultTmp is the last base STATE_DIR falls back to (SPEC.md, settings).
 const defaultTmp = "/tmp"
 
-// StateDirCandidates returns where STATE_DIR may go, best first: the
+// stateDirCandidates returns where STATE_DIR may go, best first: the
 // explicit setting alone, else $XDG_RUNTIME_DIR, $TMPDIR and /tmp, each
 // with /nonroot-init added. Relative and empty bases are skipped.
-func StateDirCandidates(explicit string, getenv func(string) (string, bool)) []string {
+func stateDirCandidates(explicit string, getenv func(string) (string, bool)) []string {
 	if explicit != "" {
 		return []string{filepath.Clean(explicit)}
 	}
