@@ -132,7 +132,7 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, stdin *os.Fil
 		return exitSetup
 	}
 
-	pathEnv, _ := setup.NewEnv(res.Env).Get("PATH")
+	pathEnv, _ := res.Env.Get("PATH")
 	path, err := supervisor.LookPath(argv[0], pathEnv)
 	if err != nil {
 		return execFailed(err, log)
@@ -140,7 +140,7 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, stdin *os.Fil
 	opts := supervisor.Options{
 		Path:        path,
 		Argv:        argv,
-		Env:         res.Env,
+		Env:         res.Env.List(),
 		Stdin:       stdin,
 		SignalGroup: cfg.SignalGroup,
 		Rewrite:     cfg.RewriteSignals,

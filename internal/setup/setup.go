@@ -37,7 +37,7 @@ func (e *FailedError) Unwrap() error { return e.Err }
 
 // Result is what the steps hand to the supervisor.
 type Result struct {
-	Env []string // COMMAND's environment: the init's plus what the steps add
+	Env *Env // COMMAND's environment: the init's plus what the steps add
 }
 
 // Run runs the setup steps in SPEC.md's order and returns COMMAND's
@@ -82,7 +82,7 @@ func Run(cfg *config.Config, host Host, log *slog.Logger) (Result, error) {
 		return Result{}, err
 	}
 
-	return Result{Env: env.List()}, nil
+	return Result{Env: env}, nil
 }
 
 // Env is COMMAND's environment under construction: the inherited
