@@ -121,16 +121,6 @@ func LookupUID(data []byte, uid int) (Entry, bool) {
 	return Entry{}, false
 }
 
-// lookupName returns the first valid passwd entry named name.
-func lookupName(data []byte, name string) (Entry, bool) {
-	for _, l := range lines(data) {
-		if e, err := parsePasswdLine(l); err == nil && e.Name == name {
-			return e, true
-		}
-	}
-	return Entry{}, false
-}
-
 // lookupGID returns the first valid group entry of data with gid.
 func lookupGID(data []byte, gid int) (Group, bool) {
 	for _, l := range lines(data) {
