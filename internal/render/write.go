@@ -49,7 +49,7 @@ func (e *WriteError) Error() string {
 func (e *WriteError) Unwrap() []error { return e.Problems }
 
 func writeOne(f File) error {
-	dirfd, err := openDestDir(f.Dir, filepath.Dir(f.Rel), true)
+	dirfd, err := openDestDir(f.Dir, filepath.Dir(f.Rel))
 	if err != nil {
 		return err
 	}
@@ -79,14 +79,12 @@ func writeOne(f File) error {
 	return nil
 }
 
-// openDestDir opens dir (following links: the operator chose it), then
-// each component of rel below it without following links, creating the
-// missing ones when create is set.
-func openDestDir(dir, rel string, create bool) (int, error) {
-	if create {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return -1, fmt.Errorf("create DST %s: %w", dir, err)
-		}
+// openDestDir creates and opens dir (following links: the operator chose
+// it), then creates and opens each component of rel below it without
+// following links.
+func openDestDir(dir, rel string) (int, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return -1, fmt.Errorf("create DST %s: %w", dir, err)
 	}
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -102,11 +100,9 @@ func openDestDir(dir, rel string, create bool) (int, error) {
 			unix.Close(fd)
 			return -1, fmt.Errorf("%s: refusing a path that leaves DST %s", path, dir)
 		}
-		if create {
-			if err := unix.Mkdirat(fd, comp, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-				unix.Close(fd)
-				return -1, fmt.Errorf("create %s: %w", path, &os.SyscallError{Syscall: "mkdirat", Err: err})
-			}
+		if err := unix.Mkdirat(fd, comp, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+			unix.Close(fd)
+			return -1, fmt.Errorf("create %s: %w", path, &os.SyscallError{Syscall: "mkdirat", Err: err})
 		}
 		next, err := unix.Openat(fd, comp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		unix.Close(fd)
