@@ -38,15 +38,9 @@ func (g Group) Line() string {
 // libc would read differently: a wrong field count, an empty name, IDs
 // that are not decimal numbers below 2^32-1, control characters.
 func parsePasswdLine(line string) (Entry, error) {
-	if err := plainText(line); err != nil {
+	f, err := splitLine("passwd", line, 7)
+	if err != nil {
 		return Entry{}, err
-	}
-	f := strings.Split(line, ":")
-	if len(f) != 7 {
-		return Entry{}, fmt.Errorf("passwd line %q has %d fields, want 7", line, len(f))
-	}
-	if f[0] == "" {
-		return Entry{}, fmt.Errorf("passwd line %q has an empty name", line)
 	}
 	uid, err := parseID(f[2])
 	if err != nil {
@@ -61,15 +55,9 @@ func parsePasswdLine(line string) (Entry, error) {
 
 // parseGroupLine parses "name:password:gid:member,member".
 func parseGroupLine(line string) (Group, error) {
-	if err := plainText(line); err != nil {
+	f, err := splitLine("group", line, 4)
+	if err != nil {
 		return Group{}, err
-	}
-	f := strings.Split(line, ":")
-	if len(f) != 4 {
-		return Group{}, fmt.Errorf("group line %q has %d fields, want 4", line, len(f))
-	}
-	if f[0] == "" {
-		return Group{}, fmt.Errorf("group line %q has an empty name", line)
 	}
 	gid, err := parseID(f[2])
 	if err != nil {
@@ -78,13 +66,22 @@ func parseGroupLine(line string) (Group, error) {
 	return Group{Name: f[0], GID: gid, Members: f[3]}, nil
 }
 
-func plainText(line string) error {
+// splitLine splits a kind ("passwd" or "group") of line into its n
+// fields, refusing control characters and an empty name.
+func splitLine(kind, line string, n int) ([]string, error) {
 	for _, c := range line {
 		if c < 0x20 || c == 0x7f {
-			return fmt.Errorf("line %q contains a control character", line)
+			return nil, fmt.Errorf("line %q contains a control character", line)
 		}
 	}
-	return nil
+	f := strings.Split(line, ":")
+	if len(f) != n {
+		return nil, fmt.Errorf("%s line %q has %d fields, want %d", kind, line, len(f), n)
+	}
+	if f[0] == "" {
+		return nil, fmt.Errorf("%s line %q has an empty name", kind, line)
+	}
+	return f, nil
 }
 
 // parseID accepts what glibc's files backend accepts for an ID that is
