@@ -104,14 +104,19 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	parts := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		parts[i] = p.Error()
-	}
-	return "NONROOT_TEMPLATES: nothing was written: " + strings.Join(parts, "; ")
+	return "NONROOT_TEMPLATES: nothing was written: " + joinProblems(e.Problems)
 }
 
 func (e *Error) Unwrap() []error { return e.Problems }
+
+// joinProblems is the problems' messages, separated by "; ".
+func joinProblems(problems []error) string {
+	parts := make([]string, len(problems))
+	for i, p := range problems {
+		parts[i] = p.Error()
+	}
+	return strings.Join(parts, "; ")
+}
 
 // renderPair renders one SRC:DST. A directory SRC is copied below DST. A
 // file SRC goes to DST itself, or into DST when DST is an existing

@@ -27,26 +27,20 @@ func Write(files []File) error {
 		}
 	}
 	if len(errs) > 0 {
-		return &WriteError{Problems: errs}
+		return &writeError{problems: errs}
 	}
 	return nil
 }
 
-// WriteError is every file Write could not write. Each file is either
+// writeError is every file Write could not write. Each file is either
 // wholly old or wholly new.
-type WriteError struct {
-	Problems []error
+type writeError struct {
+	problems []error
 }
 
-func (e *WriteError) Error() string {
-	parts := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		parts[i] = p.Error()
-	}
-	return "NONROOT_TEMPLATES: " + strings.Join(parts, "; ")
-}
+func (e *writeError) Error() string { return "NONROOT_TEMPLATES: " + joinProblems(e.problems) }
 
-func (e *WriteError) Unwrap() []error { return e.Problems }
+func (e *writeError) Unwrap() []error { return e.problems }
 
 func writeOne(f File) error {
 	dirfd, err := openDestDir(f.Dir, filepath.Dir(f.Rel))
