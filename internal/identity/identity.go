@@ -119,10 +119,6 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	group, err := readOptional(o.GroupFile)
-	if err != nil {
-		return Result{}, err
-	}
 	entry, found := LookupUID(passwd, o.UID)
 
 	var sd *stateDir
@@ -151,6 +147,14 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 	method, reasons, err := decide(o.Mode, p)
 	if err != nil {
 		return Result{}, err
+	}
+	// Only a method that writes an entry needs the groups; an image that
+	// knows the UID (most starts) does not pay for reading them.
+	var group []byte
+	if method == MethodNSSWrapper || method == MethodEtcPasswd {
+		if group, err = readOptional(o.GroupFile); err != nil {
+			return Result{}, err
+		}
 	}
 
 	name := o.Username
