@@ -331,6 +331,7 @@ func ownerMode(path string) string {
 	return fmt.Sprintf(": owner %d:%d mode %04o", st.Uid, st.Gid, info.Mode().Perm())
 }
 
+// kind names what a followed (stat, not lstat) mode is.
 func kind(m fs.FileMode) string {
 	switch {
 	case m&fs.ModeNamedPipe != 0:
@@ -339,8 +340,6 @@ func kind(m fs.FileMode) string {
 		return "socket"
 	case m&fs.ModeDevice != 0:
 		return "device"
-	case m&fs.ModeSymlink != 0:
-		return "symbolic link"
 	case m.IsDir():
 		return "directory"
 	}

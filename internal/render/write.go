@@ -253,7 +253,7 @@ func checkDest(f File) error {
 				return fmt.Errorf("%s: %s is in the way: it is not a directory", f.Source, path)
 			case last && info.IsDir():
 				return fmt.Errorf("%s: %s is a directory in the way of the file", f.Source, path)
-			case last && info.Mode().IsRegular() && isMountRootPath(path):
+			case last && info.Mode().IsRegular() && isMountRoot(unix.AT_FDCWD, path):
 				if err := unix.Faccessat(unix.AT_FDCWD, path, unix.W_OK, unix.AT_EACCESS); err != nil {
 					return fmt.Errorf("%s: %s is a mount point (a subPath) and not writable by uid %d: %w", f.Source, path, os.Geteuid(), err)
 				}
@@ -268,8 +268,4 @@ func checkDest(f File) error {
 		return fmt.Errorf("%s: cannot write into %s: %w%s", f.Source, existing, err, dirHint(err))
 	}
 	return nil
-}
-
-func isMountRootPath(path string) bool {
-	return isMountRoot(unix.AT_FDCWD, path)
 }
