@@ -157,13 +157,9 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 		}
 	}
 
-	name := o.Username
+	name, entryHome := o.Username, ""
 	if found {
-		name = entry.Name
-	}
-	entryHome := ""
-	if found {
-		entryHome = entry.Home
+		name, entryHome = entry.Name, entry.Home
 	}
 	home := chooseHome(o, entryHome, state, log)
 	res := Result{User: User{Name: name, UID: o.UID, GID: o.GID, Home: home}, Method: method}
