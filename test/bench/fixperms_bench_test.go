@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"testing"
 	"time"
 
@@ -42,8 +41,11 @@ func BenchmarkFixPermissions(b *testing.B) {
 		{"fix-permissions", []string{init, "fix-permissions", tree}},
 		{"chgrp+chmod", []string{"sh", "-c", `chgrp -R 0 "$1" && chmod -R g+rwX "$1"`, "sh", tree}},
 	}
-	fresh := map[string][]time.Duration{}
-	fixed := map[string][]time.Duration{}
+	// Milliseconds, so that the medians come from init_bench_test.go's
+	// medianf.
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	fresh := map[string][]float64{}
+	fixed := map[string][]float64{}
 	b.ResetTimer()
 	for round := range fixBenchRounds {
 		order := []int{0, 1}
@@ -55,27 +57,26 @@ func BenchmarkFixPermissions(b *testing.B) {
 			b.StopTimer()
 			fixBenchReset(b, tree)
 			b.StartTimer()
-			fresh[tool.name] = append(fresh[tool.name], fixBenchTime(b, tool.argv))
-			fixed[tool.name] = append(fixed[tool.name], fixBenchTime(b, tool.argv))
+			fresh[tool.name] = append(fresh[tool.name], ms(fixBenchTime(b, tool.argv)))
+			fixed[tool.name] = append(fixed[tool.name], ms(fixBenchTime(b, tool.argv)))
 		}
 	}
 	b.StopTimer()
 
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	fp, cc := "fix-permissions", "chgrp+chmod"
-	freshFP, freshCC := median(fresh[fp]), median(fresh[cc])
-	fixedFP, fixedCC := median(fixed[fp]), median(fixed[cc])
-	b.ReportMetric(ms(freshFP), "fixperms-fresh-ms")
-	b.ReportMetric(ms(freshCC), "chgrpchmod-fresh-ms")
-	b.ReportMetric(ms(fixedFP), "fixperms-fixed-ms")
-	b.ReportMetric(ms(fixedCC), "chgrpchmod-fixed-ms")
-	b.ReportMetric(float64(freshCC)/float64(freshFP), "fresh-speedup-x")
-	b.ReportMetric(float64(fixedCC)/float64(fixedFP), "fixed-speedup-x")
+	freshFP, freshCC := medianf(fresh[fp]), medianf(fresh[cc])
+	fixedFP, fixedCC := medianf(fixed[fp]), medianf(fixed[cc])
+	b.ReportMetric(freshFP, "fixperms-fresh-ms")
+	b.ReportMetric(freshCC, "chgrpchmod-fresh-ms")
+	b.ReportMetric(fixedFP, "fixperms-fixed-ms")
+	b.ReportMetric(fixedCC, "chgrpchmod-fixed-ms")
+	b.ReportMetric(freshCC/freshFP, "fresh-speedup-x")
+	b.ReportMetric(fixedCC/fixedFP, "fixed-speedup-x")
 	fmt.Printf("\nfix-permissions vs chgrp -R 0 && chmod -R g+rwX: %d files in %d directories, median of %d interleaved rounds\n",
 		fixBenchDirs*fixBenchFilesPerDir, fixBenchDirs, fixBenchRounds)
 	fmt.Printf("%-14s %18s %18s %9s\n", "tree", "fix-permissions", "chgrp+chmod", "speedup")
-	fmt.Printf("%-14s %15.0f ms %15.0f ms %8.1fx\n", "fresh", ms(freshFP), ms(freshCC), float64(freshCC)/float64(freshFP))
-	fmt.Printf("%-14s %15.0f ms %15.0f ms %8.1fx\n", "already fixed", ms(fixedFP), ms(fixedCC), float64(fixedCC)/float64(fixedFP))
+	fmt.Printf("%-14s %15.0f ms %15.0f ms %8.1fx\n", "fresh", freshFP, freshCC, freshCC/freshFP)
+	fmt.Printf("%-14s %15.0f ms %15.0f ms %8.1fx\n", "already fixed", fixedFP, fixedCC, fixedCC/fixedFP)
 }
 
 // fixBenchMakeTree creates the tree with directories 0755 and files 0644
@@ -128,10 +129,4 @@ func fixBenchTime(b *testing.B, argv []string) time.Duration {
 		b.Fatalf("%v: %v\n%s", argv, err, out)
 	}
 	return elapsed
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
 }
