@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -230,12 +231,7 @@ func seccompMode(v string) string {
 		return "strict"
 	case "2":
 		return "filter"
-	}
-	return orUnknown(v)
-}
-
-func orUnknown(v string) string {
-	if v == "" {
+	case "":
 		return "unknown"
 	}
 	return v
@@ -294,20 +290,11 @@ func cgroupPaths(text string) (v2, v1memory string) {
 		switch {
 		case f[0] == "0" && f[1] == "":
 			v2 = f[2]
-		case containsWord(f[1], "memory"):
+		case slices.Contains(strings.Split(f[1], ","), "memory"):
 			v1memory = f[2]
 		}
 	}
 	return v2, v1memory
-}
-
-func containsWord(list, word string) bool {
-	for _, w := range strings.Split(list, ",") {
-		if w == word {
-			return true
-		}
-	}
-	return false
 }
 
 // memoryLimit turns memory.max or memory.limit_in_bytes into the limit in
