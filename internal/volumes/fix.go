@@ -282,9 +282,9 @@ func (f *fixer) skip(st *unix.Statx_t) bool {
 }
 
 // entry handles one directory entry by name, relative to t.fd, and
-// reports whether it needed a change. With open, the entry is opened
+// reports whether it needed a change. With eager, the entry is opened
 // before it is looked at; otherwise only an entry that needs a change is.
-func (f *fixer) entry(t dirTask, name string, open bool) (changed bool) {
+func (f *fixer) entry(t dirTask, name string, eager bool) (changed bool) {
 	path := t.path + "/" + name
 	var st unix.Statx_t
 	fd := -1
@@ -293,21 +293,9 @@ func (f *fixer) entry(t dirTask, name string, open bool) (changed bool) {
 			unix.Close(fd)
 		}
 	}()
-	// An O_PATH descriptor pins the inode without reading it: chown and
-	// chmod go through it, so the entry cannot be swapped for another
-	// between the decision and the change.
-	openPath := func() error {
-		var err error
-		fd, err = unix.Openat(t.fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err != nil {
-			fd = -1
-			return err
-		}
-		return fstatx(fd, &st)
-	}
 	var err error
-	if open {
-		err = openPath()
+	if eager {
+		fd, err = openEntry(t.fd, name, &st)
 	} else {
 		err = unix.Statx(t.fd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, statxMask, &st)
 	}
@@ -329,7 +317,7 @@ func (f *fixer) entry(t dirTask, name string, open bool) (changed bool) {
 	}
 	if fd < 0 {
 		seen := st
-		if err := openPath(); err != nil {
+		if fd, err = openEntry(t.fd, name, &st); err != nil {
 			if !errors.Is(err, unix.ENOENT) {
 				f.fail(path, "open", err)
 			}
@@ -350,6 +338,22 @@ func (f *fixer) entry(t dirTask, name string, open bool) (changed bool) {
 		f.enter(fd, path, t.dev)
 	}
 	return change
+}
+
+// openEntry opens name in dir without following it and stats the inode
+// it holds. An O_PATH descriptor pins the inode without reading it: chown
+// and chmod go through it, so the entry cannot be swapped for another
+// between the decision and the change.
+func openEntry(dir int, name string, st *unix.Statx_t) (int, error) {
+	fd, err := unix.Openat(dir, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	if err := fstatx(fd, st); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
 }
 
 // leaveAlone reports (and counts) an entry that is not to be changed or
