@@ -59,10 +59,11 @@ func doctorCmd(raw config.Raw, args []string, host setup.Host, stdout, stderr io
 // stdout; progress (when stderr is a terminal), failures and the summary
 // go to stderr.
 func fixPermissionsCmd(args []string, stdout, stderr io.Writer) int {
+	const usage = "usage: nonroot-init fix-permissions [--group GID] [--check] [--hardlinks] PATH..."
 	fs := flag.NewFlagSet("fix-permissions", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: nonroot-init fix-permissions [--group GID] [--check] [--hardlinks] PATH...\n"+
+		fmt.Fprint(stderr, usage+"\n"+
 			"Make every entry under each PATH group-owned by GID and group read-write (plus group\n"+
 			"execute on directories and owner-executable files, setgid on directories).\n")
 		fs.PrintDefaults()
@@ -82,7 +83,7 @@ func fixPermissionsCmd(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "nonroot-init fix-permissions: no PATH given; usage: nonroot-init fix-permissions [--group GID] [--check] PATH...")
+		fmt.Fprintln(stderr, "nonroot-init fix-permissions: no PATH given; "+usage)
 		return exitUsage
 	}
 	opts := volumes.FixOptions{GID: int(gid), Check: *check, Hardlinks: *hardlinks}
