@@ -56,11 +56,7 @@ func fixSnapshot(t *testing.T, root string) map[string]fixState {
 func fixTree(t *testing.T) string {
 	t.Helper()
 	harness.NeedRoot(t)
-	root, err := os.MkdirTemp("", "nonroot-fixperms-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(root) })
+	root := harness.SharedDir(t) // fixChownAll makes it 0755
 	for _, d := range []string{"d1/sub", "d2"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)

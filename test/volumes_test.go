@@ -17,11 +17,7 @@ const volTimeout = 60 * time.Second
 // parent any UID can search (t.TempDir's parent is 0700).
 func volDir(t *testing.T) string {
 	t.Helper()
-	d, err := os.MkdirTemp("", "nonroot-volumes-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(d) })
+	d := harness.SharedDir(t)
 	if err := os.Chmod(d, 0o755); err != nil {
 		t.Fatal(err)
 	}
