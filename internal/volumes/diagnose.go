@@ -92,6 +92,7 @@ func permissionFix(path string, f facts, who Identity) string {
 	if who.GID != 0 {
 		fixCmd = fmt.Sprintf("nonroot-init fix-permissions --group %d %s", who.GID, path)
 	}
+	extra := extraGroups(who)
 	switch {
 	case who.UID == f.uid:
 		return fmt.Sprintf("we own it but the owner may not write: chmod u+rwx %s at build time, or run `%s` in an init container", path, fixCmd)
@@ -99,12 +100,11 @@ func permissionFix(path string, f facts, who Identity) string {
 		// The group may write; we are just not in it.
 		return fmt.Sprintf("its group %d may write, and we are not in it: add the group with runAsGroup: %d or supplementalGroups: [%d] (or fsGroup: %d) in the pod's securityContext (docker: --group-add %d)",
 			f.gid, f.gid, f.gid, f.gid, f.gid)
-	case f.mountRoot && len(extraGroups(who)) > 0:
+	case f.mountRoot && len(extra) > 0:
 		// Supplementary groups usually mean the pod already sets fsGroup
 		// (or supplementalGroups), and the volume was not handed to them:
 		// some volume types ignore fsGroup.
-		g := extraGroups(who)
-		return fmt.Sprintf("we are already in groups %s (the pod's fsGroup or supplementalGroups?), but the volume was not made writable for them: hostPath, some NFS and some CSI volumes ignore fsGroup; run `nonroot-init fix-permissions --group %d %s` in an init container running as root, or fix the ownership on the storage side", joinIDs(g), g[0], path)
+		return fmt.Sprintf("we are already in groups %s (the pod's fsGroup or supplementalGroups?), but the volume was not made writable for them: hostPath, some NFS and some CSI volumes ignore fsGroup; run `nonroot-init fix-permissions --group %d %s` in an init container running as root, or fix the ownership on the storage side", joinIDs(extra), extra[0], path)
 	case f.mountRoot:
 		// A mounted volume: Kubernetes can hand it to our group.
 		return fmt.Sprintf("set fsGroup: %d in the pod's securityContext (Kubernetes then makes the volume group-writable for that group), or run `%s` in an init container running as root", who.GID, fixCmd)
