@@ -126,13 +126,25 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, stdin *os.Fil
 		}
 	}
 
+	// COMMAND is looked up before step 1, so that a missing or
+	// unexecutable one (127, 126) changes nothing on disk (SPEC.md, step
+	// 9). PATH is the init's own here; the lookup after setup sees the
+	// environment COMMAND gets.
+	pathEnv, _ := setup.NewEnv(host.Environ).Get("PATH")
+	if _, err := supervisor.LookPath(argv[0], pathEnv); err != nil {
+		return execFailed(err, log)
+	}
+
 	res, err := setup.Run(cfg, host, log)
 	if err != nil {
 		log.Error("setup failed, COMMAND not started", "err", err)
 		return exitSetup
 	}
 
-	pathEnv, _ := res.Env.Get("PATH")
+	// Again, with the effective IDs COMMAND will have: after RUN_AS, a
+	// file root could execute may not be one the target user can (then
+	// 126, or a later PATH entry is the one exec would find).
+	pathEnv, _ = res.Env.Get("PATH")
 	path, err := supervisor.LookPath(argv[0], pathEnv)
 	if err != nil {
 		return execFailed(err, log)
