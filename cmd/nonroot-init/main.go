@@ -76,6 +76,10 @@ func run(args []string, host setup.Host, stdin, stdout, stderr *os.File) int {
 	}
 	rest := fs.Args()
 	afterDashes := len(args) > len(rest) && args[len(args)-len(rest)-1] == "--"
+	if err := config.BareBoolValue(args, rest); err != nil {
+		fmt.Fprintf(stderr, "nonroot-init: %v\n", err)
+		return exitUsage
+	}
 
 	if len(rest) > 0 && !afterDashes {
 		switch rest[0] {

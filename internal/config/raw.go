@@ -143,3 +143,42 @@ func Usage(w io.Writer) {
 		fmt.Fprintf(w, "  --%-17s %-24s %s%s\n", f.flag, f.env, f.desc, def)
 	}
 }
+
+// BareBoolValue catches a boolean flag given bare and followed by a word
+// that reads as a boolean ("--signal-group false"): the flag package
+// takes the flag as true and the word as COMMAND, so the container would
+// run `false`. args is the command line, rest what the flag set left
+// after the flags. It returns a usage error naming the flag and the
+// spelling meant; nil when rest came after "--" or the mistake is absent.
+func BareBoolValue(args, rest []string) error {
+	n := len(args) - len(rest)
+	if len(rest) == 0 || n < 1 || strings.TrimSpace(rest[0]) == "" {
+		return nil
+	}
+	if _, err := parseBool(rest[0]); err != nil {
+		return nil
+	}
+	isBool := map[string]bool{}
+	var r Raw
+	for _, f := range r.fields() {
+		isBool[f.flag] = f.isBoo
+	}
+	// Walk the flags as the flag package did: a string flag given
+	// without '=' takes the next argument, even one that starts with '-'.
+	bare := ""
+	for i := 0; i < n; i++ {
+		name := strings.TrimPrefix(strings.TrimPrefix(args[i], "-"), "-")
+		bare = ""
+		switch {
+		case args[i] == "--" || strings.Contains(name, "="):
+		case isBool[name]:
+			bare = name
+		default:
+			i++ // the string flag's value
+		}
+	}
+	if bare == "" {
+		return nil
+	}
+	return fmt.Errorf("--%s takes no separate value, so %q would run as COMMAND; write --%s=%s, or put -- before a COMMAND named %q", bare, rest[0], bare, rest[0], rest[0])
+}
