@@ -42,7 +42,7 @@ func TestSetupCommandLookedUpFirst(t *testing.T) {
 			if err := os.MkdirAll(vol, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Chmod(dir, 0o1777); err != nil {
+			if err := syscall.Chmod(dir, 0o1777); err != nil {
 				t.Fatal(err)
 			}
 			state, dst := filepath.Join(dir, "state"), filepath.Join(dir, "out")

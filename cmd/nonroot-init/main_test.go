@@ -14,7 +14,7 @@ import (
 // every NONROOT_ variable of SPEC.md's settings table.
 var settings = []string{"USERNAME", "HOME", "PASSWD", "NSS_WRAPPER_LIB", "STATE_DIR", "VOLUMES", "VOLUME_CHECK",
 	"TEMPLATES", "PORTS", "PORT_OFFSET", "RUN_AS", "UMASK", "SUBREAPER", "EXEC", "SIGNAL_GROUP",
-	"REWRITE_SIGNALS", "GRACE_PERIOD", "REMAP_EXIT", "LOG_LEVEL", "LOG_FORMAT"}
+	"REWRITE_SIGNALS", "GRACE_PERIOD", "REMAP_EXIT", "LOG_LEVEL", "LOG_FORMAT", "NO_NEW_PRIVS"}
 
 // testHost is a host whose passwd file knows our uid, whose environment
 // has PATH set to an empty directory, and whose state goes to a temporary

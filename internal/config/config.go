@@ -75,6 +75,9 @@ type Config struct {
 	RemapExit      map[int]int
 	LogLevel       slog.Level
 	LogFormat      string
+	// NoNewPrivs sets no_new_privs before COMMAND starts; it defaults to
+	// whether RunAs is set.
+	NoNewPrivs bool
 }
 
 // Parse validates every setting of r. All bad values are reported together
@@ -136,10 +139,19 @@ func Parse(r Raw) (*Config, error) {
 	}
 	if r.RunAs != "" {
 		ids, err := ParseIDs(r.RunAs)
-		if err != nil {
+		switch {
+		case err != nil:
 			bad("RUN_AS", err)
+		case ids.UID == 0 && ids.GID >= 0:
+			bad("RUN_AS", fmt.Errorf("%q: uid 0 stays root, so the gid would be ignored; name a non-root UID (e.g. 1001:%d), or set NONROOT_RUN_AS=0 to stay root", r.RunAs, ids.GID))
 		}
 		c.RunAs = ids
+	}
+	c.NoNewPrivs = r.RunAs != ""
+	if r.NoNewPrivs != "" {
+		if c.NoNewPrivs, err = parseBool(r.NoNewPrivs); err != nil {
+			bad("NO_NEW_PRIVS", err)
+		}
 	}
 	if r.Umask != "" {
 		m, err := strconv.ParseUint(r.Umask, 8, 32)

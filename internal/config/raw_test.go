@@ -15,7 +15,7 @@ import (
 // specEnv is the settings table of SPEC.md, in its order.
 var specEnv = []string{"USERNAME", "HOME", "PASSWD", "NSS_WRAPPER_LIB", "STATE_DIR", "VOLUMES", "VOLUME_CHECK",
 	"TEMPLATES", "PORTS", "PORT_OFFSET", "RUN_AS", "UMASK", "SUBREAPER", "EXEC", "SIGNAL_GROUP",
-	"REWRITE_SIGNALS", "GRACE_PERIOD", "REMAP_EXIT", "LOG_LEVEL", "LOG_FORMAT"}
+	"REWRITE_SIGNALS", "GRACE_PERIOD", "REMAP_EXIT", "LOG_LEVEL", "LOG_FORMAT", "NO_NEW_PRIVS"}
 
 // clearEnv unsets every NONROOT_ variable for the test (t.Setenv restores
 // them afterwards).
@@ -153,7 +153,7 @@ func TestFieldsFlags(t *testing.T) {
 		if f.desc == "" {
 			t.Errorf("flag %q has no description", f.flag)
 		}
-		if isBool := f.flag == "exec" || f.flag == "signal-group"; f.isBoo != isBool {
+		if isBool := f.flag == "exec" || f.flag == "signal-group" || f.flag == "no-new-privs"; f.isBoo != isBool {
 			t.Errorf("flag %q: bool = %v, want %v", f.flag, f.isBoo, isBool)
 		}
 	}

@@ -31,15 +31,23 @@ type Target struct {
 	// inheritable and ambient), so that COMMAND can bind ports below the
 	// unprivileged start.
 	KeepBindService bool
+	// DropGroups are supplementary groups not to keep: those the image's
+	// group file grants to root by name (RootGroups). The target GID is
+	// kept even when listed.
+	DropGroups []int
 }
 
 // Plan is what Drop will do, decided from the starting credentials.
 type Plan struct {
-	Groups []int  // supplementary groups after the switch
-	Caps   uint64 // effective, permitted, inheritable and ambient after the switch
+	Groups        []int  // supplementary groups after the switch
+	DroppedGroups []int  // groups it started with that are not kept (root's)
+	Caps          uint64 // effective, permitted, inheritable and ambient after the switch
 	// DropBounding lists the bounding-set capabilities to drop, so that a
 	// setuid or file-capability program COMMAND runs cannot get them back.
 	DropBounding []int
+	// BoundingKept is what stays in the bounding set besides Caps when it
+	// cannot be cleared: PR_CAPBSET_DROP needs CAP_SETPCAP.
+	BoundingKept uint64
 }
 
 const (
@@ -50,7 +58,8 @@ const (
 )
 
 // MakePlan checks that st can switch to t and computes the result: the
-// groups it started with plus t.GID, and the capabilities kept. Missing
+// groups it started with except t.DropGroups, plus t.GID, and the
+// capabilities kept. Missing
 // CAP_SETUID or CAP_SETGID is an error naming them; CAP_NET_BIND_SERVICE
 // asked for but not permitted is an error too, rather than a COMMAND that
 // cannot bind its port.
@@ -66,18 +75,32 @@ func MakePlan(st Status, t Target) (Plan, error) {
 		return Plan{}, fmt.Errorf("NONROOT_RUN_AS=%d:%d: cannot switch user: the container lacks %s; add them to securityContext.capabilities.add (docker run --cap-add), or start the container as that user (runAsUser, USER) and unset NONROOT_RUN_AS",
 			t.UID, t.GID, joinAnd(missing))
 	}
-	p := Plan{Groups: sortedUnique(append(append([]int(nil), st.Groups...), t.GID))}
+	drop := map[int]bool{}
+	for _, g := range t.DropGroups {
+		drop[g] = g != t.GID
+	}
+	var p Plan
+	for _, g := range sortedUnique(st.Groups) {
+		if drop[g] {
+			p.DroppedGroups = append(p.DroppedGroups, g)
+		} else {
+			p.Groups = append(p.Groups, g)
+		}
+	}
+	p.Groups = sortedUnique(append(p.Groups, t.GID))
 	if t.KeepBindService {
 		if st.CapPrm&(1<<capNetBindService) == 0 {
 			return Plan{}, fmt.Errorf("NONROOT_RUN_AS with a port below the unprivileged start in NONROOT_PORTS: the container lacks CAP_NET_BIND_SERVICE to hand to COMMAND; add it to the container's capabilities, or use ports of 1024 and above")
 		}
 		p.Caps = 1 << capNetBindService
 	}
-	if st.CapEff&(1<<capSetpcap) != 0 {
-		for c := 0; c < 64; c++ {
-			if st.CapBnd&(1<<c) != 0 && p.Caps&(1<<c) == 0 {
-				p.DropBounding = append(p.DropBounding, c)
-			}
+	if st.CapEff&(1<<capSetpcap) == 0 {
+		p.BoundingKept = st.CapBnd &^ p.Caps
+		return p, nil
+	}
+	for c := 0; c < 64; c++ {
+		if st.CapBnd&(1<<c) != 0 && p.Caps&(1<<c) == 0 {
+			p.DropBounding = append(p.DropBounding, c)
 		}
 	}
 	return p, nil
@@ -179,6 +202,16 @@ func allThreads(trap, a1, a2, a3 uintptr) error {
 // plan p: all four UIDs and GIDs, the groups, and the capability sets.
 // A thread left behind would let a process forked from it keep root.
 func verify(procDir string, t Target, p Plan) error {
+	err := eachThread(procDir, func(st Status) error { return checkStatus(st, t, p) })
+	if err != nil {
+		return fmt.Errorf("privileges not dropped on every thread: %w", err)
+	}
+	return nil
+}
+
+// eachThread runs check on the status of every thread listed in
+// procDir/self/task and joins the failures, each naming its thread.
+func eachThread(procDir string, check func(Status) error) error {
 	tasks, err := os.ReadDir(filepath.Join(procDir, "self", "task"))
 	if err != nil {
 		return fmt.Errorf("list threads: %w", err)
@@ -193,14 +226,11 @@ func verify(procDir string, t Target, p Plan) error {
 			errs = append(errs, err)
 			continue
 		}
-		if err := checkStatus(st, t, p); err != nil {
+		if err := check(st); err != nil {
 			errs = append(errs, fmt.Errorf("thread %s: %w", task.Name(), err))
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("privileges not dropped on every thread: %w", errors.Join(errs...))
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // checkStatus compares one thread's credentials with the switch's result.
@@ -228,6 +258,29 @@ func checkStatus(st Status, t Target, p Plan) error {
 		if st.CapBnd&(1<<c) != 0 {
 			return fmt.Errorf("bounding set still has %s", CapNames(1<<c))
 		}
+	}
+	return nil
+}
+
+// SetNoNewPrivs sets no_new_privs on every thread of the process, then
+// checks each thread listed in procDir/self/task. From then on execve
+// never grants privileges: a setuid or setgid bit and file capabilities
+// are ignored. Ambient capabilities survive execve of an ordinary
+// program either way, so a kept CAP_NET_BIND_SERVICE still reaches
+// COMMAND. The flag is inherited by every child and cannot be unset.
+func SetNoNewPrivs(procDir string) error {
+	// prctl refuses PR_SET_NO_NEW_PRIVS with EINVAL unless arguments 3
+	// to 5 are zero; AllThreadsSyscall passes zeros for 4 and 5.
+	if err := allThreads(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0); err != nil {
+		return &os.SyscallError{Syscall: "prctl(PR_SET_NO_NEW_PRIVS)", Err: err}
+	}
+	return eachThread(procDir, checkNoNewPrivs)
+}
+
+// checkNoNewPrivs checks one thread's no_new_privs flag.
+func checkNoNewPrivs(st Status) error {
+	if !st.NoNewPrivs {
+		return errors.New("no_new_privs is not set")
 	}
 	return nil
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/doctor"
+	"github.com/nonroot-init/nonroot-init/internal/ports"
+	"github.com/nonroot-init/nonroot-init/internal/privileges"
 )
 
 // Fixes shared by several problems of the process section.
@@ -48,9 +50,70 @@ func processSection(cfg *config.Config, host Host) doctor.Section {
 	} else {
 		s.Add("seccomp", "%s", seccompMode(st["Seccomp"]))
 	}
+	boundingFacts(&s, cfg, host)
 	rootFacts(&s, host)
 	memoryFacts(&s, host)
 	return s
+}
+
+// boundingFacts reports the bounding set COMMAND would keep: a setuid-root
+// or file-capability program regains what is in it unless no_new_privs
+// is set. As root with NONROOT_RUN_AS, that is the set the switch leaves
+// (all of it without CAP_SETPCAP); otherwise this process's own.
+func boundingFacts(s *doctor.Section, cfg *config.Config, host Host) {
+	st, err := privileges.ReadStatus(filepath.Join(host.ProcDir, "self", "status"))
+	if err != nil {
+		s.Add("bounding_set", "unknown: %v", err)
+		return
+	}
+	uid := os.Getuid()
+	runAs := uid == 0 && cfg.RunAs != nil && cfg.RunAs.UID != 0
+	var plan *privileges.Plan
+	if runAs {
+		t := privileges.Target{UID: cfg.RunAs.UID}
+		if start, err := ports.UnprivilegedStart(host.ProcDir); err == nil {
+			t.KeepBindService = ports.NeedsBindCap(cfg.Ports, start)
+		}
+		if p, err := privileges.MakePlan(st, t); err == nil {
+			plan = &p
+		}
+	}
+	value, note := boundingSet(uid, st.CapBnd, st.NoNewPrivs || cfg.NoNewPrivs, runAs, plan)
+	s.Add("bounding_set", "%s", value)
+	if note != "" {
+		s.Notes = append(s.Notes, note)
+	}
+}
+
+// boundingSet describes the bounding set COMMAND would keep and returns a
+// note with the fix when some of it stays. uid and bnd are this process's,
+// nnp whether COMMAND would run with no_new_privs, runAs whether the init
+// would switch from root, with plan (nil when the switch is impossible).
+func boundingSet(uid int, bnd uint64, nnp, runAs bool, plan *privileges.Plan) (value, note string) {
+	use := "a setuid-root or file-capability program COMMAND runs can regain them"
+	if nnp {
+		use = "no_new_privs keeps setuid and file-capability programs from regaining them"
+	}
+	const fixDrop = "drop the capabilities COMMAND does not need (securityContext.capabilities.drop: [ALL]; docker run --cap-drop ALL) and set allowPrivilegeEscalation: false"
+	switch {
+	case uid == 0 && !runAs:
+		return privileges.CapNames(bnd) + "; COMMAND runs as root", ""
+	case runAs && plan == nil:
+		return "unknown: NONROOT_RUN_AS cannot switch (see the identity section)", ""
+	case runAs && plan.BoundingKept != 0:
+		return fmt.Sprintf("kept after NONROOT_RUN_AS: %s: the container lacks CAP_SETPCAP, without which the bounding set cannot be cleared; %s", privileges.CapNames(plan.BoundingKept), use),
+			"add CAP_SETPCAP to the container's capabilities so that NONROOT_RUN_AS can clear the bounding set, or " + fixDrop
+	case runAs && plan.Caps != 0:
+		return "cleared by NONROOT_RUN_AS, except " + privileges.CapNames(plan.Caps), ""
+	case runAs:
+		return "cleared by NONROOT_RUN_AS", ""
+	case bnd == 0:
+		return "empty", ""
+	case nnp:
+		return fmt.Sprintf("kept: %s; %s", privileges.CapNames(bnd), use), ""
+	}
+	return fmt.Sprintf("kept: %s; %s", privileges.CapNames(bnd), use),
+		"a setuid-root or file-capability program in the image would regain the bounding set's capabilities: " + fixDrop
 }
 
 // pid1Facts reports PID 1 of the namespace, as `kubectl exec ... doctor`

@@ -1,7 +1,9 @@
 package setup
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"runtime"
@@ -18,30 +20,67 @@ const generatedShell = "/bin/sh"
 
 // dropPrivileges is step 1: as root with NONROOT_RUN_AS, fix the volumes
 // for the target group, then switch every thread to the target UID and
-// GID. Not as root, RUN_AS may only name who we already are.
+// GID. Not as root, RUN_AS may only name who we already are. Then, with
+// NONROOT_NO_NEW_PRIVS (the default with RUN_AS), set no_new_privs so
+// that no setuid program COMMAND runs gives back what was dropped.
 func dropPrivileges(cfg *config.Config, host Host, log *slog.Logger) error {
+	target, plan, err := switchUser(cfg, host, log)
+	if err != nil {
+		return err
+	}
+	if cfg.NoNewPrivs {
+		if err := privileges.SetNoNewPrivs(host.ProcDir); err != nil {
+			return fmt.Errorf("NONROOT_NO_NEW_PRIVS: %w; set NONROOT_NO_NEW_PRIVS=false to start COMMAND without it", err)
+		}
+	}
+	if plan == nil {
+		if cfg.NoNewPrivs {
+			log.Info("set no_new_privs: setuid and file-capability programs COMMAND runs gain nothing")
+		}
+		return nil
+	}
+	log.Info("dropped privileges", "uid", target.UID, "gid", target.GID, "groups", joinInts(plan.Groups),
+		"dropped_groups", joinInts(plan.DroppedGroups), "capabilities", privileges.CapNames(plan.Caps), "no_new_privs", cfg.NoNewPrivs)
+	if plan.BoundingKept != 0 {
+		what := "a setuid-root or file-capability program COMMAND runs can regain them"
+		if cfg.NoNewPrivs {
+			what = "no_new_privs keeps setuid and file-capability programs from regaining them"
+		}
+		log.Warn("the bounding set cannot be cleared without CAP_SETPCAP: "+what+"; add CAP_SETPCAP for the switch, or drop what COMMAND does not need (securityContext.capabilities.drop: [ALL])",
+			"bounding_set", privileges.CapNames(plan.BoundingKept))
+	}
+	return nil
+}
+
+// switchUser does the switch of step 1 and returns its target and plan;
+// a nil plan when there is nothing to switch.
+func switchUser(cfg *config.Config, host Host, log *slog.Logger) (privileges.Target, *privileges.Plan, error) {
 	uid, gid := os.Getuid(), os.Getgid()
 	runAs := cfg.RunAs
 	if uid != 0 {
 		if runAs == nil || (runAs.UID == uid && (runAs.GID < 0 || runAs.GID == gid)) {
-			return nil
+			return privileges.Target{}, nil, nil
 		}
-		return fmt.Errorf("NONROOT_RUN_AS=%s: started as uid %d gid %d, not as root, so the user cannot be switched; unset NONROOT_RUN_AS or set the user in the pod (runAsUser) or image (USER) instead",
+		return privileges.Target{}, nil, fmt.Errorf("NONROOT_RUN_AS=%s: started as uid %d gid %d, not as root, so the user cannot be switched; unset NONROOT_RUN_AS or set the user in the pod (runAsUser) or image (USER) instead",
 			formatIDs(runAs), uid, gid)
 	}
 	if runAs == nil {
 		log.Warn("running as root: COMMAND gets root and every capability of the container; set NONROOT_RUN_AS=UID[:GID] or start the container as a non-root user")
-		return nil
+		return privileges.Target{}, nil, nil
 	}
 	if runAs.UID == 0 {
 		log.Info("NONROOT_RUN_AS names root: staying root")
-		return nil
+		return privileges.Target{}, nil, nil
 	}
 	target := privileges.Target{UID: runAs.UID, GID: targetGID(runAs, host.PasswdFile)}
+	var err error
+	if target.DropGroups, err = rootGroups(host); err != nil {
+		return privileges.Target{}, nil, err
+	}
 	if len(cfg.Ports) > 0 {
 		start, err := ports.UnprivilegedStart(host.ProcDir)
 		if err != nil {
-			return err
+			return privileges.Target{}, nil, err
 		}
 		target.KeepBindService = ports.NeedsBindCap(cfg.Ports, start)
 	}
@@ -57,10 +96,24 @@ func dropPrivileges(cfg *config.Config, host Host, log *slog.Logger) error {
 	}
 	plan, err := privileges.Drop(target, host.ProcDir)
 	if err != nil {
-		return err
+		return privileges.Target{}, nil, err
 	}
-	log.Info("dropped privileges", "uid", target.UID, "gid", target.GID, "groups", fmt.Sprint(plan.Groups), "capabilities", privileges.CapNames(plan.Caps))
-	return nil
+	return target, &plan, nil
+}
+
+// rootGroups reads the groups the image's group file grants to root by
+// name (privileges.RootGroups); a missing passwd or group file grants
+// none.
+func rootGroups(host Host) ([]int, error) {
+	var data [2][]byte
+	for i, f := range []string{host.PasswdFile, host.GroupFile} {
+		b, err := os.ReadFile(f)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("NONROOT_RUN_AS: read %s to drop the groups it grants to root: %w", f, err)
+		}
+		data[i] = b
+	}
+	return privileges.RootGroups(data[0], data[1]), nil
 }
 
 // targetGID is RUN_AS's GID, else the primary group of the UID's passwd

@@ -1,0 +1,55 @@
+package privileges
+
+import (
+	"strconv"
+	"strings"
+)
+
+// RootGroups returns, sorted, the GIDs that the image's group file grants
+// to root by name: groups whose member list names "root" or another
+// passwd entry with UID 0. A runtime started as root gives it these as
+// supplementary groups (runc reads the image's /etc/group: Alpine grants
+// root disk, wheel, adm and more); they are root's, not the pod's, so
+// RUN_AS drops them. CRLF line ends, blanks around members, comments and
+// malformed lines are tolerated; a missing file is empty input.
+func RootGroups(passwd, group []byte) []int {
+	names := map[string]bool{"root": true}
+	for _, line := range lines(passwd) {
+		f := strings.Split(line, ":")
+		if len(f) >= 3 && f[0] != "" && strings.TrimSpace(f[2]) == "0" {
+			names[f[0]] = true
+		}
+	}
+	var gids []int
+	for _, line := range lines(group) {
+		f := strings.Split(line, ":")
+		if len(f) < 4 {
+			continue
+		}
+		gid, err := strconv.ParseUint(strings.TrimSpace(f[2]), 10, 32)
+		if err != nil {
+			continue
+		}
+		for _, m := range strings.Split(f[3], ",") {
+			if names[strings.TrimSpace(m)] {
+				gids = append(gids, int(gid))
+				break
+			}
+		}
+	}
+	return sortedUnique(gids)
+}
+
+// lines splits a passwd or group file into lines without their CR, and
+// without blank lines or comments.
+func lines(b []byte) []string {
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSuffix(l, "\r")
+		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
