@@ -1,7 +1,7 @@
 // Package privileges switches the init from root to NONROOT_RUN_AS
 // (SPEC.md, setup step 1): supplementary groups, GID and UID, on every
 // thread of the process, keeping at most CAP_NET_BIND_SERVICE as an
-// ambient capability for COMMAND.
+// ambient capability for COMMAND, and sets no_new_privs (SetNoNewPrivs).
 //
 // The supervisor starts COMMAND with os.StartProcess and no credentials
 // of its own, from whichever thread the Go runtime picks; so every
@@ -59,10 +59,9 @@ const (
 
 // MakePlan checks that st can switch to t and computes the result: the
 // groups it started with except t.DropGroups, plus t.GID, and the
-// capabilities kept. Missing
-// CAP_SETUID or CAP_SETGID is an error naming them; CAP_NET_BIND_SERVICE
-// asked for but not permitted is an error too, rather than a COMMAND that
-// cannot bind its port.
+// capabilities kept. Missing CAP_SETUID or CAP_SETGID is an error naming
+// them; CAP_NET_BIND_SERVICE asked for but not permitted is an error too,
+// rather than a COMMAND that cannot bind its port.
 func MakePlan(st Status, t Target) (Plan, error) {
 	var missing []string
 	if st.CapEff&(1<<capSetuid) == 0 {
