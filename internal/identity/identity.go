@@ -115,9 +115,9 @@ func decide(mode string, p probe) (method string, reasons []string, err error) {
 // Provide runs the identity step: it finds or provides the passwd entry
 // for o.UID and returns the user and the variables COMMAND gets.
 func Provide(o Options, log *slog.Logger) (Result, error) {
-	passwd, err := readOptional(o.PasswdFile)
-	if err != nil {
-		return Result{}, err
+	passwd, readErr := readPasswd(o)
+	if readErr != nil && o.Mode != config.PasswdOff {
+		return Result{}, readErr
 	}
 	entry, found := LookupUID(passwd, o.UID)
 
@@ -142,11 +142,14 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 		}
 	}
 	if !found && o.UID != 0 && o.Mode != config.PasswdOff && o.Mode != config.PasswdNSSWrapper {
-		p.passwdWrErr = writable(o.PasswdFile)
+		p.passwdWrErr = writableFile(o.PasswdFile)
 	}
 	method, reasons, err := decide(o.Mode, p)
 	if err != nil {
 		return Result{}, err
+	}
+	if readErr != nil {
+		reasons = append(reasons, readErr.Error())
 	}
 	// Only a method that writes an entry needs the groups; an image that
 	// knows the UID (most starts) does not pay for reading them.
@@ -179,7 +182,7 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 		if err := appendEntry(o.PasswdFile, e); err != nil {
 			return Result{}, err
 		}
-		if _, ok := lookupGID(group, o.GID); !ok && writable(o.GroupFile) == nil {
+		if _, ok := lookupGID(group, o.GID); !ok && writableFile(o.GroupFile) == nil {
 			if err := appendGroup(o.GroupFile, Group{Name: groupName(group, name, o.GID), GID: o.GID}); err != nil {
 				log.Warn("cannot add a group entry", "gid", o.GID, "err", err)
 			}
@@ -217,13 +220,18 @@ func writeNSSFiles(sd *stateDir, passwd, group []byte, e Entry, getenv func(stri
 	}, nil
 }
 
-// groupName is the name of a generated group: the user's name, unless a
-// group of that name exists already.
+// groupName is the name of a generated group: the user's name, else
+// USER-GID, else USER-GID-2, -3, ...: the first that no group of the file
+// has, so that a generated name never collides with an existing one.
 func groupName(group []byte, user string, gid int) string {
-	if !groupNamed(group, user) {
-		return user
+	name := user
+	for n := 1; groupNamed(group, name); n++ {
+		name = user + "-" + strconv.Itoa(gid)
+		if n > 1 {
+			name += "-" + strconv.Itoa(n)
+		}
 	}
-	return user + "-" + strconv.Itoa(gid)
+	return name
 }
 
 // chooseHome applies SPEC.md: NONROOT_HOME if set, else $HOME if it is
@@ -309,9 +317,20 @@ func readOptional(path string) ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("cannot read the passwd or group file: %w; make it readable by every user (chmod 0644)", err)
 	}
 	return b, nil
+}
+
+// readPasswd reads the passwd file. An unreadable one is an error, except
+// that with NONROOT_PASSWD=off nothing needs it: the caller then carries
+// on as for a UID without an entry and says why.
+func readPasswd(o Options) ([]byte, error) {
+	b, err := readOptional(o.PasswdFile)
+	if err != nil && o.Mode != config.PasswdOff {
+		return nil, fmt.Errorf("%w or set NONROOT_PASSWD=off", err)
+	}
+	return b, err
 }
 
 // appendEntry appends e's line to the passwd file at path unless its UID
@@ -341,11 +360,10 @@ func appendGroup(path string, g Group) error {
 }
 
 func appendLine(path, line string, present func([]byte) bool) error {
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_APPEND|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	f, err := openFileNoFollow(path, unix.O_RDWR|unix.O_APPEND)
 	if err != nil {
 		return fmt.Errorf("open %s for appending: %w", path, err)
 	}
-	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {

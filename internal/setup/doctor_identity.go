@@ -59,7 +59,7 @@ func identitySection(cfg *config.Config, host Host) doctor.Section {
 	if in.HomeErr != nil {
 		s.Problem(fmt.Sprintf("HOME %s is not writable: %v", in.Home, in.HomeErr), "set NONROOT_HOME to a writable directory, such as an emptyDir volume")
 	}
-	if in.PasswdWrErr == nil && o.UID != 0 {
+	if in.PasswdExposed && o.UID != 0 {
 		s.Problem(fmt.Sprintf("%s is writable by uid %d: any process of the container can add a user, a privilege-escalation risk", host.PasswdFile, o.UID),
 			"make it read-only in the image (chown root:root, chmod 0644) and let nonroot-init provide the entry through nss_wrapper (NONROOT_PASSWD=auto)")
 	}

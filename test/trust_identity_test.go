@@ -1,0 +1,144 @@
+package test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/nonroot-init/nonroot-init/test/harness"
+)
+
+// Tests of issue #9's identity items: hostile or odd /etc/passwd and
+// /etc/group, reserved login names, hostile STATE_DIR parents.
+
+// trustIDEtcRun runs the init as harness.OpenShiftUID with gid in new
+// mount and PID namespaces whose /etc is an overlay of the real one, after
+// prepare (a shell script run there as root) has changed it. The changes
+// vanish with the namespace; the real /etc is never written. env is added
+// to the environment of prepare and of the init.
+func trustIDEtcRun(t *testing.T, gid int, prepare string, env []string, args ...string) harness.Result {
+	t.Helper()
+	harness.NeedRoot(t)
+	harness.NeedTool(t, "unshare", "setpriv", "mount", "sh")
+	scratch := t.TempDir()
+	script := `set -e
+mount -t tmpfs -o mode=0700 nonroot-init-test "$1"
+mkdir "$1/upper" "$1/work"
+mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1/upper,workdir=$1/work" /etc
+` + prepare + `
+shift
+exec setpriv --reuid ` + strconv.Itoa(harness.OpenShiftUID) + ` --regid ` + strconv.Itoa(gid) + ` --clear-groups -- "$@"`
+	argv := append([]string{"--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc",
+		"sh", "-c", script, "sh", scratch, harness.Init(t)}, args...)
+	cmd := exec.Command("unshare", argv...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=/", "TMPDIR=" + harness.SharedDir(t)}, env...)
+	return harness.Wait(t, idTimeout, cmd)
+}
+
+// TestTrustIdentitySymlinkedPasswd: a /etc/passwd that is a symlink to a
+// writable file counts as not writable: auto moves on (it used to abort
+// with 78 on ELOOP), etc-passwd is an error, and the file the link points
+// to is never written.
+func TestTrustIdentitySymlinkedPasswd(t *testing.T) {
+	real, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		t.Skipf("no /etc/passwd: %v", err)
+	}
+	target := filepath.Join(harness.SharedDir(t), "passwd")
+	if err := os.WriteFile(target, real, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(target, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	prepare := `ln -sf "$TARGET" /etc/passwd`
+	env := []string{"TARGET=" + target, "NONROOT_NSS_WRAPPER_LIB=/nonexistent/libnss_wrapper.so"}
+
+	r := trustIDEtcRun(t, 0, prepare, append(env, "NONROOT_PASSWD=auto"), "--", harness.Child(t), "env")
+	if r.Code != 0 {
+		t.Fatalf("auto: exit %d; want 0 (a symlinked /etc/passwd is skipped)\nstderr: %s", r.Code, r.Stderr)
+	}
+	if got := idEnv(t, r); got["USER"] != "default" {
+		t.Errorf("auto: USER=%q; want default", got["USER"])
+	}
+	if !strings.Contains(r.Stderr, "symbolic link") {
+		t.Errorf("auto: the warning does not say /etc/passwd is a symbolic link:\n%s", r.Stderr)
+	}
+
+	r = trustIDEtcRun(t, 0, prepare, append(env, "NONROOT_PASSWD=etc-passwd"), "--", "true")
+	if r.Code != 78 || !strings.Contains(r.Stderr, "symbolic link") || !strings.Contains(r.Stderr, "NONROOT_PASSWD") {
+		t.Errorf("etc-passwd: exit %d; want 78 naming the symbolic link and NONROOT_PASSWD\nstderr: %s", r.Code, r.Stderr)
+	}
+	if got, _ := os.ReadFile(target); string(got) != string(real) {
+		t.Errorf("the file behind the symlink was written: %q", strings.TrimPrefix(string(got), string(real)))
+	}
+}
+
+// TestTrustIdentityUnreadablePasswdOff: with NONROOT_PASSWD=off an
+// unreadable /etc/passwd is not an error (it used to be 78); with auto it
+// still is, naming the file and the fix.
+func TestTrustIdentityUnreadablePasswdOff(t *testing.T) {
+	prepare := `chmod 0600 /etc/passwd`
+	r := trustIDEtcRun(t, 0, prepare, []string{"NONROOT_PASSWD=off"}, "--", harness.Child(t), "env")
+	if r.Code != 0 {
+		t.Fatalf("off: exit %d; want 0\nstderr: %s", r.Code, r.Stderr)
+	}
+	if got := idEnv(t, r); got["USER"] != "default" || got["LOGNAME"] != "default" {
+		t.Errorf("off: USER=%q LOGNAME=%q; want default", got["USER"], got["LOGNAME"])
+	}
+	r = trustIDEtcRun(t, 0, prepare, []string{"NONROOT_PASSWD=auto"}, "--", "true")
+	if r.Code != 78 || !strings.Contains(r.Stderr, "/etc/passwd") || !strings.Contains(r.Stderr, "NONROOT_PASSWD=off") {
+		t.Errorf("auto: exit %d; want 78 naming /etc/passwd and NONROOT_PASSWD=off\nstderr: %s", r.Code, r.Stderr)
+	}
+}
+
+// TestTrustIdentityCRLF: /etc/passwd and /etc/group with CRLF line ends
+// are read correctly: a UID they list is found, and the nss_wrapper copy
+// keeps every image user and group (it used to drop them all).
+func TestTrustIdentityCRLF(t *testing.T) {
+	harness.NeedTool(t, "sed", "getent", "id")
+	idNeedLib(t)
+	crlf := `sed -i 's/$/\r/' /etc/passwd /etc/group`
+	state := filepath.Join(harness.SharedDir(t), "state")
+	env := []string{"NONROOT_STATE_DIR=" + state}
+
+	r := trustIDEtcRun(t, 0, crlf, env, "--", "sh", "-c", `getent passwd root; getent passwd 1000680000; getent group 0; id -gn`)
+	want := "root:x:0:0:root:/root:/bin/bash\n" +
+		"default:x:1000680000:0:nonroot-init:" + filepath.Join(state, "home") + ":/bin/sh\n" +
+		"root:x:0:\n" +
+		"root\n"
+	if r.Code != 0 || r.Stdout != want {
+		t.Errorf("unknown uid: exit %d, stdout %q; want 0, %q\nstderr: %s", r.Code, r.Stdout, want, r.Stderr)
+	}
+
+	known := crlf + "\nprintf 'app:x:1000680000:0:app:/home/app:/bin/sh\\r\\n' >> /etc/passwd"
+	r = trustIDEtcRun(t, 0, known, env, "--", harness.Child(t), "env")
+	if r.Code != 0 {
+		t.Fatalf("known uid: exit %d\nstderr: %s", r.Code, r.Stderr)
+	}
+	got := idEnv(t, r)
+	if got["USER"] != "app" {
+		t.Errorf("known uid: USER=%q; want app (its CRLF entry)", got["USER"])
+	}
+	if v, ok := got["NSS_WRAPPER_PASSWD"]; ok {
+		t.Errorf("known uid: NSS_WRAPPER_PASSWD=%s exported for a uid with an entry", v)
+	}
+}
+
+// TestTrustIdentityGroupNameUnique: a generated group never takes a name
+// the image's group file has (default and default-GID are both taken).
+func TestTrustIdentityGroupNameUnique(t *testing.T) {
+	harness.NeedTool(t, "getent")
+	idNeedLib(t)
+	prepare := `printf 'default:x:100:\ndefault-4242:x:101:\n' >> /etc/group`
+	state := filepath.Join(harness.SharedDir(t), "state")
+	r := trustIDEtcRun(t, 4242, prepare, []string{"NONROOT_STATE_DIR=" + state}, "--", "sh", "-c",
+		`getent group 4242; getent group default-4242; getent group default`)
+	want := "default-4242-2:x:4242:\ndefault-4242:x:101:\ndefault:x:100:\n"
+	if r.Code != 0 || r.Stdout != want {
+		t.Errorf("exit %d, stdout %q; want 0, %q\nstderr: %s", r.Code, r.Stdout, want, r.Stderr)
+	}
+}
