@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nonroot-init/nonroot-init/internal/identity"
 	"github.com/nonroot-init/nonroot-init/test/harness"
 )
 
@@ -140,5 +141,93 @@ func TestTrustIdentityGroupNameUnique(t *testing.T) {
 	want := "default-4242-2:x:4242:\ndefault-4242:x:101:\ndefault:x:100:\n"
 	if r.Code != 0 || r.Stdout != want {
 		t.Errorf("exit %d, stdout %q; want 0, %q\nstderr: %s", r.Code, r.Stdout, want, r.Stderr)
+	}
+}
+
+// trustIDWritablePasswd returns a copy of /etc/passwd that GID 0 may
+// write (the legacy OpenShift pattern), with its contents, for
+// trustIDEtcRun to bind-mount over /etc/passwd ("mount --bind $PASSWD
+// /etc/passwd").
+func trustIDWritablePasswd(t *testing.T) (string, []byte) {
+	t.Helper()
+	real, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		t.Skipf("no /etc/passwd: %v", err)
+	}
+	p := filepath.Join(harness.SharedDir(t), "passwd")
+	if err := os.WriteFile(p, real, 0o664); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, 0o664); err != nil {
+		t.Fatal(err)
+	}
+	return p, real
+}
+
+// trustIDUsageExit is the status of a usage error found in step 2: 2 once
+// main maps identity.UsageError to it, 78 (a failed step) until then.
+func trustIDUsageExit(code int) bool { return code == 2 || code == 78 }
+
+// TestTrustIdentityRootNameRefused: NONROOT_USERNAME=root (or any name
+// whose entry is UID 0) is refused before anything is written, whatever
+// the method; it used to give COMMAND root's name and, in etc-passwd mode,
+// write a second root line for good.
+func TestTrustIdentityRootNameRefused(t *testing.T) {
+	idNeedLib(t)
+	for _, tc := range []struct {
+		name, mode, prepare string
+	}{
+		{"root", "etc-passwd", ""},
+		{"root", "auto", ""},
+		{"root", "off", ""},
+		{"toor", "auto", `echo 'toor:x:0:0::/root:/bin/sh' >> /etc/passwd`},
+	} {
+		passwd, real := trustIDWritablePasswd(t)
+		state := filepath.Join(harness.SharedDir(t), "state")
+		prepare := `mount --bind "$PASSWD" /etc/passwd`
+		if tc.prepare != "" {
+			prepare = tc.prepare // an overlay /etc/passwd, not the copy
+		}
+		r := trustIDEtcRun(t, 0, prepare, []string{"PASSWD=" + passwd, "NONROOT_USERNAME=" + tc.name, "NONROOT_PASSWD=" + tc.mode, "NONROOT_STATE_DIR=" + state},
+			"--", "sh", "-c", "echo COMMAND ran")
+		if !trustIDUsageExit(r.Code) || strings.Contains(r.Stdout, "COMMAND ran") || !strings.Contains(r.Stderr, "NONROOT_USERNAME="+tc.name) {
+			t.Errorf("%s, %s: exit %d, stdout %q; want a usage error naming NONROOT_USERNAME=%s, COMMAND not started\nstderr: %s", tc.name, tc.mode, r.Code, r.Stdout, tc.name, r.Stderr)
+		}
+		if _, err := os.Lstat(state); !os.IsNotExist(err) {
+			t.Errorf("%s, %s: the state dir was made (lstat: %v)", tc.name, tc.mode, err)
+		}
+		if got, _ := os.ReadFile(passwd); string(got) != string(real) {
+			t.Errorf("%s, %s: /etc/passwd gained %q", tc.name, tc.mode, strings.TrimPrefix(string(got), string(real)))
+		}
+	}
+}
+
+// TestTrustIdentityEtcPasswdTakenName: in etc-passwd mode a name the image
+// has for another UID is an error saying to use nss_wrapper; no second
+// line of that name is ever written.
+func TestTrustIdentityEtcPasswdTakenName(t *testing.T) {
+	passwd, real := trustIDWritablePasswd(t)
+	if _, ok := identity.LookupUID(real, 1); !ok {
+		t.Skip("needs an entry for uid 1 (daemon) in /etc/passwd")
+	}
+	e, _ := identity.LookupUID(real, 1)
+	r := trustIDEtcRun(t, 0, `mount --bind "$PASSWD" /etc/passwd`,
+		[]string{"PASSWD=" + passwd, "NONROOT_USERNAME=" + e.Name, "NONROOT_PASSWD=etc-passwd"}, "--", "true")
+	if r.Code != 78 || !strings.Contains(r.Stderr, "nss_wrapper") || !strings.Contains(r.Stderr, e.Name) {
+		t.Errorf("exit %d; want 78 naming %s and nss_wrapper\nstderr: %s", r.Code, e.Name, r.Stderr)
+	}
+	if got, _ := os.ReadFile(passwd); string(got) != string(real) {
+		t.Errorf("/etc/passwd gained %q", strings.TrimPrefix(string(got), string(real)))
+	}
+}
+
+// TestTrustIdentityDoctorRootName: doctor reports NONROOT_USERNAME=root as
+// a problem, in text and JSON.
+func TestTrustIdentityDoctorRootName(t *testing.T) {
+	for _, args := range [][]string{{"doctor"}, {"doctor", "--json"}} {
+		r := harness.Run(t, idTimeout, harness.Opts{UID: harness.OpenShiftUID, GID: 0, Env: []string{"NONROOT_USERNAME=root", "HOME=/"}}, args...)
+		if r.Code != 1 || !strings.Contains(r.Stdout, "NONROOT_USERNAME=root names an entry of uid 0") {
+			t.Errorf("%v: exit %d; want 1 with the problem naming NONROOT_USERNAME=root\nstdout: %s\nstderr: %s", args, r.Code, r.Stdout, r.Stderr)
+		}
 	}
 }

@@ -119,6 +119,9 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 	if readErr != nil && o.Mode != config.PasswdOff {
 		return Result{}, readErr
 	}
+	if err := checkUsername(passwd, o.Username, o.PasswdFile); err != nil {
+		return Result{}, err
+	}
 	entry, found := LookupUID(passwd, o.UID)
 
 	var sd *stateDir
@@ -143,6 +146,9 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 	}
 	if !found && o.UID != 0 && o.Mode != config.PasswdOff && o.Mode != config.PasswdNSSWrapper {
 		p.passwdWrErr = writableFile(o.PasswdFile)
+		if p.passwdWrErr == nil {
+			p.passwdWrErr = nameTaken(passwd, o.Username, o.PasswdFile)
+		}
 	}
 	method, reasons, err := decide(o.Mode, p)
 	if err != nil {
@@ -342,9 +348,11 @@ func appendEntry(path string, e Entry) error {
 	if _, err := parsePasswdLine(line); err != nil {
 		return fmt.Errorf("refusing to write %s: %w", path, err)
 	}
-	return appendLine(path, line, func(data []byte) bool {
-		_, ok := LookupUID(data, e.UID)
-		return ok
+	return appendLine(path, line, func(data []byte) (bool, error) {
+		if _, ok := LookupUID(data, e.UID); ok {
+			return true, nil
+		}
+		return false, nameTaken(data, e.Name, path)
 	})
 }
 
@@ -353,13 +361,21 @@ func appendGroup(path string, g Group) error {
 	if _, err := parseGroupLine(line); err != nil {
 		return fmt.Errorf("refusing to write %s: %w", path, err)
 	}
-	return appendLine(path, line, func(data []byte) bool {
-		_, ok := lookupGID(data, g.GID)
-		return ok
+	return appendLine(path, line, func(data []byte) (bool, error) {
+		if _, ok := lookupGID(data, g.GID); ok {
+			return true, nil
+		}
+		if groupNamed(data, g.Name) {
+			return false, fmt.Errorf("the group name %s is taken in %s", g.Name, path)
+		}
+		return false, nil
 	})
 }
 
-func appendLine(path, line string, present func([]byte) bool) error {
+// appendLine appends line to the file at path unless present, judging
+// the contents read under the same open descriptor, says it is there (or
+// that it must not be written).
+func appendLine(path, line string, present func([]byte) (bool, error)) error {
 	f, err := openFileNoFollow(path, unix.O_RDWR|unix.O_APPEND)
 	if err != nil {
 		return fmt.Errorf("open %s for appending: %w", path, err)
@@ -376,8 +392,8 @@ func appendLine(path, line string, present func([]byte) bool) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
-	if present(data) {
-		return nil
+	if ok, err := present(data); ok || err != nil {
+		return err
 	}
 	buf := line + "\n"
 	if len(data) > 0 && data[len(data)-1] != '\n' {

@@ -42,9 +42,15 @@ func Inspect(o Options) Inspection {
 	in.Lib, in.LibErr = FindLib(o.NSSWrapperLib, o.LibDirs, o.GOARCH)
 	in.StateDir, in.StateErr = inspectStateDir(stateDirCandidates(o.StateDir, o.Getenv))
 	in.PasswdWrErr = writableFile(o.PasswdFile)
+	if in.PasswdWrErr == nil && !in.Found {
+		in.PasswdWrErr = nameTaken(passwd, o.Username, o.PasswdFile)
+	}
 	in.PasswdExposed = writable(o.PasswdFile) == nil
 	p := probe{uid: o.UID, found: in.Found, libErr: in.LibErr, stateErr: in.StateErr, passwdWrErr: in.PasswdWrErr}
 	in.Method, in.Reasons, in.MethodErr = decide(o.Mode, p)
+	if uerr := checkUsername(passwd, o.Username, o.PasswdFile); uerr != nil {
+		in.Method, in.MethodErr = "", uerr
+	}
 	if err != nil {
 		in.Reasons = append(in.Reasons, err.Error())
 	}
