@@ -22,18 +22,25 @@ import (
 // to the environment of prepare and of the init.
 func trustIDEtcRun(t *testing.T, gid int, prepare string, env []string, args ...string) harness.Result {
 	t.Helper()
+	return trustIDOverlayRun(t, "/etc", gid, prepare, env, args...)
+}
+
+// trustIDOverlayRun is trustIDEtcRun for the directory dir (/etc or /tmp).
+func trustIDOverlayRun(t *testing.T, dir string, gid int, prepare string, env []string, args ...string) harness.Result {
+	t.Helper()
 	harness.NeedRoot(t)
-	harness.NeedTool(t, "unshare", "setpriv", "mount", "sh")
+	harness.NeedTool(t, "unshare", "setpriv", "mount", "sh", "chmod")
 	scratch := t.TempDir()
 	script := `set -e
 mount -t tmpfs -o mode=0700 nonroot-init-test "$1"
 mkdir "$1/upper" "$1/work"
-mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1/upper,workdir=$1/work" /etc
+chmod --reference="$2" "$1/upper"
+mount -t overlay overlay -o "lowerdir=$2,upperdir=$1/upper,workdir=$1/work" "$2"
 ` + prepare + `
-shift
+shift 2
 exec setpriv --reuid ` + strconv.Itoa(harness.OpenShiftUID) + ` --regid ` + strconv.Itoa(gid) + ` --clear-groups -- "$@"`
 	argv := append([]string{"--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc",
-		"sh", "-c", script, "sh", scratch, harness.Init(t)}, args...)
+		"sh", "-c", script, "sh", scratch, dir, harness.Init(t)}, args...)
 	cmd := exec.Command("unshare", argv...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=/", "TMPDIR=" + harness.SharedDir(t)}, env...)
 	return harness.Wait(t, idTimeout, cmd)
@@ -228,6 +235,67 @@ func TestTrustIdentityDoctorRootName(t *testing.T) {
 		r := harness.Run(t, idTimeout, harness.Opts{UID: harness.OpenShiftUID, GID: 0, Env: []string{"NONROOT_USERNAME=root", "HOME=/"}}, args...)
 		if r.Code != 1 || !strings.Contains(r.Stdout, "NONROOT_USERNAME=root names an entry of uid 0") {
 			t.Errorf("%v: exit %d; want 1 with the problem naming NONROOT_USERNAME=root\nstdout: %s\nstderr: %s", args, r.Code, r.Stdout, r.Stderr)
+		}
+	}
+}
+
+// trustIDHostileDirs makes, in a shared directory, xdg (mode 0777) and
+// open/sticky (1777 below 0777): bases whose STATE_DIR another user could
+// rename away, directly or one level up.
+func trustIDHostileDirs(t *testing.T) (xdg, tmpdir string) {
+	t.Helper()
+	shared := harness.SharedDir(t)
+	xdg, open := filepath.Join(shared, "xdg"), filepath.Join(shared, "open")
+	tmpdir = filepath.Join(open, "sticky")
+	for _, d := range []struct {
+		path string
+		mode os.FileMode
+	}{{xdg, 0o777}, {open, 0o777}, {tmpdir, 0o777 | os.ModeSticky}} {
+		if err := os.Mkdir(d.path, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d.path, d.mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return xdg, tmpdir
+}
+
+// TestTrustIdentityHostileStateDirParent: with XDG_RUNTIME_DIR mode 0777
+// (no sticky bit) and TMPDIR below a 0777 directory, another user could
+// swap STATE_DIR/home/.bashrc; both are skipped with a warning, and the
+// state dir goes to /tmp (an overlay here, so the real /tmp is not
+// shared with other tests).
+func TestTrustIdentityHostileStateDirParent(t *testing.T) {
+	idNeedLib(t)
+	xdg, tmpdir := trustIDHostileDirs(t)
+	r := trustIDOverlayRun(t, "/tmp", 0, "", []string{"XDG_RUNTIME_DIR=" + xdg, "TMPDIR=" + tmpdir}, "--", harness.Child(t), "env")
+	if r.Code != 0 {
+		t.Fatalf("exit %d\nstderr: %s", r.Code, r.Stderr)
+	}
+	got := idEnv(t, r)
+	if got["NSS_WRAPPER_PASSWD"] != "/tmp/nonroot-init/passwd" || got["HOME"] != "/tmp/nonroot-init/home" {
+		t.Errorf("NSS_WRAPPER_PASSWD=%q HOME=%q; want them in /tmp/nonroot-init, not below %s or %s\nstderr: %s", got["NSS_WRAPPER_PASSWD"], got["HOME"], xdg, tmpdir, r.Stderr)
+	}
+	for _, d := range []string{xdg, tmpdir} {
+		warned := false
+		for _, l := range idLines(r.Stderr) {
+			warned = warned || (strings.Contains(l, "level=WARN") && strings.Contains(l, filepath.Join(d, "nonroot-init")))
+		}
+		if !warned {
+			t.Errorf("no warning names the skipped %s:\n%s", filepath.Join(d, "nonroot-init"), r.Stderr)
+		}
+	}
+}
+
+// TestTrustIdentityDoctorHostileStateDir: doctor reports a hostile
+// STATE_DIR parent as a problem, in text and JSON.
+func TestTrustIdentityDoctorHostileStateDir(t *testing.T) {
+	xdg, _ := trustIDHostileDirs(t)
+	for _, args := range [][]string{{"doctor"}, {"doctor", "--json"}} {
+		r := harness.Run(t, idTimeout, harness.Opts{UID: harness.OpenShiftUID, GID: 0, Env: []string{"XDG_RUNTIME_DIR=" + xdg, "HOME=/"}}, args...)
+		if r.Code != 1 || !strings.Contains(r.Stdout, "another user") || !strings.Contains(r.Stdout, xdg) {
+			t.Errorf("%v: exit %d; want 1 with a problem naming %s and another user\nstdout: %s\nstderr: %s", args, r.Code, xdg, r.Stdout, r.Stderr)
 		}
 	}
 }

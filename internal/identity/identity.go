@@ -130,7 +130,9 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 	state := func() (*stateDir, error) {
 		if !sdOpened {
 			sdOpened = true
-			sd, sdErr = openStateDir(stateDirCandidates(o.StateDir, o.Getenv))
+			var skipped []error
+			sd, skipped, sdErr = openStateDir(stateDirCandidates(o.StateDir, o.Getenv))
+			logSkipped(log, skipped)
 		}
 		return sd, sdErr
 	}
@@ -200,6 +202,20 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 	}
 	res.Env = append(res.Env, Var{"HOME", home}, Var{"USER", name}, Var{"LOGNAME", name})
 	return res, nil
+}
+
+// logSkipped logs why STATE_DIR candidates were skipped: a hostile parent
+// as a warning, since it is a risk to anything using that directory, and
+// the ordinary reasons (a missing $XDG_RUNTIME_DIR) at debug.
+func logSkipped(log *slog.Logger, skipped []error) {
+	for _, err := range skipped {
+		var he *HostileDirError
+		if errors.As(err, &he) {
+			log.Warn("STATE_DIR candidate skipped: another user could replace it", "dir", he.Candidate, "err", err)
+		} else {
+			log.Debug("STATE_DIR candidate skipped", "err", err)
+		}
+	}
 }
 
 // writeNSSFiles writes nss_wrapper's passwd and group into the state

@@ -10,19 +10,22 @@ import (
 // Inspection is what doctor reports about the identity, found without
 // writing anything.
 type Inspection struct {
-	UID, GID    int
-	Entry       Entry
-	Found       bool
-	Method      string   // what setup would do; empty when it would fail
-	MethodErr   error    // why setup would fail
-	Reasons     []string // why auto skipped a better method
-	Lib         string
-	LibErr      error
-	StateDir    string
-	StateErr    error
-	Home        string
-	HomeErr     error // HOME would not be writable
-	PasswdWrErr error // nil: the passwd file is writable by us, reached without a symbolic link
+	UID, GID  int
+	Entry     Entry
+	Found     bool
+	Method    string   // what setup would do; empty when it would fail
+	MethodErr error    // why setup would fail
+	Reasons   []string // why auto skipped a better method
+	Lib       string
+	LibErr    error
+	StateDir  string
+	StateErr  error
+	// StateSkipped says why each candidate before StateDir was skipped; a
+	// *HostileDirError among them is a risk doctor reports.
+	StateSkipped []error
+	Home         string
+	HomeErr      error // HOME would not be writable
+	PasswdWrErr  error // nil: the passwd file is writable by us, reached without a symbolic link
 	// PasswdExposed: the passwd file, or what a symbolic link there points
 	// to, is writable by us, so any process of the container can add a user.
 	PasswdExposed bool
@@ -40,7 +43,7 @@ func Inspect(o Options) Inspection {
 	}
 	in.Entry, in.Found = LookupUID(passwd, o.UID)
 	in.Lib, in.LibErr = FindLib(o.NSSWrapperLib, o.LibDirs, o.GOARCH)
-	in.StateDir, in.StateErr = inspectStateDir(stateDirCandidates(o.StateDir, o.Getenv))
+	in.StateDir, in.StateSkipped, in.StateErr = inspectStateDir(stateDirCandidates(o.StateDir, o.Getenv))
 	in.PasswdWrErr = writableFile(o.PasswdFile)
 	if in.PasswdWrErr == nil && !in.Found {
 		in.PasswdWrErr = nameTaken(passwd, o.Username, o.PasswdFile)

@@ -62,6 +62,14 @@ func identitySection(cfg *config.Config, host Host) doctor.Section {
 	} else {
 		s.Add("state dir", "%s", in.StateDir)
 	}
+	for _, err := range in.StateSkipped {
+		var he *identity.HostileDirError
+		if errors.As(err, &he) {
+			s.Problem(he.What(), he.Fix())
+		} else if in.StateErr == nil {
+			s.Add("state dir skipped", "%v", err)
+		}
+	}
 	s.Add("home", "%s", in.Home)
 	if in.HomeErr != nil {
 		s.Problem(fmt.Sprintf("HOME %s is not writable: %v", in.Home, in.HomeErr), "set NONROOT_HOME to a writable directory, such as an emptyDir volume")
