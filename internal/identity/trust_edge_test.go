@@ -1,12 +1,14 @@
 package identity
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
+	"golang.org/x/sys/unix"
 )
 
 // Issue #9 item 11: identity edge cases (CRLF files, a symlinked or
@@ -126,5 +128,36 @@ func TestTrustUnreadablePasswd(t *testing.T) {
 	o.Mode = config.PasswdAuto
 	if _, err := Provide(o, quiet); err == nil || !strings.Contains(err.Error(), unreadable) {
 		t.Errorf("Provide(auto, unreadable passwd) err = %v; want an error naming %s", err, unreadable)
+	}
+}
+
+func TestTrustOpenDirNoFollow(t *testing.T) {
+	root := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(root, "a", "b"), 0o755))
+	must(t, os.Symlink(filepath.Join(root, "a"), filepath.Join(root, "link")))
+	var seen []string
+	record := func(p string, _ *unix.Stat_t) error { seen = append(seen, p); return nil }
+	for _, tt := range []struct {
+		dir     string
+		ok      bool
+		visited int // directories checked, / included
+	}{
+		{"/", true, 1},
+		{filepath.Join(root, "a", "b"), true, strings.Count(root, "/") + 3},
+		{filepath.Join(root, "link", "b"), false, strings.Count(root, "/") + 1},
+		{filepath.Join(root, "missing"), false, strings.Count(root, "/") + 1},
+		{"relative", false, 0},
+	} {
+		seen = nil
+		fd, err := openDirNoFollow(tt.dir, record)
+		if err == nil {
+			unix.Close(fd)
+		}
+		if (err == nil) != tt.ok || len(seen) != tt.visited {
+			t.Errorf("openDirNoFollow(%s) = %v after checking %v; want ok=%v after %d directories", tt.dir, err, seen, tt.ok, tt.visited)
+		}
+		if strings.Contains(tt.dir, "link") && (err == nil || !errors.Is(err, errSymlink)) {
+			t.Errorf("openDirNoFollow(%s) = %v; want errSymlink", tt.dir, err)
+		}
 	}
 }

@@ -25,13 +25,17 @@ func openDirNoFollow(dir string, check func(path string, st *unix.Stat_t) error)
 		return -1, &os.PathError{Op: "open", Path: "/", Err: err}
 	}
 	cur := "/"
-	for _, name := range append([]string{""}, strings.Split(strings.TrimPrefix(dir, "/"), "/")...) {
-		if name != "" {
-			next, err := unix.Openat(fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	var names []string
+	if dir != "/" {
+		names = strings.Split(dir[1:], "/")
+	}
+	for i := -1; i < len(names); i++ {
+		if i >= 0 { // i == -1 checks / itself
 			parent := fd
-			cur = filepath.Join(cur, name)
+			cur = filepath.Join(cur, names[i])
+			next, err := unix.Openat(parent, names[i], unix.O_PATH|unix.O_NOFOLLOW|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 			if err != nil {
-				err = componentErr(parent, name, cur, err)
+				err = componentErr(parent, names[i], cur, err)
 				unix.Close(parent)
 				return -1, err
 			}
