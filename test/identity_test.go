@@ -30,7 +30,7 @@ func idSharedDir(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	if err := os.Chmod(d, 0o1777); err != nil {
+	if err := os.Chmod(d, 0o777|os.ModeSticky); err != nil {
 		t.Fatal(err)
 	}
 	return d

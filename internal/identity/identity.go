@@ -115,8 +115,11 @@ func decide(mode string, p probe) (method string, reasons []string, err error) {
 // Provide runs the identity step: it finds or provides the passwd entry
 // for o.UID and returns the user and the variables COMMAND gets.
 func Provide(o Options, log *slog.Logger) (Result, error) {
-	passwd, err := readOptional(o.PasswdFile)
-	if err != nil {
+	passwd, readErr := readPasswd(o)
+	if readErr != nil && o.Mode != config.PasswdOff {
+		return Result{}, readErr
+	}
+	if err := checkUsername(passwd, o.Username, o.PasswdFile); err != nil {
 		return Result{}, err
 	}
 	entry, found := LookupUID(passwd, o.UID)
@@ -127,7 +130,9 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 	state := func() (*stateDir, error) {
 		if !sdOpened {
 			sdOpened = true
-			sd, sdErr = openStateDir(stateDirCandidates(o.StateDir, o.Getenv))
+			var skipped []error
+			sd, skipped, sdErr = openStateDir(stateDirCandidates(o.StateDir, o.Getenv))
+			logSkipped(log, skipped)
 		}
 		return sd, sdErr
 	}
@@ -142,11 +147,17 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 		}
 	}
 	if !found && o.UID != 0 && o.Mode != config.PasswdOff && o.Mode != config.PasswdNSSWrapper {
-		p.passwdWrErr = writable(o.PasswdFile)
+		p.passwdWrErr = writableFile(o.PasswdFile)
+		if p.passwdWrErr == nil {
+			p.passwdWrErr = nameTaken(passwd, o.Username, o.PasswdFile)
+		}
 	}
 	method, reasons, err := decide(o.Mode, p)
 	if err != nil {
 		return Result{}, err
+	}
+	if readErr != nil {
+		reasons = append(reasons, readErr.Error())
 	}
 	// Only a method that writes an entry needs the groups; an image that
 	// knows the UID (most starts) does not pay for reading them.
@@ -179,7 +190,7 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 		if err := appendEntry(o.PasswdFile, e); err != nil {
 			return Result{}, err
 		}
-		if _, ok := lookupGID(group, o.GID); !ok && writable(o.GroupFile) == nil {
+		if _, ok := lookupGID(group, o.GID); !ok && writableFile(o.GroupFile) == nil {
 			if err := appendGroup(o.GroupFile, Group{Name: groupName(group, name, o.GID), GID: o.GID}); err != nil {
 				log.Warn("cannot add a group entry", "gid", o.GID, "err", err)
 			}
@@ -191,6 +202,20 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 	}
 	res.Env = append(res.Env, Var{"HOME", home}, Var{"USER", name}, Var{"LOGNAME", name})
 	return res, nil
+}
+
+// logSkipped logs why STATE_DIR candidates were skipped: a hostile parent
+// as a warning, since it is a risk to anything using that directory, and
+// the ordinary reasons (a missing $XDG_RUNTIME_DIR) at debug.
+func logSkipped(log *slog.Logger, skipped []error) {
+	for _, err := range skipped {
+		var he *HostileDirError
+		if errors.As(err, &he) {
+			log.Warn("STATE_DIR candidate skipped: another user could replace it", "dir", he.Candidate, "err", err)
+		} else {
+			log.Debug("STATE_DIR candidate skipped", "err", err)
+		}
+	}
 }
 
 // writeNSSFiles writes nss_wrapper's passwd and group into the state
@@ -217,13 +242,18 @@ func writeNSSFiles(sd *stateDir, passwd, group []byte, e Entry, getenv func(stri
 	}, nil
 }
 
-// groupName is the name of a generated group: the user's name, unless a
-// group of that name exists already.
+// groupName is the name of a generated group: the user's name, else
+// USER-GID, else USER-GID-2, -3, ...: the first that no group of the file
+// has, so that a generated name never collides with an existing one.
 func groupName(group []byte, user string, gid int) string {
-	if !groupNamed(group, user) {
-		return user
+	name := user
+	for n := 1; groupNamed(group, name); n++ {
+		name = user + "-" + strconv.Itoa(gid)
+		if n > 1 {
+			name += "-" + strconv.Itoa(n)
+		}
 	}
-	return user + "-" + strconv.Itoa(gid)
+	return name
 }
 
 // chooseHome applies SPEC.md: NONROOT_HOME if set, else $HOME if it is
@@ -309,9 +339,20 @@ func readOptional(path string) ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("cannot read the passwd or group file: %w; make it readable by every user (chmod 0644)", err)
 	}
 	return b, nil
+}
+
+// readPasswd reads the passwd file. An unreadable one is an error, except
+// that with NONROOT_PASSWD=off nothing needs it: the caller then carries
+// on as for a UID without an entry and says why.
+func readPasswd(o Options) ([]byte, error) {
+	b, err := readOptional(o.PasswdFile)
+	if err != nil && o.Mode != config.PasswdOff {
+		return nil, fmt.Errorf("%w or set NONROOT_PASSWD=off", err)
+	}
+	return b, err
 }
 
 // appendEntry appends e's line to the passwd file at path unless its UID
@@ -323,9 +364,11 @@ func appendEntry(path string, e Entry) error {
 	if _, err := parsePasswdLine(line); err != nil {
 		return fmt.Errorf("refusing to write %s: %w", path, err)
 	}
-	return appendLine(path, line, func(data []byte) bool {
-		_, ok := LookupUID(data, e.UID)
-		return ok
+	return appendLine(path, line, func(data []byte) (bool, error) {
+		if _, ok := LookupUID(data, e.UID); ok {
+			return true, nil
+		}
+		return false, nameTaken(data, e.Name, path)
 	})
 }
 
@@ -334,18 +377,25 @@ func appendGroup(path string, g Group) error {
 	if _, err := parseGroupLine(line); err != nil {
 		return fmt.Errorf("refusing to write %s: %w", path, err)
 	}
-	return appendLine(path, line, func(data []byte) bool {
-		_, ok := lookupGID(data, g.GID)
-		return ok
+	return appendLine(path, line, func(data []byte) (bool, error) {
+		if _, ok := lookupGID(data, g.GID); ok {
+			return true, nil
+		}
+		if groupNamed(data, g.Name) {
+			return false, fmt.Errorf("the group name %s is taken in %s", g.Name, path)
+		}
+		return false, nil
 	})
 }
 
-func appendLine(path, line string, present func([]byte) bool) error {
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_APPEND|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+// appendLine appends line to the file at path unless present, judging
+// the contents read under the same open descriptor, says it is there (or
+// that it must not be written).
+func appendLine(path, line string, present func([]byte) (bool, error)) error {
+	f, err := openFileNoFollow(path, unix.O_RDWR|unix.O_APPEND)
 	if err != nil {
 		return fmt.Errorf("open %s for appending: %w", path, err)
 	}
-	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
@@ -358,8 +408,8 @@ func appendLine(path, line string, present func([]byte) bool) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
-	if present(data) {
-		return nil
+	if ok, err := present(data); ok || err != nil {
+		return err
 	}
 	buf := line + "\n"
 	if len(data) > 0 && data[len(data)-1] != '\n' {

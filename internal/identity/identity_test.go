@@ -81,12 +81,12 @@ func TestOpenStateDir(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(root, "file"), nil, 0o600))
 
 	for _, bad := range []string{"link", "open", "file", "missing/sub"} {
-		if sd, err := openStateDir([]string{filepath.Join(root, bad)}); err == nil {
+		if sd, _, err := openStateDir([]string{filepath.Join(root, bad)}); err == nil {
 			sd.close()
 			t.Errorf("openStateDir(%s) accepted; want it refused", bad)
 		}
 	}
-	sd, err := openStateDir([]string{filepath.Join(root, "link"), filepath.Join(root, "good")})
+	sd, _, err := openStateDir([]string{filepath.Join(root, "link"), filepath.Join(root, "good")})
 	if err != nil {
 		t.Fatalf("openStateDir(link, good): %v; want good", err)
 	}
@@ -106,7 +106,7 @@ func TestOpenStateDir(t *testing.T) {
 		foreign := filepath.Join(root, "foreign")
 		must(t, os.Mkdir(foreign, 0o700))
 		must(t, os.Chown(foreign, 4321, 4321))
-		if sd, err := openStateDir([]string{foreign}); err == nil {
+		if sd, _, err := openStateDir([]string{foreign}); err == nil {
 			sd.close()
 			t.Errorf("openStateDir(foreign) accepted a directory owned by uid 4321")
 		}
@@ -352,7 +352,7 @@ func TestChooseHome(t *testing.T) {
 		state := func() (*stateDir, error) {
 			var err error
 			if sd == nil {
-				sd, err = openStateDir([]string{f.state})
+				sd, _, err = openStateDir([]string{f.state})
 			}
 			return sd, err
 		}

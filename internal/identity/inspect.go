@@ -3,24 +3,32 @@ package identity
 import (
 	"fmt"
 	"path/filepath"
+
+	"github.com/nonroot-init/nonroot-init/internal/config"
 )
 
 // Inspection is what doctor reports about the identity, found without
 // writing anything.
 type Inspection struct {
-	UID, GID    int
-	Entry       Entry
-	Found       bool
-	Method      string   // what setup would do; empty when it would fail
-	MethodErr   error    // why setup would fail
-	Reasons     []string // why auto skipped a better method
-	Lib         string
-	LibErr      error
-	StateDir    string
-	StateErr    error
-	Home        string
-	HomeErr     error // HOME would not be writable
-	PasswdWrErr error // nil: the passwd file is writable by us
+	UID, GID  int
+	Entry     Entry
+	Found     bool
+	Method    string   // what setup would do; empty when it would fail
+	MethodErr error    // why setup would fail
+	Reasons   []string // why auto skipped a better method
+	Lib       string
+	LibErr    error
+	StateDir  string
+	StateErr  error
+	// StateSkipped says why each candidate before StateDir was skipped; a
+	// *HostileDirError among them is a risk doctor reports.
+	StateSkipped []error
+	Home         string
+	HomeErr      error // HOME would not be writable
+	PasswdWrErr  error // nil: the passwd file is writable by us, reached without a symbolic link
+	// PasswdExposed: the passwd file, or what a symbolic link there points
+	// to, is writable by us, so any process of the container can add a user.
+	PasswdExposed bool
 }
 
 // Inspect judges the identity step in check-only mode: the same choices
@@ -28,17 +36,27 @@ type Inspection struct {
 // creating nothing.
 func Inspect(o Options) Inspection {
 	in := Inspection{UID: o.UID, GID: o.GID}
-	passwd, err := readOptional(o.PasswdFile)
-	if err != nil {
+	passwd, err := readPasswd(o)
+	if err != nil && o.Mode != config.PasswdOff {
 		in.MethodErr = err
 		return in
 	}
 	in.Entry, in.Found = LookupUID(passwd, o.UID)
 	in.Lib, in.LibErr = FindLib(o.NSSWrapperLib, o.LibDirs, o.GOARCH)
-	in.StateDir, in.StateErr = inspectStateDir(stateDirCandidates(o.StateDir, o.Getenv))
-	in.PasswdWrErr = writable(o.PasswdFile)
+	in.StateDir, in.StateSkipped, in.StateErr = inspectStateDir(stateDirCandidates(o.StateDir, o.Getenv))
+	in.PasswdWrErr = writableFile(o.PasswdFile)
+	if in.PasswdWrErr == nil && !in.Found {
+		in.PasswdWrErr = nameTaken(passwd, o.Username, o.PasswdFile)
+	}
+	in.PasswdExposed = writable(o.PasswdFile) == nil
 	p := probe{uid: o.UID, found: in.Found, libErr: in.LibErr, stateErr: in.StateErr, passwdWrErr: in.PasswdWrErr}
 	in.Method, in.Reasons, in.MethodErr = decide(o.Mode, p)
+	if uerr := checkUsername(passwd, o.Username, o.PasswdFile); uerr != nil {
+		in.Method, in.MethodErr = "", uerr
+	}
+	if err != nil {
+		in.Reasons = append(in.Reasons, err.Error())
+	}
 
 	envHome, _ := o.Getenv("HOME")
 	switch {

@@ -98,13 +98,18 @@ func parseID(s string) (int, error) {
 }
 
 // lines splits a file into lines, without the newlines, ignoring a final
-// empty one.
+// empty one. A CRLF line end counts as a newline: an /etc/passwd edited on
+// Windows must not read as having no users.
 func lines(data []byte) []string {
 	s := strings.TrimSuffix(string(data), "\n")
 	if s == "" {
 		return nil
 	}
-	return strings.Split(s, "\n")
+	ls := strings.Split(s, "\n")
+	for i, l := range ls {
+		ls[i] = strings.TrimSuffix(l, "\r")
+	}
+	return ls
 }
 
 // LookupUID returns the first valid passwd entry of data with uid, as

@@ -58,28 +58,92 @@ func (d *stateDir) close() {
 	}
 }
 
-// openStateDir creates (0700) or opens the first usable candidate. It
-// returns the reason each candidate was refused when none is usable.
-func openStateDir(candidates []string) (*stateDir, error) {
-	var errs []error
+// openStateDir creates (0700) or opens the first usable candidate, and
+// returns why each candidate before it was skipped; when none is usable,
+// the error joins every reason. A candidate is reached through its
+// parent's real path (symbolic links resolved once, then no component may
+// be one), and only when no directory on that path lets another user
+// rename what is below it (hostileDir): COMMAND's shell reads
+// STATE_DIR/home/.bashrc by name long after our checks, so every
+// directory of the path must stay as it was.
+func openStateDir(candidates []string) (sd *stateDir, skipped []error, err error) {
+	euid := os.Geteuid()
 	for _, p := range candidates {
-		pfd, err := unix.Open(filepath.Dir(p), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		parent, pfd, err := openParent(p, euid)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: open parent: %w", p, err))
+			skipped = append(skipped, err)
 			continue
 		}
+		p = filepath.Join(parent, filepath.Base(p))
 		fd, err := ensureDirAt(pfd, filepath.Base(p))
 		unix.Close(pfd)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", p, err))
+			skipped = append(skipped, fmt.Errorf("%s: %w", p, err))
 			continue
 		}
-		return &stateDir{path: p, fd: fd}, nil
+		return &stateDir{path: p, fd: fd}, skipped, nil
 	}
-	if len(errs) == 0 {
-		return nil, errors.New("no candidate directory")
+	if len(skipped) == 0 {
+		return nil, nil, errors.New("no candidate directory")
 	}
-	return nil, joinErrs(errs)
+	return nil, skipped, joinErrs(skipped)
+}
+
+// openParent resolves the parent directory of the candidate p and opens
+// it (O_PATH) if no directory of its real path is hostile to uid. It
+// returns the real path. Errors name the candidate.
+func openParent(p string, uid int) (string, int, error) {
+	parent, err := filepath.EvalSymlinks(filepath.Dir(p))
+	if err != nil {
+		return "", -1, fmt.Errorf("%s: parent: %w", p, err)
+	}
+	pfd, err := openDirNoFollow(parent, func(dir string, st *unix.Stat_t) error { return hostileDir(dir, st, uid) })
+	if err != nil {
+		var he *HostileDirError
+		if errors.As(err, &he) {
+			he.Candidate = filepath.Join(parent, filepath.Base(p))
+			return "", -1, he
+		}
+		return "", -1, fmt.Errorf("%s: parent: %w", p, err)
+	}
+	return parent, pfd, nil
+}
+
+// HostileDirError is a STATE_DIR candidate skipped because a directory
+// on its path lets another user rename its entries: that user could move
+// the state directory away and put their own (a home whose .bashrc
+// COMMAND's shell runs) in its place.
+type HostileDirError struct {
+	Candidate string // the STATE_DIR that was skipped
+	Dir       string // the directory on its path that another user controls
+	Why       string
+}
+
+func (e *HostileDirError) Error() string { return e.What() + "; " + e.Fix() }
+
+// What says what is wrong, for doctor's problem.
+func (e *HostileDirError) What() string {
+	return fmt.Sprintf("STATE_DIR candidate %s skipped: %s %s, so another user could rename what is below it and plant their own files", e.Candidate, e.Dir, e.Why)
+}
+
+// Fix says what to change.
+func (e *HostileDirError) Fix() string {
+	return fmt.Sprintf("make %s sticky (chmod +t) or writable only by its owner (chmod go-w), or point XDG_RUNTIME_DIR, TMPDIR or NONROOT_STATE_DIR elsewhere", e.Dir)
+}
+
+// hostileDir returns a *HostileDirError when a user other than uid and
+// root can rename entries of the directory dir (stat st): it belongs to
+// another non-root UID (who may chmod it at will), or group or others may
+// write it and it is not sticky. A sticky directory (/tmp) lets each user
+// rename only their own entries.
+func hostileDir(dir string, st *unix.Stat_t, uid int) error {
+	switch {
+	case st.Uid != 0 && int(st.Uid) != uid:
+		return &HostileDirError{Dir: dir, Why: fmt.Sprintf("belongs to uid %d", st.Uid)}
+	case st.Mode&0o022 != 0 && st.Mode&unix.S_ISVTX == 0:
+		return &HostileDirError{Dir: dir, Why: fmt.Sprintf("has mode %04o (group or others may write it, no sticky bit)", st.Mode&0o7777)}
+	}
+	return nil
 }
 
 // ensureDirAt makes name under the directory dirfd with mode 0700 unless
@@ -125,35 +189,40 @@ func checkOwnDir(st unix.Stat_t, uid int) error {
 	return nil
 }
 
-// inspectStateDir judges the candidates without creating anything, for
-// doctor: an existing directory must pass the same checks, a missing one
-// needs a parent we may write.
-func inspectStateDir(candidates []string) (string, error) {
-	var errs []error
+// inspectStateDir judges the candidates as openStateDir does, without
+// creating anything, for doctor: the parent must pass the same checks, an
+// existing directory must be ours, a missing one needs a parent we may
+// write.
+func inspectStateDir(candidates []string) (dir string, skipped []error, err error) {
+	euid := os.Geteuid()
 	for _, p := range candidates {
+		parent, pfd, err := openParent(p, euid)
+		if err != nil {
+			skipped = append(skipped, err)
+			continue
+		}
+		p = filepath.Join(parent, filepath.Base(p))
 		var st unix.Stat_t
-		err := unix.Lstat(p, &st)
+		err = unix.Fstatat(pfd, filepath.Base(p), &st, unix.AT_SYMLINK_NOFOLLOW)
 		switch {
 		case err == nil:
-			if err := checkOwnDir(st, os.Geteuid()); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", p, err))
-				continue
-			}
-			return p, nil
+			err = checkOwnDir(st, euid)
 		case errors.Is(err, unix.ENOENT):
-			if err := unix.Faccessat(unix.AT_FDCWD, filepath.Dir(p), unix.W_OK|unix.X_OK, unix.AT_EACCESS); err != nil {
-				errs = append(errs, fmt.Errorf("%s: parent not writable: %w", p, err))
-				continue
+			if err = unix.Faccessat(pfd, ".", unix.W_OK|unix.X_OK, unix.AT_EACCESS); err != nil {
+				err = fmt.Errorf("parent not writable: %w", err)
 			}
-			return p, nil
-		default:
-			errs = append(errs, fmt.Errorf("%s: %w", p, err))
 		}
+		unix.Close(pfd)
+		if err != nil {
+			skipped = append(skipped, fmt.Errorf("%s: %w", p, err))
+			continue
+		}
+		return p, skipped, nil
 	}
-	if len(errs) == 0 {
-		return "", errors.New("no candidate directory")
+	if len(skipped) == 0 {
+		return "", nil, errors.New("no candidate directory")
 	}
-	return "", joinErrs(errs)
+	return "", skipped, joinErrs(skipped)
 }
 
 // writeFileAt writes data to name under dirfd atomically: a temporary

@@ -1,6 +1,7 @@
 package setup
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -34,7 +35,6 @@ func identitySection(cfg *config.Config, host Host) doctor.Section {
 		s.Add("passwd entry", "%s (found in %s)", in.Entry.Line(), host.PasswdFile)
 	case in.MethodErr != nil:
 		s.Add("passwd entry", "none for uid %d", o.UID)
-		s.Problem(in.MethodErr.Error(), "fix the setting named, or set NONROOT_PASSWD=auto")
 	case in.Method == identity.MethodNSSWrapper:
 		s.Add("passwd entry", "none for uid %d; would be provided through nss_wrapper as %q", o.UID, cfg.Username)
 	case in.Method == identity.MethodEtcPasswd:
@@ -44,6 +44,13 @@ func identitySection(cfg *config.Config, host Host) doctor.Section {
 		if o.UID != 0 && cfg.Passwd != config.PasswdOff {
 			s.Problem(fmt.Sprintf("uid %d has no passwd entry and none can be provided: whoami, ssh, git and Python's getpass will fail", o.UID), installNSSWrapper)
 		}
+	}
+	if in.MethodErr != nil {
+		fix := "fix the setting named, or set NONROOT_PASSWD=auto"
+		if errors.As(in.MethodErr, new(*identity.UsageError)) {
+			fix = "set NONROOT_USERNAME to another login name"
+		}
+		s.Problem(in.MethodErr.Error(), fix)
 	}
 	if in.LibErr != nil {
 		s.Add("nss_wrapper", "not found: %v", in.LibErr)
@@ -55,11 +62,19 @@ func identitySection(cfg *config.Config, host Host) doctor.Section {
 	} else {
 		s.Add("state dir", "%s", in.StateDir)
 	}
+	for _, err := range in.StateSkipped {
+		var he *identity.HostileDirError
+		if errors.As(err, &he) {
+			s.Problem(he.What(), he.Fix())
+		} else if in.StateErr == nil {
+			s.Add("state dir skipped", "%v", err)
+		}
+	}
 	s.Add("home", "%s", in.Home)
 	if in.HomeErr != nil {
 		s.Problem(fmt.Sprintf("HOME %s is not writable: %v", in.Home, in.HomeErr), "set NONROOT_HOME to a writable directory, such as an emptyDir volume")
 	}
-	if in.PasswdWrErr == nil && o.UID != 0 {
+	if in.PasswdExposed && o.UID != 0 {
 		s.Problem(fmt.Sprintf("%s is writable by uid %d: any process of the container can add a user, a privilege-escalation risk", host.PasswdFile, o.UID),
 			"make it read-only in the image (chown root:root, chmod 0644) and let nonroot-init provide the entry through nss_wrapper (NONROOT_PASSWD=auto)")
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/identity"
 	"github.com/nonroot-init/nonroot-init/internal/volumes"
 )
 
@@ -44,6 +45,12 @@ type Result struct {
 // environment. Nothing here starts a process.
 func Run(cfg *config.Config, host Host, log *slog.Logger) (Result, error) {
 	env := NewEnv(host.Environ)
+
+	// A NONROOT_USERNAME of a UID-0 entry is a usage error (exit 2), found
+	// before step 1 changes anything.
+	if err := identity.CheckUsername(host.PasswdFile, cfg.Username); err != nil {
+		return Result{}, err
+	}
 
 	// 1. Drop privileges (RUN_AS): fix-permissions on VOLUMES first.
 	if err := dropPrivileges(cfg, host, log); err != nil {
