@@ -171,9 +171,8 @@ func trustIDWritablePasswd(t *testing.T) (string, []byte) {
 	return p, real
 }
 
-// trustIDUsageExit is the status of a usage error found in step 2: 2 once
-// main maps identity.UsageError to it, 78 (a failed step) until then.
-func trustIDUsageExit(code int) bool { return code == 2 || code == 78 }
+// trustIDUsageExit is the status of a usage error found before step 1.
+func trustIDUsageExit(code int) bool { return code == 2 }
 
 // TestTrustIdentityRootNameRefused: NONROOT_USERNAME=root (or any name
 // whose entry is UID 0) is refused before anything is written, whatever

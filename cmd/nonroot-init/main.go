@@ -18,6 +18,7 @@ import (
 	"runtime"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/identity"
 	"github.com/nonroot-init/nonroot-init/internal/setup"
 	"github.com/nonroot-init/nonroot-init/internal/supervisor"
 )
@@ -141,6 +142,12 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, stdin *os.Fil
 
 	res, err := setup.Run(cfg, host, log)
 	if err != nil {
+		// A setting that cannot work with this image (a NONROOT_USERNAME
+		// of uid 0) is found before step 1 changes anything.
+		if ue := new(identity.UsageError); errors.As(err, &ue) {
+			log.Error("invalid settings, nothing was changed", "err", err)
+			return exitUsage
+		}
 		log.Error("setup failed, COMMAND not started", "err", err)
 		return exitSetup
 	}

@@ -103,6 +103,12 @@ func privilegesFacts(s *doctor.Section, cfg *config.Config, host Host, uid, gid 
 		s.Notes = append(s.Notes, "running as root: COMMAND would get root; set NONROOT_RUN_AS=UID[:GID] or start the container as a non-root user")
 	case uid == 0 && runAs.UID != 0:
 		t := privileges.Target{UID: runAs.UID, GID: targetGID(runAs, host.PasswdFile)}
+		drop, err := rootGroups(host)
+		if err != nil {
+			s.Problem(err.Error(), "")
+			return
+		}
+		t.DropGroups = drop
 		plan, err := privileges.MakePlan(st, t)
 		if err != nil {
 			s.Problem(err.Error(), "")
