@@ -124,14 +124,18 @@ func (s *session) executeAll(jobs []*job, data Data) {
 	grace, cancel := context.WithTimeout(context.Background(), stopGrace)
 	defer cancel()
 	for _, j := range jobs {
-		stuck := false
 		select {
 		case <-j.done:
+		case <-grace.Done():
+		}
+		stuck := true
+		select {
+		case <-j.done: // checked again: both may be ready
+			stuck = false
 			if j.err == nil || j.inTime {
 				continue
 			}
-		case <-grace.Done():
-			stuck = true
+		default:
 		}
 		where := j.name
 		if at := j.at.Load(); at != nil {
