@@ -84,17 +84,20 @@ func TestExecuteErrors(t *testing.T) {
 }
 
 func TestExecuteLimits(t *testing.T) {
-	_, err := execute("big.tmpl", []byte(`{{ range 1000 }}0123456789{{ end }}`), testData, 5000, time.Minute)
+	l := defaultLimits()
+	l.output = 5000
+	_, err := execute("big.tmpl", []byte(`{{ range 1000 }}0123456789{{ end }}`), testData, l)
 	if err == nil || !strings.Contains(err.Error(), "big.tmpl: rendered output is larger than 5000 bytes") {
 		t.Errorf("output above the limit: err = %v; want the limit named", err)
 	}
-	out, err := execute("ok.tmpl", []byte(`{{ range 100 }}0123456789{{ end }}`), testData, 5000, time.Minute)
+	out, err := execute("ok.tmpl", []byte(`{{ range 100 }}0123456789{{ end }}`), testData, l)
 	if err != nil || len(out) != 1000 {
 		t.Errorf("output below the limit: %d bytes, %v; want 1000, nil", len(out), err)
 	}
-	_, err = execute("slow.tmpl", []byte(`{{ range 10000000 }}{{ end }}`), testData, 5000, time.Millisecond)
-	if err == nil || !strings.Contains(err.Error(), "slow.tmpl: still rendering after 1ms") {
-		t.Errorf("endless template: err = %v; want the timeout named", err)
+	l.budget = time.Millisecond
+	_, err = execute("slow.tmpl", []byte(`{{ range 10000000000 }}{{ end }}`), testData, l)
+	if err == nil || !strings.Contains(err.Error(), "slow.tmpl:1:9 (in a range): still rendering when the render budget of 1ms") {
+		t.Errorf("endless template: err = %v; want the budget named", err)
 	}
 }
 

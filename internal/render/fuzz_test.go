@@ -12,7 +12,7 @@ import (
 
 // bigLoop matches templates that could loop for long: an integer literal
 // of four digits or more (range 1000000), or more than two ranges that
-// could nest. Hostile or not, such a template ends in the ExecTimeout
+// could nest. Hostile or not, such a template ends in the render budget's
 // error, but the fuzzer would spend its time waiting for it.
 var bigLoop = regexp.MustCompile(`\d{4}|0[xXbBoO]|\d_\d|(?s:range.*range.*range)`)
 
@@ -39,7 +39,9 @@ func FuzzExecute(f *testing.F) {
 			t.Skip("could loop for long")
 		}
 		const limit = 1 << 20
-		out, err := execute("/src/fuzz.tmpl", []byte(text), testData, limit, 5*time.Second)
+		l := defaultLimits()
+		l.output, l.budget = limit, 5*time.Second
+		out, err := execute("/src/fuzz.tmpl", []byte(text), testData, l)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "/src/fuzz.tmpl") {
 				t.Errorf("Execute(%q) error %q does not start with the file name", text, err)

@@ -8,6 +8,7 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,19 +18,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-	"text/template"
-	"time"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
-)
-
-// Limits on one template's execution. A template is trusted input from
-// the image or the pod spec, but a mistake such as `{{ range 1000000000 }}`
-// must end in an error naming the file, not in an init that hangs or is
-// killed for its memory before COMMAND starts.
-const (
-	MaxOutput   = 64 << 20
-	ExecTimeout = 10 * time.Second
 )
 
 // User is the .User of a template.
@@ -73,14 +63,27 @@ func (f File) Path() string { return filepath.Join(f.Dir, f.Rel) }
 // destination can be written: its directories are directories (not
 // symbolic links) and writable. It returns every problem at once, each
 // naming the file (and for a template, the line), and writes nothing.
+//
+// Its bounds: a source (copied or template) of at most MaxFileSize, an
+// output of at most MaxOutput per template, at most MaxTotal read and
+// rendered together, and one Budget for the whole step.
 func Render(pairs []config.Template, data Data) ([]File, error) {
+	return render(pairs, data, defaultLimits())
+}
+
+func render(pairs []config.Template, data Data, l limits) ([]File, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), l.budget)
+	defer cancel()
+	s := &session{ctx: ctx, limits: l}
 	var errs []error
-	var files []File
+	var read []File
 	for _, p := range pairs {
-		got, problems := renderPair(p, data)
-		files = append(files, got...)
+		got, problems := s.renderPair(p)
+		read = append(read, got...)
 		errs = append(errs, problems...)
 	}
+	files, problems := s.renderAll(read, data)
+	errs = append(errs, problems...)
 	slices.SortStableFunc(files, func(a, b File) int { return strings.Compare(a.Path(), b.Path()) })
 	for i := range files {
 		if i > 0 && files[i].Path() == files[i-1].Path() {
@@ -118,10 +121,10 @@ func joinProblems(problems []error) string {
 	return strings.Join(parts, "; ")
 }
 
-// renderPair renders one SRC:DST. A directory SRC is copied below DST. A
+// renderPair reads the sources of one SRC:DST. A directory SRC goes below DST. A
 // file SRC goes to DST itself, or into DST when DST is an existing
 // directory, as cp does.
-func renderPair(p config.Template, data Data) ([]File, []error) {
+func (s *session) renderPair(p config.Template) ([]File, []error) {
 	if p.Dst == p.Src || strings.HasPrefix(p.Dst, strings.TrimSuffix(p.Src, "/")+"/") {
 		return nil, []error{fmt.Errorf("%s:%s: DST is inside SRC, so every start would copy the previous output again; choose a DST outside SRC", p.Src, p.Dst)}
 	}
@@ -132,8 +135,8 @@ func renderPair(p config.Template, data Data) ([]File, []error) {
 	if info.IsDir() {
 		srcs, errs := collect(p.Src)
 		var files []File
-		for _, s := range srcs {
-			f, err := renderOne(s, p.Dst, outName(s.rel), data)
+		for _, src := range srcs {
+			f, err := s.readOne(src, p.Dst, outName(src.rel))
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -145,38 +148,63 @@ func renderPair(p config.Template, data Data) ([]File, []error) {
 	if !info.Mode().IsRegular() {
 		return nil, []error{fmt.Errorf("%s is a %s, not a file or directory", p.Src, kind(info.Mode()))}
 	}
-	s := source{path: p.Src, mode: info.Mode()}
+	src := source{path: p.Src, mode: info.Mode()}
 	dir, rel := filepath.Dir(p.Dst), filepath.Base(p.Dst)
 	if st, err := os.Stat(p.Dst); err == nil && st.IsDir() {
 		dir, rel = p.Dst, outName(filepath.Base(p.Src))
 	}
-	f, err := renderOne(s, dir, rel, data)
+	f, err := s.readOne(src, dir, rel)
 	if err != nil {
 		return nil, []error{err}
 	}
 	return []File{f}, nil
 }
 
-// renderOne reads s and renders it (a .tmpl) or copies it into dir/rel.
-func renderOne(s source, dir, rel string, data Data) (File, error) {
-	if filepath.Base(s.path) == ".tmpl" {
-		return File{}, fmt.Errorf("%s: a template needs a name before .tmpl", s.path)
+// readOne reads src into the File for dir/rel: the content of a copy,
+// or the text of a template (a .tmpl), which renderAll executes.
+func (s *session) readOne(src source, dir, rel string) (File, error) {
+	if filepath.Base(src.path) == ".tmpl" {
+		return File{}, fmt.Errorf("%s: a template needs a name before .tmpl", src.path)
 	}
 	if !filepath.IsLocal(rel) {
-		return File{}, fmt.Errorf("%s: %q would leave DST %s", s.path, rel, dir)
+		return File{}, fmt.Errorf("%s: %q would leave DST %s", src.path, rel, dir)
 	}
-	content, err := readSource(s.path)
+	if s.ctx.Err() != nil {
+		return File{}, fmt.Errorf("%s: not read: the render budget of %v for all of NONROOT_TEMPLATES ran out first", src.path, s.limits.budget)
+	}
+	content, err := s.readSource(src.path)
 	if err != nil {
 		return File{}, err
 	}
-	f := File{Dir: dir, Rel: rel, Source: s.path, Mode: outputMode(s.mode), Content: content}
-	if strings.HasSuffix(s.path, ".tmpl") {
-		f.Rendered = true
-		if f.Content, err = Execute(s.path, content, data); err != nil {
-			return File{}, err
+	return File{Dir: dir, Rel: rel, Source: src.path, Mode: outputMode(src.mode), Content: content, Rendered: strings.HasSuffix(src.path, ".tmpl")}, nil
+}
+
+// renderAll executes the templates among files, all under one budget,
+// and returns the files with their output, without those that failed.
+func (s *session) renderAll(files []File, data Data) ([]File, []error) {
+	var jobs []*job
+	for _, f := range files {
+		if f.Rendered {
+			jobs = append(jobs, &job{name: f.Source, text: f.Content})
 		}
 	}
-	return f, nil
+	s.executeAll(jobs, data)
+	var out []File
+	var errs []error
+	for _, f := range files {
+		if f.Rendered {
+			j := jobs[0]
+			jobs = jobs[1:]
+			content, err := j.result()
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			f.Content = content
+		}
+		out = append(out, f)
+	}
+	return out, errs
 }
 
 // outName is the name a source is written under: without .tmpl.
@@ -272,9 +300,14 @@ func idOf(info fs.FileInfo) devIno {
 	return devIno{}
 }
 
-// readSource reads a regular file. O_NONBLOCK keeps a FIFO swapped in
-// after the walk from blocking the init forever.
-func readSource(path string) ([]byte, error) {
+// readSource reads a regular file of at most the size limit, counted
+// against the total. Its size is checked on the open descriptor before
+// anything is read, so a large (or sparse) file costs nothing; the read
+// itself stops one byte past the limit, which catches a file that grows
+// meanwhile, or whose size fstat does not tell (a /proc file says 0).
+// O_NONBLOCK keeps a FIFO swapped in after the walk from blocking the
+// init forever.
+func (s *session) readSource(path string) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, sourceError(path, err)
@@ -287,11 +320,27 @@ func readSource(path string) ([]byte, error) {
 	if !info.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is a %s, not a file", path, kind(info.Mode()))
 	}
-	b, err := io.ReadAll(f)
-	if err != nil {
+	limit := s.limits.fileSize
+	const fix = "copy it at build time, or mount it where COMMAND reads it"
+	if info.Size() > limit {
+		return nil, fmt.Errorf("%s is %d bytes, above the limit of %s for a file in NONROOT_TEMPLATES; %s", path, info.Size(), size(limit), fix)
+	}
+	if err := s.hold(info.Size()); err != nil {
+		return nil, fmt.Errorf("%s (%d bytes): %w", path, info.Size(), err)
+	}
+	b := bytes.NewBuffer(make([]byte, 0, info.Size()+1))
+	if _, err := b.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return b, nil
+	if int64(b.Len()) > limit {
+		return nil, fmt.Errorf("%s grew above the limit of %s while it was read; %s", path, size(limit), fix)
+	}
+	if extra := int64(b.Len()) - info.Size(); extra > 0 {
+		if err := s.hold(extra); err != nil {
+			return nil, fmt.Errorf("%s (%d bytes): %w", path, b.Len(), err)
+		}
+	}
+	return b.Bytes(), nil
 }
 
 // sourceError explains why a source cannot be used. An unreadable source
@@ -347,33 +396,20 @@ func kind(m fs.FileMode) string {
 }
 
 // Execute parses and runs one template with missingkey=error and the
-// functions of Funcs. name is the file it came from: errors read
-// "name:line: message" (or name:line:column for execution errors).
+// functions of Funcs, under the limits of Render. name is the file it
+// came from: errors read "name:line: message" (or name:line:column for
+// execution errors).
 func Execute(name string, text []byte, data Data) ([]byte, error) {
-	return execute(name, text, data, MaxOutput, ExecTimeout)
+	return execute(name, text, data, defaultLimits())
 }
 
-func execute(name string, text []byte, data Data, maxOutput int, timeout time.Duration) ([]byte, error) {
-	t, err := template.New(name).Option("missingkey=error").Funcs(Funcs(data)).Parse(string(text))
-	if err != nil {
-		return nil, templateError(name, err)
-	}
-	out := &limitedBuffer{name: name, max: maxOutput}
-	done := make(chan error, 1)
-	go func() { done <- t.Execute(out, data) }()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			return nil, templateError(name, err)
-		}
-		return out.b.Bytes(), nil
-	case <-timer.C:
-		// The goroutine is left running: text/template cannot be
-		// stopped, and the init fails and exits right after this.
-		return nil, fmt.Errorf("%s: still rendering after %v; look for a range over a large number", name, timeout)
-	}
+func execute(name string, text []byte, data Data, l limits) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), l.budget)
+	defer cancel()
+	s := &session{ctx: ctx, limits: l}
+	j := &job{name: name, text: text}
+	s.executeAll([]*job{j}, data)
+	return j.result()
 }
 
 // templateError makes text/template's messages read "file:line: ...":
@@ -386,18 +422,4 @@ func templateError(name string, err error) error {
 		msg = name + ": " + msg
 	}
 	return errors.New(msg)
-}
-
-// limitedBuffer fails writes beyond max bytes, which stops the template.
-type limitedBuffer struct {
-	name string
-	max  int
-	b    bytes.Buffer
-}
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if l.b.Len()+len(p) > l.max {
-		return 0, fmt.Errorf("%s: rendered output is larger than %d bytes", l.name, l.max)
-	}
-	return l.b.Write(p)
 }

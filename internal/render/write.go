@@ -52,19 +52,19 @@ func writeOne(f File) error {
 	if isMountRoot(dirfd, name) {
 		return writeInPlace(dirfd, name, f)
 	}
-	tmp, err := writeTemp(dirfd, name, f)
+	tmp, err := writeTemp(dirfd, name, f, randomTempName)
 	if err != nil {
 		return err
 	}
-	err = unix.Renameat(dirfd, tmp, dirfd, name)
+	err = unix.Renameat(dirfd, tmp.name, dirfd, name)
 	if errors.Is(err, unix.EBUSY) {
 		// A kernel without STATX_ATTR_MOUNT_ROOT (before 5.8) did not
 		// tell us it is a mount point; rename did.
-		_ = unix.Unlinkat(dirfd, tmp, 0)
+		removeTemp(dirfd, tmp)
 		return writeInPlace(dirfd, name, f)
 	}
 	if err != nil {
-		_ = unix.Unlinkat(dirfd, tmp, 0)
+		removeTemp(dirfd, tmp)
 		return fmt.Errorf("write %s: %w", f.Path(), &os.SyscallError{Syscall: "renameat", Err: err})
 	}
 	// Make the rename itself durable; some filesystems cannot sync a
@@ -111,40 +111,87 @@ func openDestDir(dir, rel string) (int, error) {
 	return fd, nil
 }
 
-// writeTemp writes f into a new temporary file next to name and returns
-// the temporary name. On any error the temporary file is removed.
-func writeTemp(dirfd int, name string, f File) (string, error) {
-	var tmp string
-	var fd int
-	for range 100 {
-		var b [6]byte
-		// getrandom(2) directly: crypto/rand would pull its FIPS
-		// machinery into a binary that only needs a unique name.
-		if _, err := unix.Getrandom(b[:], 0); err != nil {
-			return "", fmt.Errorf("write %s: temporary name: %w", f.Path(), err)
+// tempFile is a temporary file writeTemp created: its name in the
+// directory and the identity of the inode it made.
+type tempFile struct {
+	name string
+	id   devIno
+}
+
+// tempTries is how many names writeTemp tries before it gives up.
+const tempTries = 100
+
+// randomTempName is a fresh temporary name. getrandom(2) directly:
+// crypto/rand would pull its FIPS machinery into a binary that only
+// needs a unique name. Short whatever the destination's name is, so that
+// it fits NAME_MAX.
+func randomTempName() (string, error) {
+	var b [6]byte
+	if _, err := unix.Getrandom(b[:], 0); err != nil {
+		return "", &os.SyscallError{Syscall: "getrandom", Err: err}
+	}
+	return ".nonroot-init-" + hex.EncodeToString(b[:]), nil
+}
+
+// writeTemp writes f into a new temporary file next to name, with names
+// from tempName, and returns it. On any error the temporary file is
+// removed, and nothing else is.
+func writeTemp(dirfd int, name string, f File, tempName func() (string, error)) (tempFile, error) {
+	var tmp tempFile
+	fd := -1
+	for range tempTries {
+		n, err := tempName()
+		if err != nil {
+			return tempFile{}, fmt.Errorf("write %s: temporary name: %w", f.Path(), err)
 		}
-		// Short whatever name is, so that it fits NAME_MAX.
-		tmp = ".nonroot-init-" + hex.EncodeToString(b[:])
-		var err error
-		fd, err = unix.Openat(dirfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		fd, err = unix.Openat(dirfd, n, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 		if errors.Is(err, unix.EEXIST) {
 			continue
 		}
 		if err != nil {
-			return "", fmt.Errorf("write %s: %w%s", f.Path(), &os.SyscallError{Syscall: "openat", Err: err}, dirHint(err))
+			return tempFile{}, fmt.Errorf("write %s: %w%s", f.Path(), &os.SyscallError{Syscall: "openat", Err: err}, dirHint(err))
 		}
+		tmp.name = n
 		break
 	}
-	file := os.NewFile(uintptr(fd), filepath.Join(filepath.Dir(f.Path()), tmp))
-	err := writeAll(file, f)
+	if fd < 0 {
+		return tempFile{}, fmt.Errorf("write %s: no free temporary name after %d tries in %s; remove the .nonroot-init-* files there", f.Path(), tempTries, filepath.Dir(f.Path()))
+	}
+	file := os.NewFile(uintptr(fd), filepath.Join(filepath.Dir(f.Path()), tmp.name))
+	var st unix.Stat_t
+	err := unix.Fstat(fd, &st)
+	if err != nil {
+		// Without the inode the cleanup cannot tell the file is ours:
+		// leave the empty file rather than risk removing another.
+		file.Close()
+		return tempFile{}, fmt.Errorf("write %s: %w", f.Path(), &os.SyscallError{Syscall: "fstat", Err: err})
+	}
+	tmp.id = devIno{uint64(st.Dev), st.Ino}
+	err = writeAll(file, f)
 	if cerr := file.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err != nil {
-		_ = unix.Unlinkat(dirfd, tmp, 0)
-		return "", fmt.Errorf("write %s: %w", f.Path(), err)
+		removeTemp(dirfd, tmp)
+		return tempFile{}, fmt.Errorf("write %s: %w", f.Path(), err)
 	}
 	return tmp, nil
+}
+
+// removeTemp removes the temporary file t if its name still leads to the
+// inode writeTemp created: whoever else can write the directory may have
+// renamed another file onto the name meanwhile, and that one is theirs.
+// (The check and the unlink are two calls; a swap between them is the
+// remaining window, which no unlink-by-descriptor call closes.)
+func removeTemp(dirfd int, t tempFile) {
+	var st unix.Stat_t
+	if err := unix.Fstatat(dirfd, t.name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return
+	}
+	if (devIno{uint64(st.Dev), st.Ino}) != t.id {
+		return
+	}
+	_ = unix.Unlinkat(dirfd, t.name, 0)
 }
 
 func writeAll(file *os.File, f File) error {
