@@ -413,3 +413,36 @@ func TestFixpermsCountsAreTrue(t *testing.T) {
 		t.Errorf("summary: want 0 changed and 9 failed:\n%s", r.Stderr)
 	}
 }
+
+// TestFixpermsDoctorReportsWhatFixPermissionsSkips: doctor's volumes
+// section lists the privileged files fix-permissions would leave alone
+// and a volume path it would refuse (a symbolic link), and changes
+// nothing while looking.
+func TestFixpermsDoctorReportsWhatFixPermissionsSkips(t *testing.T) {
+	root := fixTree(t)
+	suid := filepath.Join(root, "d2", "helper")
+	fixpermsCopy(t, harness.Child(t), suid, 0o755)
+	if err := os.Chmod(suid, 0o755|os.ModeSetuid); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(harness.SharedDir(t), "data")
+	if err := os.Symlink(root, link); err != nil {
+		t.Fatal(err)
+	}
+	before := fixSnapshot(t, root)
+	r := harness.Run(t, fixTimeout, harness.Opts{Env: []string{"NONROOT_VOLUMES=" + root + "," + link}}, "doctor")
+	for _, w := range []string{
+		"fix-permissions would leave 1 privileged file alone under " + root,
+		suid + " (setuid)",
+		"fix-permissions would refuse " + link + ": " + link + " is a symbolic link (to " + root + ")",
+	} {
+		if !strings.Contains(r.Stdout, w) {
+			t.Errorf("doctor output lacks %q:\n%s", w, r.Stdout)
+		}
+	}
+	for p, st := range fixSnapshot(t, root) {
+		if st != before[p] {
+			t.Errorf("doctor changed %s: %+v -> %+v", p, before[p], st)
+		}
+	}
+}
