@@ -207,8 +207,8 @@ func (f *fixer) fail(path, op string, err error) {
 	f.mu.Unlock()
 }
 
-// progress writes a count every progressEvery until the returned function
-// is called.
+// progress writes a count every progressEvery, once a run has taken
+// progressAfter, until the returned function is called.
 func (f *fixer) progress() (stop func()) {
 	if f.opts.Progress == nil {
 		return func() {}
@@ -216,27 +216,33 @@ func (f *fixer) progress() (stop func()) {
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
+	tick := time.NewTicker(progressEvery)
 	start := time.Now()
 	go func() {
 		defer wg.Done()
-		tick := time.NewTicker(progressEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case now := <-tick.C:
-				took := now.Sub(start)
-				if took < progressAfter {
-					continue
-				}
-				seen := f.scanned.Load()
-				fmt.Fprintf(f.opts.Progress, "fix-permissions: %d entries seen, %d changed, %d failed so far (%.0f entries/s)\n",
-					seen, f.changed.Load(), f.failed.Load(), float64(seen)/took.Seconds())
-			}
-		}
+		f.reportProgress(tick.C, start, quit)
 	}()
-	return func() { close(quit); wg.Wait() }
+	return func() { close(quit); wg.Wait(); tick.Stop() }
+}
+
+// reportProgress writes a line for each tick that comes progressAfter or
+// more after start (entries seen, changed, failed, and entries per
+// second), until quit is closed.
+func (f *fixer) reportProgress(ticks <-chan time.Time, start time.Time, quit <-chan struct{}) {
+	for {
+		select {
+		case <-quit:
+			return
+		case now := <-ticks:
+			took := now.Sub(start)
+			if took < progressAfter {
+				continue
+			}
+			seen := f.scanned.Load()
+			fmt.Fprintf(f.opts.Progress, "fix-permissions: %d entries seen, %d changed, %d failed so far (%.0f entries/s)\n",
+				seen, f.changed.Load(), f.failed.Load(), float64(seen)/took.Seconds())
+		}
+	}
 }
 
 // statxMask is every field the walk decides on.
