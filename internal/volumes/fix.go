@@ -622,7 +622,8 @@ func chmodFD(fd int, mode uint32) error {
 // group gid, group read-write, group execute on directories and on files
 // their owner can execute, setgid on directories. A regular file that
 // changes group loses setuid and setgid, as chown(2) does, so that no
-// privileged file is handed to a new group.
+// privileged file is handed to a new group. (FixPermissions leaves such
+// files alone before it gets here; this keeps wanted safe on its own.)
 func wanted(stMode uint16, oldGID, gid int) (newGID int, mode uint32, change bool) {
 	old := uint32(stMode) & 0o7777
 	mode = old
