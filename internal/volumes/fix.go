@@ -39,7 +39,7 @@ type Privileged struct {
 	Reason string // "setuid", "setgid", "file capabilities", or several joined by ", "
 }
 
-// String reads `path: left alone: setuid (group write would let the group rewrite it)`.
+// String reads `path: left alone: setuid (group write would let ...)`.
 func (p Privileged) String() string {
 	return p.Path + ": left alone: " + p.Reason + " (group write would let the group rewrite a privileged program)"
 }
