@@ -63,7 +63,7 @@ func fixpermsTryWrite(t *testing.T, uid int, path string) string {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(harness.SharedDir(t), "test.bin")
-	fixpermsCopy(t, self, bin, 0o755)
+	fixpermsCopy(t, self, bin, 0o755) // a fresh copy each time: cheap next to the walk
 	cmd := exec.Command(bin, "-test.run=^TestFixpermsWriterHelper$", "-test.count=1")
 	cmd.Env = []string{fixpermsWriterEnv + "=" + path}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: 0, Groups: []uint32{}}}
@@ -185,8 +185,10 @@ func TestFixpermsPrivilegedFilesStayPrivate(t *testing.T) {
 		t.Errorf("the directory holding them: group %d mode %#o; want 0 and 2775", st.GID, st.Mode)
 	}
 
-	if got := fixpermsTryWrite(t, harness.OpenShiftUID, suid); got != "open: EACCES" {
-		t.Errorf("uid %d gid 0 writing the setuid-root file: %q; want open: EACCES", harness.OpenShiftUID, got)
+	for name := range privileged {
+		if got := fixpermsTryWrite(t, harness.OpenShiftUID, filepath.Join(bin, name)); got != "open: EACCES" {
+			t.Errorf("uid %d gid 0 writing the privileged file %s: %q; want open: EACCES", harness.OpenShiftUID, name, got)
+		}
 	}
 	after, err := os.ReadFile(suid)
 	if err != nil {
