@@ -448,3 +448,31 @@ func TestFixpermsDoctorReportsWhatFixPermissionsSkips(t *testing.T) {
 		}
 	}
 }
+
+// TestFixpermsRunAsListsPrivilegedFiles: step 1's fix-permissions (root
+// with RUN_AS) leaves a setuid file in a volume alone and says so.
+func TestFixpermsRunAsListsPrivilegedFiles(t *testing.T) {
+	root := fixTree(t)
+	suid := filepath.Join(root, "d1", "helper")
+	fixpermsCopy(t, harness.Child(t), suid, 0o755)
+	if err := os.Chmod(suid, 0o755|os.ModeSetuid); err != nil {
+		t.Fatal(err)
+	}
+	before := fixStat(t, suid)
+	r := harness.Run(t, fixTimeout, harness.Opts{
+		Env: []string{"NONROOT_RUN_AS=1000680000:0", "NONROOT_VOLUMES=" + root, "NONROOT_VOLUME_CHECK=warn",
+			"NONROOT_STATE_DIR=" + filepath.Join(harness.SharedDir(t), "state"), "HOME=/"},
+	}, "--", "true")
+	if r.Code != 0 {
+		t.Fatalf("exit %d\nstderr: %s", r.Code, r.Stderr)
+	}
+	if st := fixStat(t, suid); st != before {
+		t.Errorf("step 1 changed the setuid file: %+v -> %+v", before, st)
+	}
+	if !strings.Contains(r.Stderr, "privileged") || !strings.Contains(r.Stderr, suid) {
+		t.Errorf("stderr does not list the privileged file %s:\n%s", suid, r.Stderr)
+	}
+	if st := fixStat(t, filepath.Join(root, "d1", "a")); st.GID != 0 || st.Mode != 0o664 {
+		t.Errorf("d1/a beside it: group %d mode %#o; want 0 and 0664", st.GID, st.Mode)
+	}
+}
