@@ -93,6 +93,9 @@ func switchUser(cfg *config.Config, host Host, log *slog.Logger) (privileges.Tar
 		if rep.Changed > 0 {
 			log.Info("fixed volume permissions for the target group", "gid", target.GID, "changed", rep.Changed, "scanned", rep.Scanned)
 		}
+		for _, p := range rep.Privileged {
+			log.Warn("fix-permissions left a privileged file alone: never made group-writable", "path", p.Path, "why", p.Reason)
+		}
 	}
 	plan, err := privileges.Drop(target, host.ProcDir)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/hashicorp/go-multierror"
@@ -180,21 +181,32 @@ func writeAll(fd int, b []byte) error {
 
 // facts is what gather saw about a volume path; diagnose decides from it.
 type facts struct {
-	statErr   error // from stat(2); nil when the fields below are set
-	isDir     bool
-	kind      string // "regular file", "directory", ...
-	uid, gid  int
-	mode      uint32 // permission bits with setuid, setgid and sticky
-	mountRoot bool   // the path is a mount point (a mounted volume)
-	readOnly  bool   // statfs says ST_RDONLY
-	statfsOK  bool
-	freeBytes uint64 // available to unprivileged users
-	sizeBytes uint64
+	statErr    error  // from stat(2); nil when the fields below are set
+	link       bool   // the path itself is a symbolic link (from lstat)
+	linkTarget string // what it points to, as written
+	realPath   string // the path with every link resolved, when that differs from it
+	isDir      bool
+	kind       string // "regular file", "directory", ...
+	uid, gid   int
+	mode       uint32 // permission bits with setuid, setgid and sticky
+	mountRoot  bool   // the path is a mount point (a mounted volume)
+	readOnly   bool   // statfs says ST_RDONLY
+	statfsOK   bool
+	freeBytes  uint64 // available to unprivileged users
+	sizeBytes  uint64
 }
 
 // gather stats path and its filesystem.
 func gather(path string) facts {
 	var f facts
+	// The link itself, for advice: a fix run as root must name the real
+	// directory, since fix-permissions refuses a path through a link.
+	if target, err := os.Readlink(path); err == nil {
+		f.link, f.linkTarget = true, target
+	}
+	if real, err := filepath.EvalSymlinks(path); err == nil && real != filepath.Clean(path) {
+		f.realPath = real
+	}
 	var st unix.Statx_t
 	if err := unix.Statx(unix.AT_FDCWD, path, 0, unix.STATX_TYPE|unix.STATX_MODE|unix.STATX_UID|unix.STATX_GID, &st); err != nil {
 		f.statErr = err

@@ -3,6 +3,7 @@ package volumes
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -14,19 +15,42 @@ import (
 // the fix that applies. It does no I/O.
 func diagnose(path string, who Identity, f facts, err error) *Problem {
 	p := &Problem{Path: path, Err: err}
+	// Commands in the advice name the real directory: fix-permissions
+	// refuses a path through a symbolic link, and chgrp -R on a link
+	// changes the link, not the tree.
+	real := path
+	switch {
+	case f.realPath != "":
+		real = f.realPath
+	case f.link && filepath.IsAbs(f.linkTarget):
+		real = f.linkTarget
+	}
 	mkdir := fmt.Sprintf("mount a volume at %s (a volumeMounts entry, e.g. an emptyDir) or create it in the image: RUN mkdir -p %s && chgrp %d %s && chmod g+rwX %s",
-		path, path, who.GID, path, path)
+		path, real, who.GID, real, real)
+	defer func() {
+		if f.link && f.statErr == nil {
+			to := f.linkTarget
+			if f.realPath != "" && f.realPath != to {
+				to += " (" + f.realPath + ")"
+			}
+			p.What += "; " + path + " is a symbolic link to " + to
+		}
+	}()
 	switch {
 	case errors.Is(err, unix.ENOENT) || errors.Is(f.statErr, unix.ENOENT):
 		p.What = "does not exist"
+		if f.link {
+			p.What = "is a symbolic link to " + f.linkTarget + ", which does not exist"
+		}
 		p.Fix = mkdir
 	case errors.Is(err, unix.ENOTDIR) || errors.Is(f.statErr, unix.ENOTDIR) || (f.statErr == nil && !f.isDir):
 		if f.statErr == nil {
 			p.What = "is a " + f.kind + ", not a directory"
+			p.Fix = fmt.Sprintf("%s is a file, and NONROOT_VOLUMES lists directories that must be writable: list the directory meant instead (a single-file subPath mount is not a volume to check)", path)
 		} else {
 			p.What = "is not reachable: a component of the path is not a directory"
+			p.Fix = "a component of the path is a file, not a directory: list the directory meant in NONROOT_VOLUMES"
 		}
-		p.Fix = "list directories in NONROOT_VOLUMES, and " + mkdir
 	case errors.Is(err, unix.EROFS) || (f.readOnly && isDenied(err)):
 		p.What = "is on a read-only filesystem"
 		if f.mountRoot {
@@ -54,7 +78,7 @@ func diagnose(path string, who Identity, f facts, err error) *Problem {
 			break
 		}
 		p.What = fmt.Sprintf("is not writable by uid %d (groups %s): %s", who.UID, who.groupList(), owner)
-		p.Fix = permissionFix(path, f, who)
+		p.Fix = permissionFix(real, f, who)
 	default:
 		p.What = fmt.Sprintf("is not writable: %v", err)
 		p.Fix = "check the volume's mount and the storage behind it"
@@ -92,14 +116,25 @@ func permissionFix(path string, f facts, who Identity) string {
 	if who.GID != 0 {
 		fixCmd = fmt.Sprintf("nonroot-init fix-permissions --group %d %s", who.GID, path)
 	}
+	// fsGroup: 0 is never proposed: OpenShift's restricted profile
+	// refuses it, and it assigns an fsGroup from the namespace's range
+	// when the pod asks for none.
+	fsGroup := "set securityContext.fsGroup in the pod (Kubernetes then makes the volume group-writable for that group and adds it to our groups; OpenShift's restricted profile assigns one from the namespace's range)"
+	if who.GID != 0 {
+		fsGroup = fmt.Sprintf("set fsGroup: %d in the pod's securityContext (Kubernetes then makes the volume group-writable for that group)", who.GID)
+	}
 	extra := extraGroups(who)
 	switch {
 	case who.UID == f.uid:
 		return fmt.Sprintf("we own it but the owner may not write: chmod u+rwx %s at build time, or run `%s` in an init container", path, fixCmd)
 	case !who.inGroup(f.gid) && (f.mode>>3)&0o3 == 0o3:
 		// The group may write; we are just not in it.
-		return fmt.Sprintf("its group %d may write, and we are not in it: add the group with runAsGroup: %d or supplementalGroups: [%d] (or fsGroup: %d) in the pod's securityContext (docker: --group-add %d)",
-			f.gid, f.gid, f.gid, f.gid, f.gid)
+		alsoFS := ""
+		if f.gid != 0 {
+			alsoFS = fmt.Sprintf(" (or fsGroup: %d)", f.gid)
+		}
+		return fmt.Sprintf("its group %d may write, and we are not in it: add the group with runAsGroup: %d or supplementalGroups: [%d]%s in the pod's securityContext (docker: --group-add %d)",
+			f.gid, f.gid, f.gid, alsoFS, f.gid)
 	case f.mountRoot && len(extra) > 0:
 		// Supplementary groups usually mean the pod already sets fsGroup
 		// (or supplementalGroups), and the volume was not handed to them:
@@ -107,10 +142,10 @@ func permissionFix(path string, f facts, who Identity) string {
 		return fmt.Sprintf("we are already in groups %s (the pod's fsGroup or supplementalGroups?), but the volume was not made writable for them: hostPath, some NFS and some CSI volumes ignore fsGroup; run `nonroot-init fix-permissions --group %d %s` in an init container running as root, or fix the ownership on the storage side", joinIDs(extra), extra[0], path)
 	case f.mountRoot:
 		// A mounted volume: Kubernetes can hand it to our group.
-		return fmt.Sprintf("set fsGroup: %d in the pod's securityContext (Kubernetes then makes the volume group-writable for that group), or run `%s` in an init container running as root", who.GID, fixCmd)
+		return fmt.Sprintf("%s, or run `%s` in an init container running as root", fsGroup, fixCmd)
 	default:
 		// A directory of the image: fix it when the image is built.
-		return fmt.Sprintf("at build time, make it group-writable: RUN chgrp -R %d %s && chmod -R g+rwX %s (or RUN %s); or mount a volume there with fsGroup: %d", who.GID, path, path, fixCmd, who.GID)
+		return fmt.Sprintf("at build time, make it group-writable: RUN chgrp -R %d %s && chmod -R g+rwX %s (or RUN %s); or mount a volume there and %s", who.GID, path, path, fixCmd, fsGroup)
 	}
 }
 

@@ -1,7 +1,9 @@
 package volumes
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -25,6 +27,9 @@ func DoctorSection(paths []string, mode string, who Identity) doctor.Section {
 		f := gather(p)
 		err := accessCheck(p, f)
 		s.Add(p, "%s", describe(f, err))
+		if f.statErr == nil {
+			s.Notes = append(s.Notes, fixPermissionsNotes(p, who.GID)...)
+		}
 		if err == nil {
 			continue
 		}
@@ -36,6 +41,48 @@ func DoctorSection(paths []string, mode string, who Identity) doctor.Section {
 		s.Problem("NONROOT_VOLUMES: "+p+" "+prob.What, prob.Fix)
 	}
 	return s
+}
+
+// doctorWalkLimit bounds the entries doctor looks at under each volume
+// (about 20 ms of statx on an idle machine): enough for the volumes an
+// image prepares, and a full PVC does not make doctor slow.
+const doctorWalkLimit = 10000
+
+// doctorListLimit is how many privileged files a note names.
+const doctorListLimit = 5
+
+// fixPermissionsNotes is what fix-permissions (step 1 with RUN_AS, or an
+// init container) would leave alone under path or refuse, from a
+// bounded --check walk that changes nothing. Entries it cannot read are
+// not doctor's business here: the writability line covers the path.
+func fixPermissionsNotes(path string, gid int) []string {
+	r, err := FixPermissions([]string{path}, FixOptions{GID: gid, Check: true, MaxEntries: doctorWalkLimit})
+	var notes []string
+	for _, e := range Problems(err) {
+		var se *SymlinkError
+		if errors.As(e, &se) {
+			notes = append(notes, fmt.Sprintf("fix-permissions would refuse %s: %v (setup step 1 with NONROOT_RUN_AS, started as root, skips it too)", path, se))
+		}
+	}
+	if n := len(r.Privileged); n > 0 {
+		names := make([]string, 0, doctorListLimit)
+		for _, p := range r.Privileged[:min(n, doctorListLimit)] {
+			names = append(names, p.Path+" ("+p.Reason+")")
+		}
+		more := ""
+		if n > doctorListLimit {
+			more = fmt.Sprintf(" and %d more", n-doctorListLimit)
+		}
+		noun := "files"
+		if n == 1 {
+			noun = "file"
+		}
+		notes = append(notes, fmt.Sprintf("fix-permissions would leave %d privileged %s alone under %s, never making it group-writable: %s%s", n, noun, path, strings.Join(names, ", "), more))
+	}
+	if r.Truncated {
+		notes = append(notes, fmt.Sprintf("fix-permissions check of %s stopped after %d entries; run `nonroot-init fix-permissions --check %s` for all of it", path, doctorWalkLimit, path))
+	}
+	return notes
 }
 
 // accessCheck asks the kernel whether the effective IDs may create
@@ -60,6 +107,9 @@ func describe(f facts, err error) string {
 		verdict = "NOT writable"
 	}
 	s := fmt.Sprintf("%s; %s, owner %s:%s mode %04o", verdict, f.kind, idName(f.uid), idName(f.gid), f.mode)
+	if f.link {
+		s += ", symbolic link to " + f.linkTarget
+	}
 	if f.mountRoot {
 		s += ", mount point"
 	}

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,8 +22,43 @@ import (
 type FixOptions struct {
 	GID       int       // the group every entry gets (0 on OpenShift)
 	Check     bool      // change nothing; list what would change
-	Hardlinks bool      // also change regular files with more than one link
+	Hardlinks bool      // also change non-directories with more than one link
 	Progress  io.Writer // nil: no progress lines
+
+	// MaxEntries stops the walk after about this many entries (0: no
+	// limit), for doctor's bounded look; FixReport.Truncated then says so.
+	MaxEntries int64
+}
+
+// Privileged is a file FixPermissions left alone because it runs with
+// more privilege than its caller (setuid, setgid, file capabilities):
+// with group write, any member of the group could rewrite it, through a
+// MAP_SHARED mapping that does not clear setuid, and run it.
+type Privileged struct {
+	Path   string
+	Reason string // "setuid", "setgid", "file capabilities", or several joined by ", "
+}
+
+// String reads `path: left alone: setuid (group write would let ...)`.
+func (p Privileged) String() string {
+	return p.Path + ": left alone: " + p.Reason + " (group write would let the group rewrite a privileged program)"
+}
+
+// SymlinkError is a starting path that is, or passes through, a symbolic
+// link: FixPermissions refuses it, since whoever can write the link's
+// directory could point a root walk at any tree.
+type SymlinkError struct {
+	Path      string // the path as given
+	Component string // the prefix of Path that is the link
+	Target    string // what the link points to, "" when unreadable
+}
+
+func (e *SymlinkError) Error() string {
+	to := ""
+	if e.Target != "" {
+		to = " (to " + e.Target + ")"
+	}
+	return fmt.Sprintf("%s is a symbolic link%s, which could point the walk at another tree; pass the real path", e.Component, to)
 }
 
 // Change is one entry FixPermissions changed, or would change with Check.
@@ -53,13 +89,24 @@ func (c Change) String() string {
 type FixReport struct {
 	Scanned int64    // entries looked at
 	Changed int64    // entries changed (or, with Check, that would change)
-	Skipped int64    // symlinks, devices, other filesystems, hard-linked files
-	Failed  int64    // entries that could not be fixed
+	Skipped int64    // symlinks, devices, other filesystems, hard-linked entries
+	Failed  int64    // entries that could not be fixed, and refused paths
 	Changes []Change // with Check only: every entry that would change, sorted by path
+
+	// Privileged lists the setuid, setgid and file-capability files left
+	// alone that would otherwise have changed, sorted by path (not
+	// counted in Skipped).
+	Privileged []Privileged
+
+	Truncated bool // the walk stopped at opts.MaxEntries
 }
 
-// progressEvery is how often a progress line is written.
-const progressEvery = 2 * time.Second
+// Progress lines start once a run has taken progressAfter and come at
+// most every progressEvery.
+const (
+	progressAfter = 2 * time.Second
+	progressEvery = time.Second
+)
 
 // queueSize bounds the directories waiting for a worker; each holds an
 // open descriptor. When the queue is full the worker that found the
@@ -73,15 +120,21 @@ const queueSize = 512
 // fix-permissions says. It changes only what differs, so a second run
 // makes no chown or chmod call at all.
 //
-// Each path itself is resolved, symbolic links included (a volume path may
-// be a link to the real mount); below it nothing is followed: every entry
+// Each path is resolved component by component from "/" (or the working
+// directory) with O_PATH|O_NOFOLLOW, and one that is or passes through a
+// symbolic link is refused (a *SymlinkError, counted in Failed): whoever
+// can write a volume's parent could otherwise point root's walk at any
+// tree. The last descriptor is the one walked, so nothing is looked up by
+// name twice. Below it nothing is followed either: every entry
 // is reached with openat/statx relative to its parent's descriptor and
 // AT_SYMLINK_NOFOLLOW/O_NOFOLLOW, and changed through a descriptor of the
 // inode that was checked, so a path component swapped for a symbolic link
 // during the walk cannot redirect a change. It never leaves the starting
 // path's filesystem (another st_dev, or any mount point, is skipped), and
-// it leaves symbolic links, device nodes, and regular files with more than
-// one link (unless opts.Hardlinks) alone.
+// it leaves symbolic links, device nodes, and non-directories with more
+// than one link (unless opts.Hardlinks) alone. A setuid, setgid or
+// file-capability file that would change is left alone and listed in
+// Privileged: no group or other write is ever added to one.
 //
 // Every failure is collected in the returned error and counted in Failed;
 // the walk goes on past it.
@@ -109,13 +162,16 @@ func FixPermissions(paths []string, opts FixOptions) (FixReport, error) {
 	stop()
 
 	r := FixReport{
-		Scanned: f.scanned.Load(),
-		Changed: f.changed.Load(),
-		Skipped: f.skipped.Load(),
-		Failed:  f.failed.Load(),
-		Changes: f.changes,
+		Scanned:    f.scanned.Load(),
+		Changed:    f.changed.Load(),
+		Skipped:    f.skipped.Load(),
+		Failed:     f.failed.Load(),
+		Changes:    f.changes,
+		Privileged: f.privileged,
+		Truncated:  f.truncated.Load(),
 	}
 	sort.Slice(r.Changes, func(i, j int) bool { return r.Changes[i].Path < r.Changes[j].Path })
+	sort.Slice(r.Privileged, func(i, j int) bool { return r.Privileged[i].Path < r.Privileged[j].Path })
 	if f.errs != nil {
 		f.errs.ErrorFormat = config.ListErrors
 	}
@@ -136,10 +192,12 @@ type fixer struct {
 	pending sync.WaitGroup // directories dispatched and not yet walked
 
 	scanned, changed, skipped, failed atomic.Int64
+	truncated                         atomic.Bool
 
-	mu      sync.Mutex
-	errs    *multierror.Error
-	changes []Change
+	mu         sync.Mutex
+	errs       *multierror.Error
+	changes    []Change
+	privileged []Privileged
 }
 
 func (f *fixer) fail(path, op string, err error) {
@@ -149,8 +207,8 @@ func (f *fixer) fail(path, op string, err error) {
 	f.mu.Unlock()
 }
 
-// progress writes a count every progressEvery until the returned function
-// is called.
+// progress writes a count every progressEvery, once a run has taken
+// progressAfter, until the returned function is called.
 func (f *fixer) progress() (stop func()) {
 	if f.opts.Progress == nil {
 		return func() {}
@@ -158,21 +216,33 @@ func (f *fixer) progress() (stop func()) {
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
+	tick := time.NewTicker(progressEvery)
+	start := time.Now()
 	go func() {
 		defer wg.Done()
-		tick := time.NewTicker(progressEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-tick.C:
-				fmt.Fprintf(f.opts.Progress, "fix-permissions: %d entries scanned, %d changed, %d failed so far\n",
-					f.scanned.Load(), f.changed.Load(), f.failed.Load())
-			}
-		}
+		f.reportProgress(tick.C, start, quit)
 	}()
-	return func() { close(quit); wg.Wait() }
+	return func() { close(quit); wg.Wait(); tick.Stop() }
+}
+
+// reportProgress writes a line for each tick that comes progressAfter or
+// more after start (entries seen, changed, failed, and entries per
+// second), until quit is closed.
+func (f *fixer) reportProgress(ticks <-chan time.Time, start time.Time, quit <-chan struct{}) {
+	for {
+		select {
+		case <-quit:
+			return
+		case now := <-ticks:
+			took := now.Sub(start)
+			if took < progressAfter {
+				continue
+			}
+			seen := f.scanned.Load()
+			fmt.Fprintf(f.opts.Progress, "fix-permissions: %d entries seen, %d changed, %d failed so far (%.0f entries/s)\n",
+				seen, f.changed.Load(), f.failed.Load(), float64(seen)/took.Seconds())
+		}
+	}
 }
 
 // statxMask is every field the walk decides on.
@@ -190,22 +260,24 @@ func sameInode(a, b *unix.Statx_t) bool {
 
 // root fixes one starting path and dispatches its walk.
 func (f *fixer) root(path string) {
-	// The starting path is resolved on purpose: it is named by the
-	// operator, and a volume path may be a symbolic link to the mount.
 	f.scanned.Add(1)
-	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	var st unix.Statx_t
+	fd, err := openNoSymlinks(path, &st)
 	if err != nil {
-		f.fail(path, "open", err)
+		var se *SymlinkError
+		if errors.As(err, &se) {
+			f.fail(path, "refused", err)
+		} else {
+			f.fail(path, "open", err)
+		}
 		return
 	}
 	defer unix.Close(fd)
-	var st unix.Statx_t
-	if err := fstatx(fd, &st); err != nil {
-		f.fail(path, "statx", err)
-		return
-	}
 	if f.skip(&st) {
 		f.skipped.Add(1)
+		return
+	}
+	if f.leavePrivileged(fd, path, &st) {
 		return
 	}
 	// Fixed first, so that a directory we own but cannot read yet
@@ -252,6 +324,10 @@ func (f *fixer) walk(t dirTask) {
 	for {
 		names, err := dir.Readdirnames(1024)
 		for _, name := range names {
+			if f.opts.MaxEntries > 0 && f.scanned.Load() >= f.opts.MaxEntries {
+				f.truncated.Store(true)
+				return
+			}
 			eager = f.entry(t, name, eager)
 		}
 		if errors.Is(err, io.EOF) {
@@ -265,20 +341,143 @@ func (f *fixer) walk(t dirTask) {
 }
 
 // skip reports an entry left alone for its type: a symbolic link, a
-// device node, or (unless opts.Hardlinks) a regular file with more than
-// one link.
+// device node, or (unless opts.Hardlinks) any other non-directory with
+// more than one link: its other name may be outside the tree, and a FIFO
+// or socket shared that way is as much someone else's as a file.
 func (f *fixer) skip(st *unix.Statx_t) bool {
 	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return false
 	case unix.S_IFLNK:
 		return true
 	case unix.S_IFCHR, unix.S_IFBLK:
 		// A device node made group-accessible would hand the device to
 		// every process of the group.
 		return true
-	case unix.S_IFREG:
-		return st.Nlink > 1 && !f.opts.Hardlinks
 	}
-	return false
+	return st.Nlink > 1 && !f.opts.Hardlinks
+}
+
+// leavePrivileged reports (and lists) an entry that is setuid, setgid or
+// carries file capabilities and would change: it is left alone. Its
+// group and mode come from the statx of the very inode behind fd, and
+// chmod sets an absolute mode computed from them, so a setuid bit added
+// meanwhile by the owner is cleared, not kept.
+func (f *fixer) leavePrivileged(fd int, path string, st *unix.Statx_t) bool {
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return false
+	}
+	if _, _, change := wanted(st.Mode, int(st.Gid), f.opts.GID); !change {
+		return false
+	}
+	caps := false
+	if st.Mode&unix.S_IFMT == unix.S_IFREG {
+		var err error
+		if caps, err = hasFileCaps(fd); err != nil {
+			// Not knowing is not a licence to add group write.
+			f.fail(path, "read security.capability", err)
+			return true
+		}
+	}
+	reason := privilegedReason(st.Mode, caps)
+	if reason == "" {
+		return false
+	}
+	f.mu.Lock()
+	f.privileged = append(f.privileged, Privileged{Path: path, Reason: reason})
+	f.mu.Unlock()
+	return true
+}
+
+// privilegedReason names what makes a non-directory privileged, or
+// returns "" when nothing does.
+func privilegedReason(stMode uint16, caps bool) string {
+	var why []string
+	if uint32(stMode)&unix.S_ISUID != 0 {
+		why = append(why, "setuid")
+	}
+	if uint32(stMode)&unix.S_ISGID != 0 {
+		why = append(why, "setgid")
+	}
+	if caps {
+		why = append(why, "file capabilities")
+	}
+	return strings.Join(why, ", ")
+}
+
+// hasFileCaps reports whether the inode behind fd, an O_PATH descriptor,
+// carries a security.capability xattr. fgetxattr takes an O_PATH
+// descriptor only on recent kernels (EBADF before); the /proc/self/fd
+// link then names the very inode, as in chmodFD. A filesystem without
+// xattrs (EOPNOTSUPP) has no capabilities.
+func hasFileCaps(fd int) (bool, error) {
+	const name = "security.capability"
+	_, err := unix.Fgetxattr(fd, name, nil)
+	if errors.Is(err, unix.EBADF) {
+		_, err = unix.Getxattr("/proc/self/fd/"+strconv.Itoa(fd), name, nil)
+	}
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, unix.ENODATA), errors.Is(err, unix.EOPNOTSUPP):
+		return false, nil
+	}
+	return false, err
+}
+
+// openNoSymlinks opens path with O_PATH one component at a time, from
+// "/" for an absolute path and from the working directory otherwise,
+// each with O_NOFOLLOW, and refuses a symbolic link at any component with
+// a *SymlinkError. st gets the statx of the returned descriptor. ".."
+// goes to the real parent of the directory reached so far, which is
+// never a link.
+func openNoSymlinks(path string, st *unix.Statx_t) (int, error) {
+	if path == "" {
+		return -1, unix.ENOENT
+	}
+	start := "."
+	if strings.HasPrefix(path, "/") {
+		start = "/"
+	}
+	fd, err := unix.Open(start, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	if err := fstatx(fd, st); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	prefix := strings.TrimSuffix(start, ".")
+	for _, name := range strings.Split(path, "/") {
+		if name == "" || name == "." {
+			continue
+		}
+		if prefix != "" && !strings.HasSuffix(prefix, "/") {
+			prefix += "/"
+		}
+		prefix += name
+		next, err := unix.Openat(fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		unix.Close(fd)
+		if err != nil {
+			return -1, err
+		}
+		fd = next
+		if err := fstatx(fd, st); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			target := make([]byte, unix.PathMax)
+			n, err := unix.Readlinkat(fd, "", target)
+			unix.Close(fd)
+			e := &SymlinkError{Path: path, Component: prefix}
+			if err == nil {
+				e.Target = string(target[:n])
+			}
+			return -1, e
+		}
+	}
+	return fd, nil
 }
 
 // entry handles one directory entry by name, relative to t.fd, and
@@ -333,6 +532,9 @@ func (f *fixer) entry(t dirTask, name string, eager bool) (changed bool) {
 			return false
 		}
 	}
+	if f.leavePrivileged(fd, path, &st) {
+		return false
+	}
 	f.fix(fd, path, &st)
 	if isDir {
 		f.enter(fd, path, t.dev)
@@ -374,8 +576,8 @@ func (f *fixer) fix(fd int, path string, st *unix.Statx_t) {
 	if !change {
 		return
 	}
-	f.changed.Add(1)
 	if f.opts.Check {
+		f.changed.Add(1)
 		f.mu.Lock()
 		f.changes = append(f.changes, Change{Path: path, OldGID: int(st.Gid), NewGID: gid, OldMode: uint32(st.Mode) & 0o7777, NewMode: mode})
 		f.mu.Unlock()
@@ -392,8 +594,12 @@ func (f *fixer) fix(fd int, path string, st *unix.Statx_t) {
 	if uint32(st.Mode)&0o7777 != mode || (int(st.Gid) != gid && st.Mode&unix.S_IFMT == unix.S_IFREG) {
 		if err := chmodFD(fd, mode); err != nil {
 			f.fail(path, fmt.Sprintf("chmod %04o", mode), err)
+			return
 		}
 	}
+	// Counted once every call succeeded: a failed entry is failed, not
+	// changed.
+	f.changed.Add(1)
 }
 
 // chmodFD sets the mode of the inode behind fd, an O_PATH or an ordinary
@@ -416,7 +622,8 @@ func chmodFD(fd int, mode uint32) error {
 // group gid, group read-write, group execute on directories and on files
 // their owner can execute, setgid on directories. A regular file that
 // changes group loses setuid and setgid, as chown(2) does, so that no
-// privileged file is handed to a new group.
+// privileged file is handed to a new group. (FixPermissions leaves such
+// files alone before it gets here; this keeps wanted safe on its own.)
 func wanted(stMode uint16, oldGID, gid int) (newGID int, mode uint32, change bool) {
 	old := uint32(stMode) & 0o7777
 	mode = old
