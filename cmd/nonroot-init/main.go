@@ -213,7 +213,7 @@ func usage(w io.Writer) {
 usage:
   nonroot-init [FLAGS] [--] COMMAND [ARG...]   set up, then run and supervise COMMAND
   nonroot-init doctor [--json]                 report the runtime environment and every problem found
-  nonroot-init fix-permissions [--group GID] [--check] PATH...
+  nonroot-init fix-permissions [--group GID] [--check] [--hardlinks] [--] PATH...
                                                make trees usable by any UID in group GID (default 0)
   nonroot-init version                         print version, commit, Go version
 
