@@ -157,7 +157,7 @@ func TestVolumesAllReportedTogether(t *testing.T) {
 	if r.Code != 78 || volStarted(r) {
 		t.Fatalf("three bad volumes: exit %d, started %v; want 78\nstderr: %s", r.Code, volStarted(r), r.Stderr)
 	}
-	volWantAll(t, r, "3 volumes are not usable", rootOwned+" is not writable", file+" is a regular file", missing+" does not exist")
+	volWantAll(t, r, "3 problems:", rootOwned+" is not writable", file+" is a regular file", missing+" does not exist")
 	if strings.Contains(r.Stderr, ok+" ") {
 		t.Errorf("the writable volume %s is reported:\n%s", ok, r.Stderr)
 	}

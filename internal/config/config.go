@@ -11,6 +11,8 @@ import (
 
 	"github.com/hashicorp/go-multierror"
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/errlist"
 )
 
 // Passwd modes: how a passwd entry for an unknown UID is provided.
@@ -184,24 +186,10 @@ func Parse(r Raw) (*Config, error) {
 	if c.LogFormat, err = oneOf(r.LogFormat, "text", "json"); err != nil {
 		bad("LOG_FORMAT", err)
 	}
-	if err := errs.ErrorOrNil(); err != nil {
-		errs.ErrorFormat = ListErrors
-		return nil, errs
+	if err := errlist.OrNil(errs); err != nil {
+		return nil, err
 	}
 	return c, nil
-}
-
-// ListErrors formats several problems as one message, one per line, for
-// multierror's ErrorFormat.
-func ListErrors(es []error) string {
-	if len(es) == 1 {
-		return es[0].Error()
-	}
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = "  " + e.Error()
-	}
-	return fmt.Sprintf("%d problems:\n%s", len(es), strings.Join(lines, "\n"))
 }
 
 // List splits a comma-separated setting, dropping blanks around items and
@@ -309,7 +297,7 @@ func ParsePorts(s string) ([]Port, error) {
 		seen[name] = true
 		out = append(out, Port{Name: name, Port: p})
 	}
-	return out, flatten(errs)
+	return out, errlist.OrNil(errs)
 }
 
 func validEnvName(s string) bool {
@@ -348,7 +336,7 @@ func ParseTemplates(s string) ([]Template, error) {
 		}
 		out = append(out, Template{Src: src, Dst: dst})
 	}
-	return out, flatten(errs)
+	return out, errlist.OrNil(errs)
 }
 
 // blankEdged reports whether a component of path begins or ends with
@@ -460,7 +448,7 @@ func ParseSignalPairs(s string) (map[syscall.Signal]syscall.Signal, error) {
 		}
 		out[f] = t
 	}
-	return out, flatten(errs)
+	return out, errlist.OrNil(errs)
 }
 
 // ParseExitPairs parses FROM:TO exit-status pairs, each 0 to 255.
@@ -484,21 +472,5 @@ func ParseExitPairs(s string) (map[int]int, error) {
 			out[f] = t
 		}
 	}
-	return out, flatten(errs)
-}
-
-// flatten joins the problems of one setting into one error ("a; b"), so
-// that Parse lists one line per setting.
-func flatten(errs *multierror.Error) error {
-	if errs == nil {
-		return nil
-	}
-	errs.ErrorFormat = func(es []error) string {
-		parts := make([]string, len(es))
-		for i, e := range es {
-			parts[i] = e.Error()
-		}
-		return strings.Join(parts, "; ")
-	}
-	return errs.ErrorOrNil()
+	return out, errlist.OrNil(errs)
 }

@@ -316,7 +316,7 @@ func TestParsePorts(t *testing.T) {
 		{"1A=80", nil, "is not a variable name"},
 		{"A-B=80", nil, "is not a variable name"},
 		{"A=80,A=81", nil, "A is given twice"},
-		{"A=0,B=x", nil, `"A=0": port "0" is not a number from 1 to 65535; "B=x": port "x"`},
+		{"A=0,B=x", nil, "2 problems:\n  \"A=0\": port \"0\" is not a number from 1 to 65535\n  \"B=x\": port \"x\""},
 	} {
 		got, err := ParsePorts(tc.in)
 		if tc.wantErr == "" {
@@ -526,8 +526,8 @@ func TestList(t *testing.T) {
 	}
 }
 
-// Problems of one setting are joined into one line, so that Parse shows
-// one line per setting.
+// Problems of one setting are listed below it, so that Parse shows one
+// entry per setting.
 func TestFlattenOneLinePerSetting(t *testing.T) {
 	r := defaults()
 	r.Ports = "A=0,B=0,C"
@@ -535,8 +535,8 @@ func TestFlattenOneLinePerSetting(t *testing.T) {
 	if err == nil {
 		t.Fatalf("Parse(%+v): no error", r)
 	}
-	if msg := err.Error(); strings.Count(msg, "\n") != 0 || strings.Count(msg, "; ") != 2 {
-		t.Errorf("Parse(%+v) error %q: want one line with the three problems joined by '; '", r, msg)
+	if msg := err.Error(); !strings.HasPrefix(msg, "NONROOT_PORTS: 3 problems:\n") || strings.Count(msg, "\n  ") != 3 {
+		t.Errorf("Parse(%+v) error %q: want the setting with its three problems listed below it", r, msg)
 	}
 	var target interface{ WrappedErrors() []error }
 	if !errors.As(err, &target) || len(target.WrappedErrors()) != 1 {

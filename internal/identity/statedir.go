@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/errlist"
 )
 
 // stateDirName is the directory made under $XDG_RUNTIME_DIR, $TMPDIR or
@@ -86,7 +87,7 @@ func openStateDir(candidates []string) (sd *stateDir, skipped []error, err error
 	if len(skipped) == 0 {
 		return nil, nil, errors.New("no candidate directory")
 	}
-	return nil, skipped, joinErrs(skipped)
+	return nil, skipped, errlist.Join(skipped...)
 }
 
 // openParent resolves the parent directory of the candidate p and opens
@@ -222,7 +223,7 @@ func inspectStateDir(candidates []string) (dir string, skipped []error, err erro
 	if len(skipped) == 0 {
 		return "", nil, errors.New("no candidate directory")
 	}
-	return "", skipped, joinErrs(skipped)
+	return "", skipped, errlist.Join(skipped...)
 }
 
 // writeFileAt writes data to name under dirfd atomically: a temporary
@@ -254,13 +255,4 @@ func writeFileAt(dirfd int, name string, data []byte, mode uint32) error {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
-}
-
-// joinErrs joins errors on one line, for a log attribute or a doctor fact.
-func joinErrs(errs []error) error {
-	msgs := make([]string, len(errs))
-	for i, e := range errs {
-		msgs[i] = e.Error()
-	}
-	return errors.New(strings.Join(msgs, "; "))
 }

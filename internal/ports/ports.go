@@ -11,7 +11,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/go-multierror"
+
 	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/errlist"
 )
 
 // DefaultUnprivilegedStart is the kernel's default for
@@ -188,26 +191,26 @@ func (d Decision) Remapped() bool { return d.Port != d.Asked }
 // 65535, and two names ending on the same port (the second would fail to
 // bind with EADDRINUSE, far from the cause).
 func Resolve(want []config.Port, offset int, f Facts) ([]Decision, error) {
-	var errs []string
+	var errs *multierror.Error
 	out := make([]Decision, 0, len(want))
 	owner := map[int]Decision{}
 	for _, w := range want {
 		d := decide(w, offset, f)
 		if d.Port > 65535 {
-			errs = append(errs, fmt.Sprintf("%s=%d cannot be bound by COMMAND and %d+NONROOT_PORT_OFFSET (%d) = %d is above 65535; lower NONROOT_PORT_OFFSET or ask for a port at or above %d",
+			errs = multierror.Append(errs, fmt.Errorf("%s=%d cannot be bound by COMMAND and %d+NONROOT_PORT_OFFSET (%d) = %d is above 65535; lower NONROOT_PORT_OFFSET or ask for a port at or above %d",
 				w.Name, w.Port, w.Port, offset, d.Port, f.UnprivilegedStart))
 			continue
 		}
 		if first, dup := owner[d.Port]; dup {
-			errs = append(errs, fmt.Sprintf("%s=%d and %s=%d both end on port %d; change one of them or NONROOT_PORT_OFFSET",
+			errs = multierror.Append(errs, fmt.Errorf("%s=%d and %s=%d both end on port %d; change one of them or NONROOT_PORT_OFFSET",
 				first.Name, first.Asked, d.Name, d.Asked, d.Port))
 			continue
 		}
 		owner[d.Port] = d
 		out = append(out, d)
 	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("NONROOT_PORTS: %s", strings.Join(errs, "; "))
+	if err := errlist.OrNil(errs); err != nil {
+		return nil, fmt.Errorf("NONROOT_PORTS: %w", err)
 	}
 	return out, nil
 }

@@ -21,6 +21,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/errlist"
 )
 
 // Target is the identity to switch to.
@@ -229,7 +231,7 @@ func eachThread(procDir string, check func(Status) error) error {
 			errs = append(errs, fmt.Errorf("thread %s: %w", task.Name(), err))
 		}
 	}
-	return errors.Join(errs...)
+	return errlist.Join(errs...)
 }
 
 // checkStatus compares one thread's credentials with the switch's result.

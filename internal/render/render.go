@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/errlist"
 )
 
 // User is the .User of a template.
@@ -107,19 +108,10 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return "NONROOT_TEMPLATES: nothing was written: " + joinProblems(e.Problems)
+	return "NONROOT_TEMPLATES: nothing was written: " + errlist.Format(e.Problems)
 }
 
 func (e *Error) Unwrap() []error { return e.Problems }
-
-// joinProblems is the problems' messages, separated by "; ".
-func joinProblems(problems []error) string {
-	parts := make([]string, len(problems))
-	for i, p := range problems {
-		parts[i] = p.Error()
-	}
-	return strings.Join(parts, "; ")
-}
 
 // renderPair reads the sources of one SRC:DST. A directory SRC goes below DST. A
 // file SRC goes to DST itself, or into DST when DST is an existing

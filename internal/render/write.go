@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/errlist"
 )
 
 // Write writes each file atomically: a temporary file in the destination
@@ -38,7 +40,7 @@ type writeError struct {
 	problems []error
 }
 
-func (e *writeError) Error() string { return "NONROOT_TEMPLATES: " + joinProblems(e.problems) }
+func (e *writeError) Error() string { return "NONROOT_TEMPLATES: " + errlist.Format(e.problems) }
 
 func (e *writeError) Unwrap() []error { return e.problems }
 

@@ -1,7 +1,6 @@
 package setup
 
 import (
-	"errors"
 	"fmt"
 	"math/bits"
 	"os"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/doctor"
+	"github.com/nonroot-init/nonroot-init/internal/errlist"
 	"github.com/nonroot-init/nonroot-init/internal/ports"
 	"github.com/nonroot-init/nonroot-init/internal/privileges"
 )
@@ -126,7 +126,7 @@ func pid1Facts(s *doctor.Section, host Host) {
 	}
 	comm, err := os.ReadFile(filepath.Join(host.ProcDir, "1", "comm"))
 	st, err2 := readStatus(host.ProcDir, "1")
-	if err = errors.Join(err, err2); err != nil {
+	if err = errlist.Join(err, err2); err != nil {
 		s.Add("pid1", "unknown: %v", err)
 		return
 	}

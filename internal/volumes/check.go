@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/hashicorp/go-multierror"
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/errlist"
 )
 
 // Identity is who a volume must be writable for: the effective IDs and
@@ -90,10 +91,7 @@ func Check(paths []string, who Identity) error {
 			errs = multierror.Append(errs, diagnose(p, who, gather(p), err))
 		}
 	}
-	if errs != nil {
-		errs.ErrorFormat = joinProblems
-	}
-	return errs.ErrorOrNil()
+	return errlist.OrNil(errs)
 }
 
 // Problems returns the problems inside an error from Check, one per path.
@@ -106,17 +104,6 @@ func Problems(err error) []error {
 		return nil
 	}
 	return []error{err}
-}
-
-func joinProblems(es []error) string {
-	if len(es) == 1 {
-		return es[0].Error()
-	}
-	parts := make([]string, len(es))
-	for i, e := range es {
-		parts[i] = fmt.Sprintf("(%d) %v", i+1, e)
-	}
-	return fmt.Sprintf("%d volumes are not usable: %s", len(es), strings.Join(parts, " "))
 }
 
 // probeSize is how much the probe writes: one page, so that a filesystem

@@ -14,8 +14,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-multierror"
-	"github.com/nonroot-init/nonroot-init/internal/config"
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/errlist"
 )
 
 // FixOptions says how FixPermissions changes a tree.
@@ -172,10 +173,7 @@ func FixPermissions(paths []string, opts FixOptions) (FixReport, error) {
 	}
 	sort.Slice(r.Changes, func(i, j int) bool { return r.Changes[i].Path < r.Changes[j].Path })
 	sort.Slice(r.Privileged, func(i, j int) bool { return r.Privileged[i].Path < r.Privileged[j].Path })
-	if f.errs != nil {
-		f.errs.ErrorFormat = config.ListErrors
-	}
-	return r, f.errs.ErrorOrNil()
+	return r, errlist.OrNil(f.errs)
 }
 
 // dirTask is a directory to read: an open descriptor, its path (for

@@ -41,7 +41,7 @@ func TestCheckReportsEveryPath(t *testing.T) {
 	if !errors.Is(probs[0], unix.ENOENT) {
 		t.Errorf("errors.Is(%v, ENOENT) = false; want true", probs[0])
 	}
-	if !strings.HasPrefix(err.Error(), "2 volumes are not usable: (1) NONROOT_VOLUMES: ") {
+	if !strings.HasPrefix(err.Error(), "2 problems:\n  NONROOT_VOLUMES: ") {
 		t.Errorf("Check(...).Error() = %q; want it to list both", err)
 	}
 }
