@@ -15,26 +15,48 @@ import (
 	"github.com/nonroot-init/nonroot-init/internal/errlist"
 )
 
-// Passwd modes: how a passwd entry for an unknown UID is provided.
+// PasswdMode is NONROOT_PASSWD: how a passwd entry for an unknown UID is
+// provided.
+type PasswdMode string
+
+// Passwd modes.
 const (
-	PasswdAuto       = "auto"
-	PasswdNSSWrapper = "nss-wrapper"
-	PasswdEtcPasswd  = "etc-passwd"
-	PasswdOff        = "off"
+	PasswdAuto       PasswdMode = "auto"
+	PasswdNSSWrapper PasswdMode = "nss-wrapper"
+	PasswdEtcPasswd  PasswdMode = "etc-passwd"
+	PasswdOff        PasswdMode = "off"
 )
+
+// CheckMode is NONROOT_VOLUME_CHECK: what a volume that is not writable
+// does to the start.
+type CheckMode string
 
 // Volume check modes.
 const (
-	CheckStrict = "strict"
-	CheckWarn   = "warn"
-	CheckOff    = "off"
+	CheckStrict CheckMode = "strict"
+	CheckWarn   CheckMode = "warn"
+	CheckOff    CheckMode = "off"
 )
+
+// SubreaperMode is NONROOT_SUBREAPER: when the init registers as a child
+// subreaper.
+type SubreaperMode string
 
 // Subreaper modes.
 const (
-	SubreaperAuto = "auto"
-	SubreaperOn   = "on"
-	SubreaperOff  = "off"
+	SubreaperAuto SubreaperMode = "auto"
+	SubreaperOn   SubreaperMode = "on"
+	SubreaperOff  SubreaperMode = "off"
+)
+
+// LogFormat is NONROOT_LOG_FORMAT: the init's log lines as slog text or
+// JSON.
+type LogFormat string
+
+// Log formats.
+const (
+	LogText LogFormat = "text"
+	LogJSON LogFormat = "json"
 )
 
 // Port is one NAME=PORT pair of NONROOT_PORTS.
@@ -59,24 +81,24 @@ type IDs struct {
 type Config struct {
 	Username       string
 	Home           string // empty: decided by the identity step
-	Passwd         string
+	Passwd         PasswdMode
 	NSSWrapperLib  string // empty: searched
 	StateDir       string // empty: the first usable default
 	Volumes        []string
-	VolumeCheck    string
+	VolumeCheck    CheckMode
 	Templates      []Template
 	Ports          []Port
 	PortOffset     int
 	RunAs          *IDs // nil: not set
 	Umask          int  // -1: inherited
-	Subreaper      string
+	Subreaper      SubreaperMode
 	Exec           bool
 	SignalGroup    bool
 	RewriteSignals map[syscall.Signal]syscall.Signal
 	GracePeriod    time.Duration
 	RemapExit      map[int]int
 	LogLevel       slog.Level
-	LogFormat      string
+	LogFormat      LogFormat
 	// NoNewPrivs sets no_new_privs before COMMAND starts; it defaults to
 	// whether RunAs is set.
 	NoNewPrivs bool
@@ -183,7 +205,7 @@ func Parse(r Raw) (*Config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(r.LogLevel)); err != nil || !validLevel(r.LogLevel) {
 		bad("LOG_LEVEL", fmt.Errorf("%q is not one of debug, info, warn, error", r.LogLevel))
 	}
-	if c.LogFormat, err = oneOf(r.LogFormat, "text", "json"); err != nil {
+	if c.LogFormat, err = oneOf(r.LogFormat, LogText, LogJSON); err != nil {
 		bad("LOG_FORMAT", err)
 	}
 	if err := errlist.OrNil(errs); err != nil {
@@ -204,13 +226,15 @@ func List(s string) []string {
 	return out
 }
 
-func oneOf(v string, allowed ...string) (string, error) {
-	for _, a := range allowed {
-		if v == a {
-			return v, nil
+func oneOf[M ~string](v string, allowed ...M) (M, error) {
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		if M(v) == a {
+			return a, nil
 		}
+		names[i] = string(a)
 	}
-	return "", fmt.Errorf("%q is not one of %s", v, strings.Join(allowed, ", "))
+	return "", fmt.Errorf("%q is not one of %s", v, strings.Join(names, ", "))
 }
 
 func parseBool(v string) (bool, error) {

@@ -97,7 +97,7 @@ func TestParseGood(t *testing.T) {
 		{"log level debug", func(r *Raw) { r.LogLevel = "debug" }, func(c *Config) any { return c.LogLevel }, slog.LevelDebug},
 		{"log level WARN", func(r *Raw) { r.LogLevel = "WARN" }, func(c *Config) any { return c.LogLevel }, slog.LevelWarn},
 		{"log level error", func(r *Raw) { r.LogLevel = "error" }, func(c *Config) any { return c.LogLevel }, slog.LevelError},
-		{"log format json", func(r *Raw) { r.LogFormat = "json" }, func(c *Config) any { return c.LogFormat }, "json"},
+		{"log format json", func(r *Raw) { r.LogFormat = "json" }, func(c *Config) any { return c.LogFormat }, LogJSON},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := defaults()

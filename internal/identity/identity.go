@@ -26,12 +26,15 @@ type User struct {
 	Home string
 }
 
-// How the passwd entry is provided.
+// Method is how the passwd entry is provided.
+type Method string
+
+// Methods.
 const (
-	MethodExisting   = "existing"    // the UID already has an entry
-	MethodNSSWrapper = "nss-wrapper" // copies plus the entry in STATE_DIR, loaded by LD_PRELOAD
-	MethodEtcPasswd  = "etc-passwd"  // appended to a writable passwd file
-	MethodEnv        = "environment" // USER, LOGNAME and HOME only
+	MethodExisting   Method = "existing"    // the UID already has an entry
+	MethodNSSWrapper Method = "nss-wrapper" // copies plus the entry in STATE_DIR, loaded by LD_PRELOAD
+	MethodEtcPasswd  Method = "etc-passwd"  // appended to a writable passwd file
+	MethodEnv        Method = "environment" // USER, LOGNAME and HOME only
 )
 
 // gecos marks the entries nonroot-init writes.
@@ -40,7 +43,7 @@ const gecos = "nonroot-init"
 // Options is what the identity step needs; setup fills it from the
 // settings and the host.
 type Options struct {
-	Mode          string // config.Passwd*
+	Mode          config.PasswdMode
 	Username      string // NONROOT_USERNAME
 	Home          string // NONROOT_HOME, empty when unset
 	NSSWrapperLib string // NONROOT_NSS_WRAPPER_LIB, empty to search LibDirs
@@ -61,7 +64,7 @@ type Var struct{ Key, Value string }
 // Result is what the step did.
 type Result struct {
 	User   User
-	Method string
+	Method Method
 	Env    []Var // in the order they should be set
 }
 
@@ -78,7 +81,7 @@ type probe struct {
 // decide picks how the entry is provided, in SPEC.md's order for auto.
 // An explicit mode that cannot be honoured is an error; auto falls back,
 // and reasons says why each better method was skipped.
-func decide(mode string, p probe) (method string, reasons []string, err error) {
+func decide(mode config.PasswdMode, p probe) (method Method, reasons []string, err error) {
 	if p.found {
 		return MethodExisting, nil, nil
 	}

@@ -20,9 +20,9 @@ func TestDecide(t *testing.T) {
 	errState := errors.New("no dir")
 	errWr := errors.New("/etc/passwd is not writable")
 	tests := []struct {
-		mode    string
+		mode    config.PasswdMode
 		p       probe
-		want    string
+		want    Method
 		wantErr bool
 	}{
 		{config.PasswdAuto, probe{uid: 1000, found: true, libErr: errLib}, MethodExisting, false},
@@ -178,7 +178,7 @@ func newFixture(t *testing.T, withLib bool) fixture {
 	return f
 }
 
-func (f fixture) options(uid int, mode string, env map[string]string) Options {
+func (f fixture) options(uid int, mode config.PasswdMode, env map[string]string) Options {
 	return Options{
 		Mode: mode, Username: "default", PasswdFile: f.passwd, GroupFile: f.group,
 		LibDirs: []string{f.libDir}, GOARCH: runtime.GOARCH, StateDir: f.state, Shell: "/bin/sh",
@@ -263,7 +263,7 @@ func TestProvideEtcPasswd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{MethodEtcPasswd, MethodExisting}[i]
+		want := []Method{MethodEtcPasswd, MethodExisting}[i]
 		if res.Method != want {
 			t.Errorf("run %d: method %s; want %s", i+1, res.Method, want)
 		}

@@ -13,7 +13,7 @@ type Inspection struct {
 	UID, GID  int
 	Entry     Entry
 	Found     bool
-	Method    string   // what setup would do; empty when it would fail
+	Method    Method   // what setup would do; empty when it would fail
 	MethodErr error    // why setup would fail
 	Reasons   []string // why auto skipped a better method
 	Lib       string

@@ -41,7 +41,7 @@ func TestTrustCheckUsername(t *testing.T) {
 }
 
 func TestTrustProvideRootNameRefused(t *testing.T) {
-	for _, mode := range []string{config.PasswdAuto, config.PasswdNSSWrapper, config.PasswdEtcPasswd, config.PasswdOff} {
+	for _, mode := range []config.PasswdMode{config.PasswdAuto, config.PasswdNSSWrapper, config.PasswdEtcPasswd, config.PasswdOff} {
 		f := newFixture(t, true)
 		o := f.options(1000680000, mode, map[string]string{"HOME": "/"})
 		o.Username = "root"

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/doctor"
 )
 
@@ -14,7 +15,7 @@ import (
 // which writes nothing: writability is judged from the kernel's answer to
 // faccessat(AT_EACCESS) with the effective IDs, not proven with a probe
 // file as setup does. mode is NONROOT_VOLUME_CHECK.
-func DoctorSection(paths []string, mode string, who Identity) doctor.Section {
+func DoctorSection(paths []string, mode config.CheckMode, who Identity) doctor.Section {
 	s := doctor.Section{Name: "volumes"}
 	s.Add("check", "%s", mode)
 	s.Add("identity", "uid %d, groups %s", who.UID, who.groupList())
@@ -34,7 +35,7 @@ func DoctorSection(paths []string, mode string, who Identity) doctor.Section {
 			continue
 		}
 		prob := diagnose(p, who, f, err)
-		if mode == "off" {
+		if mode == config.CheckOff {
 			s.Notes = append(s.Notes, fmt.Sprintf("NONROOT_VOLUME_CHECK=off, not a problem for setup: %s", prob.Error()))
 			continue
 		}
