@@ -38,7 +38,10 @@ const (
 func main() {
 	// Go hands the signal mask it started with to every child. A parent
 	// that started us with signals blocked would pass them on to COMMAND,
-	// so start again, once, with an empty mask.
+	// so start again with an empty mask. Nothing counts the restarts: the
+	// new image checks again and finds nothing blocked, because execve
+	// keeps the mask of the calling thread, cleared just before. When the
+	// restart fails, the init says so and goes on with the mask it has.
 	if blocked, err := supervisor.BlockedAtStart("/proc"); err == nil && blocked {
 		err := supervisor.ReexecUnblocked(os.Args, os.Environ())
 		fmt.Fprintf(os.Stderr, "nonroot-init: started with blocked signals and could not start again without them: %v\n", err)

@@ -61,12 +61,12 @@ func FromEnv() (Raw, error) {
 
 // field describes one setting for the flag set and the usage text.
 type field struct {
-	flag  string
-	env   string
-	desc  string
-	def   string
-	isBoo bool
-	ptr   *string
+	flag   string
+	env    string
+	desc   string
+	def    string
+	isBool bool
+	ptr    *string
 }
 
 func (r *Raw) fields() []field {
@@ -76,12 +76,12 @@ func (r *Raw) fields() []field {
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
 		out = append(out, field{
-			flag:  sf.Tag.Get("flag"),
-			env:   Prefix + "_" + envName(sf.Name),
-			desc:  sf.Tag.Get("desc"),
-			def:   sf.Tag.Get("default"),
-			isBoo: sf.Tag.Get("bool") == "true",
-			ptr:   v.Field(i).Addr().Interface().(*string),
+			flag:   sf.Tag.Get("flag"),
+			env:    Prefix + "_" + envName(sf.Name),
+			desc:   sf.Tag.Get("desc"),
+			def:    sf.Tag.Get("default"),
+			isBool: sf.Tag.Get("bool") == "true",
+			ptr:    v.Field(i).Addr().Interface().(*string),
 		})
 	}
 	return out
@@ -110,8 +110,8 @@ func envName(name string) string {
 // stringFlag records a flag's value; boolean settings may be given bare
 // (--exec) as well as with a value (--exec=false).
 type stringFlag struct {
-	dst   *string
-	isBoo bool
+	dst    *string
+	isBool bool
 }
 
 func (f *stringFlag) String() string {
@@ -123,13 +123,13 @@ func (f *stringFlag) String() string {
 
 func (f *stringFlag) Set(s string) error { *f.dst = s; return nil }
 
-func (f *stringFlag) IsBoolFlag() bool { return f.isBoo }
+func (f *stringFlag) IsBoolFlag() bool { return f.isBool }
 
 // Bind registers one long flag per setting on fs. A flag that is given
 // overwrites the value read from the environment, so the flag wins.
 func (r *Raw) Bind(fs *flag.FlagSet) {
 	for _, f := range r.fields() {
-		fs.Var(&stringFlag{dst: f.ptr, isBoo: f.isBoo}, f.flag, f.desc+" (env "+f.env+")")
+		fs.Var(&stringFlag{dst: f.ptr, isBool: f.isBool}, f.flag, f.desc+" (env "+f.env+")")
 	}
 }
 
@@ -162,7 +162,7 @@ func BareBoolValue(args, rest []string) error {
 	isBool := map[string]bool{}
 	var r Raw
 	for _, f := range r.fields() {
-		isBool[f.flag] = f.isBoo
+		isBool[f.flag] = f.isBool
 	}
 	// Walk the flags as the flag package did: a string flag given
 	// without '=' takes the next argument, even one that starts with '-'.

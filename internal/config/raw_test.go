@@ -153,8 +153,8 @@ func TestFieldsFlags(t *testing.T) {
 		if f.desc == "" {
 			t.Errorf("flag %q has no description", f.flag)
 		}
-		if isBool := f.flag == "exec" || f.flag == "signal-group" || f.flag == "no-new-privs"; f.isBoo != isBool {
-			t.Errorf("flag %q: bool = %v, want %v", f.flag, f.isBoo, isBool)
+		if isBool := f.flag == "exec" || f.flag == "signal-group" || f.flag == "no-new-privs"; f.isBool != isBool {
+			t.Errorf("flag %q: bool = %v, want %v", f.flag, f.isBool, isBool)
 		}
 	}
 }

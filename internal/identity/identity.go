@@ -359,9 +359,11 @@ func readPasswd(o Options) ([]byte, error) {
 }
 
 // appendEntry appends e's line to the passwd file at path unless its UID
-// is there by now. It never follows a symlink, never changes the file's
-// mode, and writes the line in one write(2) so that a reader sees all of
-// it or nothing.
+// is there by now. It never follows a symlink and never changes the
+// file's mode. The line goes out in one Write on an O_APPEND descriptor,
+// so it lands at the end even if the file grew since it was read; that
+// Write may take more than one write(2) (os.File repeats a short one), so
+// a reader at that moment can see part of the line.
 func appendEntry(path string, e Entry) error {
 	line := e.Line()
 	if _, err := parsePasswdLine(line); err != nil {

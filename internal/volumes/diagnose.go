@@ -64,7 +64,7 @@ func diagnose(path string, who Identity, f facts, err error) *Problem {
 	case errors.Is(err, unix.ENOSPC):
 		p.What = "has no space left"
 		if f.statfsOK {
-			p.What += fmt.Sprintf(" (%s free of %s)", bytes(f.freeBytes), bytes(f.sizeBytes))
+			p.What += fmt.Sprintf(" (%s free of %s)", humanSize(f.freeBytes), humanSize(f.sizeBytes))
 		}
 		p.Fix = "free space on the volume or make it larger (an emptyDir's sizeLimit, the PVC's storage request)"
 	case errors.Is(f.statErr, unix.EACCES):
@@ -157,7 +157,8 @@ func idName(id int) string {
 	return fmt.Sprint(id)
 }
 
-func bytes(n uint64) string {
+// humanSize shows a size for a message: in bytes, KiB, MiB or GiB.
+func humanSize(n uint64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))

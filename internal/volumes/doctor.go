@@ -118,7 +118,7 @@ func describe(f facts, err error) string {
 		s += ", read-only filesystem"
 	}
 	if f.statfsOK {
-		s += fmt.Sprintf(", %s free of %s", bytes(f.freeBytes), bytes(f.sizeBytes))
+		s += fmt.Sprintf(", %s free of %s", humanSize(f.freeBytes), humanSize(f.sizeBytes))
 	}
 	return s
 }
