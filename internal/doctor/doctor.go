@@ -83,16 +83,16 @@ func (r Report) WriteText(w io.Writer) error {
 			width = max(width, len(f.Name)+1)
 		}
 		for _, f := range s.Facts {
-			fmt.Fprintf(&b, "  %-*s  %s\n", width, f.Name+":", f.Value)
+			fmt.Fprintf(&b, "  %-*s  %s\n", width, f.Name+":", hang(f.Value, 2+width+2))
 		}
 		for _, n := range s.Notes {
-			fmt.Fprintf(&b, "  note: %s\n", n)
+			fmt.Fprintf(&b, "  note: %s\n", hang(n, len("  note: ")))
 		}
 		for _, p := range s.Problems {
 			problems++
-			fmt.Fprintf(&b, "  PROBLEM: %s\n", p.What)
+			fmt.Fprintf(&b, "  PROBLEM: %s\n", hang(p.What, len("  PROBLEM: ")))
 			if p.Fix != "" {
-				fmt.Fprintf(&b, "    fix: %s\n", p.Fix)
+				fmt.Fprintf(&b, "    fix: %s\n", hang(p.Fix, len("    fix: ")))
 			}
 		}
 		b.WriteString("\n")
@@ -104,4 +104,10 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// hang indents the lines after the first of s by n spaces, so that a
+// value of several lines (a list of problems) stays below its label.
+func hang(s string, n int) string {
+	return strings.ReplaceAll(s, "\n", "\n"+strings.Repeat(" ", n))
 }
