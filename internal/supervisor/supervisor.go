@@ -90,13 +90,22 @@ func start(opts Options) (int, error) {
 	}
 	proc, err := os.StartProcess(opts.Path, opts.Argv, attr)
 	if err != nil {
-		return 0, execError(opts.Argv[0], err)
+		return 0, startError(opts, err)
 	}
 	pid := proc.Pid
 	if err := proc.Release(); err != nil {
 		return 0, fmt.Errorf("release process %d: %w", pid, err)
 	}
 	return pid, nil
+}
+
+// startError classifies a failure to exec COMMAND; when COMMAND is a
+// script whose interpreter is the problem, the error names that.
+func startError(opts Options, err error) error {
+	if ierr := checkInterpreter(opts.Path); ierr != nil {
+		err = ierr
+	}
+	return execError(opts.Argv[0], err)
 }
 
 // signalSources are the two channels the loop waits on.
