@@ -1,10 +1,15 @@
 package test
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nonroot-init/nonroot-init/test/harness"
 )
@@ -34,5 +39,118 @@ func TestSupervisorMissingInterpreter(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// setuidRootChild copies the test child into dir as a setuid-root
+// program and returns its path.
+func setuidRootChild(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(harness.Child(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "rootsleep")
+	if err := os.WriteFile(p, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(p, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, 0o755|os.ModeSetuid); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// readPID waits (bounded) for a pid file and returns its pid.
+func readPID(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("pid file: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("pid file %q: %v", b, err)
+	}
+	return pid
+}
+
+// TestSupervisorUnkillableLeftover runs the init as UID 1000680000 while
+// COMMAND leaves behind a process that became root (a setuid-root
+// program): the init cannot kill it (EPERM). It must still exit with
+// COMMAND's status, soon after the SIGKILL, and log the pid as left
+// rather than claim it killed it.
+func TestSupervisorUnkillableLeftover(t *testing.T) {
+	harness.NeedRoot(t)
+	for _, pid1 := range []bool{false, true} {
+		name := "subreaper"
+		if pid1 {
+			name = "pid1"
+		}
+		t.Run(name, func(t *testing.T) {
+			dir := harness.SharedDir(t)
+			prog := setuidRootChild(t, dir)
+			pidFile := filepath.Join(dir, "pid")
+			script := fmt.Sprintf(`%s rootsleep %s & while [ ! -s %s ]; do sleep 0.01; done; exit 3`, prog, pidFile, pidFile)
+			opts := harness.Opts{PID1: pid1, UID: harness.OpenShiftUID, Env: []string{"NONROOT_GRACE_PERIOD=200ms"}}
+			r := harness.Run(t, time.Minute, opts, "sh", "-c", script)
+			pid := readPID(t, pidFile)
+			if !pid1 {
+				// Outside a PID namespace the leftover outlives the init:
+				// it must still be there (the init could not kill it), and
+				// the test, as root, ends it.
+				err := syscall.Kill(pid, 0)
+				syscall.Kill(pid, syscall.SIGKILL)
+				if err != nil {
+					t.Errorf("leftover %d is gone (%v); want it alive, out of the init's reach", pid, err)
+				}
+			}
+			if r.Code != 3 {
+				t.Fatalf("exit %d; want COMMAND's 3; stderr: %s", r.Code, r.Stderr)
+			}
+			if !strings.Contains(r.Stderr, "survived SIGKILL") || !strings.Contains(r.Stderr, strconv.Itoa(pid)) {
+				t.Errorf("stderr %q; want the leftover %d logged as surviving SIGKILL", r.Stderr, pid)
+			}
+			if strings.Contains(r.Stderr, "killed leftover") {
+				t.Errorf("stderr %q claims the leftover was killed", r.Stderr)
+			}
+		})
+	}
+}
+
+// TestSupervisorForeignProc runs the init as a subreaper in a PID
+// namespace that has no /proc of its own (unshare --pid without
+// --mount-proc): /proc shows the host's processes. The init is PID 2 of
+// the namespace, so the host's PID 2 (kthreadd) and its many children
+// mean nothing to it; the numbers of those host processes are, in the
+// namespace, the init's own threads and a decoy that is not its
+// descendant. The decoy must receive no signal, the init must not signal
+// itself, and COMMAND's leftover (in its process group) must still be
+// terminated.
+func TestSupervisorForeignProc(t *testing.T) {
+	harness.NeedRoot(t)
+	harness.NeedTool(t, "unshare")
+	dir := harness.SharedDir(t)
+	decoyOut := filepath.Join(dir, "decoy")
+	leftPID := filepath.Join(dir, "left")
+	driver := fmt.Sprintf(`%s -- sh -c 'sleep 1000 & echo $! > %s; exit 3' &
+init=$!
+%s signals PWR > %s &
+decoy=$!
+wait $init; echo init-exit=$?
+while ! grep -q ready %s; do sleep 0.01; done
+kill -PWR $decoy; wait $decoy; echo decoy-exit=$?
+kill -0 $(cat %s) 2>/dev/null && echo leftover-alive; exit 0`, harness.Init(t), leftPID, harness.Child(t), decoyOut, decoyOut, leftPID)
+	cmd := exec.Command("unshare", "--pid", "--fork", "sh", "-c", driver)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "TMPDIR=" + harness.SharedDir(t), "NONROOT_GRACE_PERIOD=10m"}
+	r := harness.Wait(t, time.Minute, cmd)
+	decoy, _ := os.ReadFile(decoyOut)
+	if !strings.Contains(r.Stdout, "init-exit=3\n") || !strings.Contains(r.Stdout, "decoy-exit=0\n") || strings.Contains(r.Stdout, "leftover-alive") {
+		t.Errorf("stdout %q; want init-exit=3, decoy-exit=0, and the leftover gone; stderr: %s", r.Stdout, r.Stderr)
+	}
+	if string(decoy) != "ready\nSIGPWR\n" {
+		t.Errorf("decoy outside the init's tree got %q; want only the final SIGPWR", decoy)
 	}
 }
