@@ -154,3 +154,67 @@ kill -0 $(cat %s) 2>/dev/null && echo leftover-alive; exit 0`, harness.Init(t), 
 		t.Errorf("decoy outside the init's tree got %q; want only the final SIGPWR", decoy)
 	}
 }
+
+// sigIgn returns the SigIgn line of /proc/PID/status.
+func sigIgn(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("no SigIgn in /proc/%d/status", pid)
+	return ""
+}
+
+// childOf returns the one child of pid, started by any of its threads.
+func childOf(t *testing.T, pid int) int {
+	t.Helper()
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var kids []string
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		kids = append(kids, strings.Fields(string(b))...)
+	}
+	if len(kids) != 1 {
+		t.Fatalf("process %d has children %q; want one", pid, kids)
+	}
+	n, err := strconv.Atoi(kids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestSupervisorRealtimeReservedSignals sends 32, 33 and 34 (the signals
+// the Go runtime reserves for C libraries and installs no handler for) to
+// a subreaper init. They are not forwarded, and must not end the init:
+// COMMAND's status is still delivered. COMMAND has no signal ignored.
+// (TestChildMaskClearedAfterBlockedParent covers a parent that ignores
+// 32 and 34.)
+func TestSupervisorRealtimeReservedSignals(t *testing.T) {
+	p := startSignals(t, harness.Opts{})
+	child := childOf(t, p.InitPID(t))
+	// Should the init die, COMMAND would keep the output pipe open.
+	t.Cleanup(func() { syscall.Kill(child, syscall.SIGKILL) })
+	if got := sigIgn(t, child); got != "0000000000000000" {
+		t.Errorf("COMMAND's SigIgn %s; want none ignored", got)
+	}
+	for _, s := range []syscall.Signal{32, 33, 34} {
+		p.Signal(t, s)
+	}
+	// Had one of them ended the init, COMMAND would get no SIGUSR1 (its
+	// stdout closes) or the init's status would not be COMMAND's.
+	p.Signal(t, syscall.SIGUSR1)
+	if got := p.ReadLine(t, timeout); got != "SIGUSR1" {
+		t.Fatalf("COMMAND got %q after 32 to 34; want SIGUSR1 only", got)
+	}
+	p.Signal(t, syscall.SIGPWR)
+	if r := p.Wait(t, timeout); r.Code != 0 {
+		t.Fatalf("exit %d; want COMMAND's 0; stderr: %s", r.Code, r.Stderr)
+	}
+}

@@ -264,12 +264,11 @@ func isTerminal(f *os.File) bool {
 //
 // Signals the Go runtime keeps for itself cannot be caught, so they are
 // not forwarded: SIGPROF (its profiler consumes it) and 32 to 34
-// (reserved for C libraries; the runtime installs no handler, so they keep
-// their default action: as PID 1 of a namespace the kernel drops them,
-// as a subreaper they end the init like any Go program).
-//
-// It also gives 32 and 34 their default action, so that COMMAND does not
-// inherit an ignored one; a failure to do so is returned.
+// (reserved for C libraries; signal.Notify cannot take them). NotifyAll
+// makes 32 and 34 harmless to the init with a handler that does nothing,
+// which exec resets, so COMMAND starts with their default action (see
+// holdReserved); the runtime's own handler already keeps 33 harmless.
+// A failure to install that handler is returned.
 func NotifyAll(ch chan<- os.Signal) error {
 	sigs := make([]os.Signal, 0, 64)
 	for s := syscall.Signal(1); s <= 64; s++ {
@@ -279,5 +278,5 @@ func NotifyAll(ch chan<- os.Signal) error {
 		sigs = append(sigs, s)
 	}
 	signal.Notify(ch, sigs...)
-	return resetReserved()
+	return holdReserved()
 }
