@@ -1,6 +1,7 @@
 package test
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -216,5 +217,80 @@ func TestSupervisorRealtimeReservedSignals(t *testing.T) {
 	p.Signal(t, syscall.SIGPWR)
 	if r := p.Wait(t, timeout); r.Code != 0 {
 		t.Fatalf("exit %d; want COMMAND's 0; stderr: %s", r.Code, r.Stderr)
+	}
+}
+
+// TestSupervisorClosedStderr runs the init with stderr a pipe whose
+// reader is gone. The init's own log lines then fail with EPIPE and raise
+// SIGPIPE in the init: that SIGPIPE is its own and must not reach
+// COMMAND, while a SIGPIPE sent to the init from outside still must.
+// Signals are forwarded in the order they came, and the shell runs its
+// traps in signal-number order, so got-USR1 shows that every SIGPIPE the
+// init had queued before it was handled.
+func TestSupervisorClosedStderr(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	defer w.Close()
+	script := `trap 'echo got-PIPE' PIPE; trap 'echo got-USR1' USR1; trap 'echo got-TERM; exit 0' TERM
+echo ready; while :; do sleep 0.01; done`
+	for _, m := range []struct {
+		name string
+		opts harness.Opts
+	}{{"subreaper", harness.Opts{}}, modes[0], modes[1]} {
+		t.Run(m.name, func(t *testing.T) {
+			cmd := harness.Command(t, m.opts, "sh", "-c", script)
+			cmd.Stderr = w // an *os.File: the init gets the pipe itself as fd 2
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer harness.KillTree(cmd.Process.Pid)
+			lines := make(chan string, 16)
+			go func() {
+				sc := bufio.NewScanner(out)
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+				close(lines)
+			}()
+			var got []string
+			next := func(want string) {
+				t.Helper()
+				select {
+				case l, ok := <-lines:
+					if ok {
+						got = append(got, l)
+					}
+					if l != want {
+						t.Fatalf("COMMAND printed %q; want %q", got, want)
+					}
+				case <-time.After(timeout):
+					t.Fatalf("COMMAND printed %q, then nothing within %v; want %q", got, timeout, want)
+				}
+			}
+			next("ready")
+			initPID := cmd.Process.Pid
+			if m.opts.PID1 {
+				if initPID, err = harness.ChildPID(cmd.Process.Pid); err != nil {
+					t.Fatal(err)
+				}
+			}
+			syscall.Kill(initPID, syscall.SIGUSR1)
+			next("got-USR1")
+			syscall.Kill(initPID, syscall.SIGPIPE)
+			next("got-PIPE")
+			syscall.Kill(initPID, syscall.SIGTERM)
+			next("got-TERM")
+			res := harness.Wait(t, timeout, cmd)
+			if res.Code != 0 {
+				t.Fatalf("exit %d; want COMMAND's 0", res.Code)
+			}
+		})
 	}
 }

@@ -66,7 +66,7 @@ func Run(opts Options, other <-chan os.Signal) (unix.WaitStatus, error) {
 	}
 	opts.Log.Debug("started command", "pid", pid, "argv", opts.Argv)
 
-	status := waitChild(pid, opts, sigs)
+	status := waitChild(pid, &opts, sigs)
 	opts.Log.Debug("command exited", "pid", pid, "status", Status(status))
 	terminateLeftovers(pid, opts, sigs)
 	return status, nil
@@ -116,7 +116,8 @@ type signalSources struct {
 
 // waitChild forwards signals and reaps zombies until COMMAND's own status
 // comes back from wait4.
-func waitChild(pid int, opts Options, sigs signalSources) unix.WaitStatus {
+func waitChild(pid int, opts *Options, sigs signalSources) unix.WaitStatus {
+	guard := pipeGuard{stderr: 2}
 	for {
 		// Drain before blocking: a fast child may have exited before we
 		// got here, and SIGCHLDs merge, so one signal can mean many exits.
@@ -126,8 +127,12 @@ func waitChild(pid int, opts Options, sigs signalSources) unix.WaitStatus {
 		select {
 		case <-sigs.chld:
 		case s := <-sigs.other:
-			if sig := s.(syscall.Signal); sig != unix.SIGURG && sig != unix.SIGCHLD {
-				forward(pid, sig, opts)
+			sig := s.(syscall.Signal)
+			if guard.own(sig, len(sigs.other), &opts.Log) {
+				continue
+			}
+			if sig != unix.SIGURG && sig != unix.SIGCHLD {
+				forward(pid, sig, *opts)
 			}
 		}
 	}
