@@ -1,8 +1,10 @@
 package supervisor
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,6 +51,9 @@ func LookPath(file, pathEnv string) (string, error) {
 		if err := executable(file); err != nil {
 			return "", execError(file, err)
 		}
+		if err := checkInterpreter(file); err != nil {
+			return "", execError(file, err)
+		}
 		return file, nil
 	}
 	var denied error
@@ -59,6 +64,9 @@ func LookPath(file, pathEnv string) (string, error) {
 		p := filepath.Join(dir, file)
 		err := executable(p)
 		if err == nil {
+			if err := checkInterpreter(p); err != nil {
+				return "", execError(file, err)
+			}
 			return p, nil
 		}
 		// Like a shell, a directory of PATH we cannot search is skipped;
@@ -89,4 +97,74 @@ func executable(p string) error {
 		return &os.PathError{Op: "access", Path: p, Err: err}
 	}
 	return nil
+}
+
+// shebangSize is how much of a file the kernel reads to find its #! line
+// (BINPRM_BUF_SIZE in include/uapi/linux/binfmts.h).
+const shebangSize = 256
+
+// maxInterpreterDepth is how many #! interpreters deep the kernel follows
+// (an interpreter may itself be a script): five binfmt levels.
+const maxInterpreterDepth = 4
+
+// checkInterpreter reports the problem of a script's #! interpreter: the
+// kernel's execve of a script whose interpreter is missing fails with
+// ENOENT, which would otherwise read as "script: no such file". An
+// interpreter that is itself a script is followed as the kernel does. A
+// file that is no script, or cannot be read here, is not judged: exec
+// then gives its own answer.
+func checkInterpreter(path string) error {
+	for depth := 0; depth < maxInterpreterDepth; depth++ {
+		interp, ok := readShebang(path)
+		if !ok {
+			return nil
+		}
+		if err := executable(interp); err != nil {
+			return fmt.Errorf("%s: its #! interpreter %s cannot be run: %w; install it or correct the script's first line", path, interp, err)
+		}
+		path = interp
+	}
+	return nil
+}
+
+// readShebang returns the interpreter named by the #! line of path.
+func readShebang(path string) (string, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	head := make([]byte, shebangSize)
+	n, _ := io.ReadFull(f, head)
+	return parseShebang(head[:n])
+}
+
+// parseShebang returns the interpreter of a #! line the way the kernel
+// reads it (fs/binfmt_script.c): after "#!" and any spaces or tabs, up to
+// a space, tab, NUL or newline; a relative name is resolved by the kernel
+// from the working directory. head is the file's first bytes, at most
+// shebangSize; a line that does not end within them is not judged.
+func parseShebang(head []byte) (string, bool) {
+	rest, ok := bytes.CutPrefix(head, []byte("#!"))
+	if !ok {
+		return "", false
+	}
+	if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+		rest = rest[:i]
+	} else if len(head) >= shebangSize {
+		// The kernel pads a short file with NULs; a full buffer without a
+		// newline must hold a terminator after the name, else ENOEXEC.
+		trimmed := bytes.TrimLeft(rest, " \t")
+		if bytes.IndexAny(trimmed, " \t\x00") < 0 {
+			return "", false
+		}
+	}
+	rest = bytes.TrimLeft(rest, " \t")
+	if i := bytes.IndexAny(rest, " \t\x00"); i >= 0 {
+		rest = rest[:i]
+	}
+	if len(rest) == 0 {
+		return "", false
+	}
+	return string(rest), true
 }

@@ -25,5 +25,5 @@ func Exec(opts Options) error {
 		unix.Umask(opts.Umask)
 	}
 	err := syscall.Exec(opts.Path, opts.Argv, opts.Env)
-	return execError(opts.Argv[0], &os.PathError{Op: "exec", Path: opts.Path, Err: err})
+	return startError(opts, &os.PathError{Op: "exec", Path: opts.Path, Err: err})
 }

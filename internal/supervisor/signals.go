@@ -7,26 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
-
-// resetReserved gives signals 32 and 34 their default action. The Go
-// runtime installs no handler for them (they are reserved for C
-// libraries), so an SIG_IGN the init inherited (GNU make, for one, ignores
-// 32 and 33 in its children) would pass on to COMMAND, whose dispositions
-// must be the defaults. 33 needs nothing: the runtime handles it, and
-// handled signals are reset in the child.
-func resetReserved() error {
-	var dfl [4]uint64 // SIG_DFL, no flags, empty mask, whatever the layout
-	for _, sig := range []uintptr{32, 34} {
-		if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0); e != 0 {
-			return &os.SyscallError{Syscall: fmt.Sprintf("rt_sigaction(%d, SIG_DFL)", sig), Err: e}
-		}
-	}
-	return nil
-}
 
 // BlockedAtStart reports whether the process was started with signals
 // blocked that the Go runtime left blocked, read from the main thread's

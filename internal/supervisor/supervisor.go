@@ -66,9 +66,9 @@ func Run(opts Options, other <-chan os.Signal) (unix.WaitStatus, error) {
 	}
 	opts.Log.Debug("started command", "pid", pid, "argv", opts.Argv)
 
-	status := waitChild(pid, opts, sigs)
+	status := waitChild(pid, &opts, sigs)
 	opts.Log.Debug("command exited", "pid", pid, "status", Status(status))
-	terminateLeftovers(opts, sigs)
+	terminateLeftovers(pid, opts, sigs)
 	return status, nil
 }
 
@@ -90,13 +90,22 @@ func start(opts Options) (int, error) {
 	}
 	proc, err := os.StartProcess(opts.Path, opts.Argv, attr)
 	if err != nil {
-		return 0, execError(opts.Argv[0], err)
+		return 0, startError(opts, err)
 	}
 	pid := proc.Pid
 	if err := proc.Release(); err != nil {
 		return 0, fmt.Errorf("release process %d: %w", pid, err)
 	}
 	return pid, nil
+}
+
+// startError classifies a failure to exec COMMAND; when COMMAND is a
+// script whose interpreter is the problem, the error names that.
+func startError(opts Options, err error) error {
+	if ierr := checkInterpreter(opts.Path); ierr != nil {
+		err = ierr
+	}
+	return execError(opts.Argv[0], err)
 }
 
 // signalSources are the two channels the loop waits on.
@@ -107,7 +116,8 @@ type signalSources struct {
 
 // waitChild forwards signals and reaps zombies until COMMAND's own status
 // comes back from wait4.
-func waitChild(pid int, opts Options, sigs signalSources) unix.WaitStatus {
+func waitChild(pid int, opts *Options, sigs signalSources) unix.WaitStatus {
+	guard := pipeGuard{stderr: 2}
 	for {
 		// Drain before blocking: a fast child may have exited before we
 		// got here, and SIGCHLDs merge, so one signal can mean many exits.
@@ -117,8 +127,12 @@ func waitChild(pid int, opts Options, sigs signalSources) unix.WaitStatus {
 		select {
 		case <-sigs.chld:
 		case s := <-sigs.other:
-			if sig := s.(syscall.Signal); sig != unix.SIGURG && sig != unix.SIGCHLD {
-				forward(pid, sig, opts)
+			sig := s.(syscall.Signal)
+			if guard.own(sig, len(sigs.other), &opts.Log) {
+				continue
+			}
+			if sig != unix.SIGURG && sig != unix.SIGCHLD {
+				forward(pid, sig, *opts)
 			}
 		}
 	}
@@ -164,10 +178,16 @@ func forward(pid int, sig syscall.Signal, opts Options) {
 	}
 }
 
-// terminateLeftovers sends SIGTERM to the processes left once COMMAND has
-// exited, reaps them, and sends SIGKILL to those still there after the
-// grace period.
-func terminateLeftovers(opts Options, sigs signalSources) {
+// killWait is how long the init waits for its leftovers to die after
+// SIGKILL. One it may not signal (EPERM: it became root through a setuid
+// program while the init runs as another UID) would otherwise keep it in
+// wait4 for ever, and COMMAND's status would never be delivered.
+const killWait = time.Second
+
+// terminateLeftovers sends SIGTERM to the processes left once COMMAND
+// (pid) has exited, reaps them, and sends SIGKILL to those still there
+// after the grace period.
+func terminateLeftovers(pid int, opts Options, sigs signalSources) {
 	if drainAll() {
 		// No child is left. As PID 1 there may still be processes that
 		// entered the namespace from outside (exec into the container):
@@ -177,11 +197,12 @@ func terminateLeftovers(opts Options, sigs signalSources) {
 		}
 		return
 	}
+	l := newLeftovers(os.Getpid(), opts.ProcDir, opts.PID1)
+	l.group = pid
 	// A stopped process would keep the SIGTERM pending until the grace
 	// period ends in SIGKILL; SIGCONT lets it act on it (as systemd does).
-	n := signalLeftovers(opts, unix.SIGTERM, unix.SIGCONT)
-	if n > 0 {
-		opts.Log.Info("terminating leftover processes", "count", n, "grace_period", opts.GracePeriod)
+	if pids := l.signal(unix.SIGTERM, unix.SIGCONT); !l.own || len(pids) > 0 {
+		opts.Log.Info("terminating leftover processes", append(l.logAttrs(pids), "grace_period", opts.GracePeriod)...)
 	}
 	deadline := time.NewTimer(opts.GracePeriod)
 	defer deadline.Stop()
@@ -190,45 +211,33 @@ func terminateLeftovers(opts Options, sigs signalSources) {
 		case <-sigs.chld: // look again
 		case <-sigs.other: // nobody to forward to any more
 		case <-deadline.C:
-			killRemaining(opts)
+			killRemaining(l, opts, sigs)
 			return
 		}
 	}
 }
 
-// killRemaining sends SIGKILL until no child is left. Killing a process
-// can reparent its children to us, so it looks again after each round.
-func killRemaining(opts Options) {
-	for round := 0; ; round++ {
-		n := signalLeftovers(opts, unix.SIGKILL)
-		if round == 0 && n > 0 {
-			opts.Log.Warn("killed leftover processes after the grace period", "count", n, "grace_period", opts.GracePeriod)
-		}
-		var ws unix.WaitStatus
-		_, err := unix.Wait4(-1, &ws, 0, nil)
-		if errors.Is(err, unix.ECHILD) {
+// killRemaining sends SIGKILL and reaps until no child is left, or until
+// killWait has passed: then it gives up on the survivors and says which
+// they are.
+func killRemaining(l leftovers, opts Options, sigs signalSources) {
+	pids := l.signal(unix.SIGKILL)
+	timer := time.NewTimer(killWait)
+	defer timer.Stop()
+	for !drainAll() {
+		select {
+		case <-sigs.chld:
+			// A death can reparent its children to us: they get SIGKILL
+			// too.
+			l.signal(unix.SIGKILL)
+		case <-sigs.other:
+		case <-timer.C:
+			opts.Log.Warn("leftover processes survived SIGKILL (not ours to signal, or stuck in the kernel); exiting with COMMAND's status without them",
+				l.logAttrs(l.list())...)
 			return
 		}
-		drainAll()
 	}
-}
-
-// signalLeftovers sends each of sigs to the leftovers and reports how
-// many there are (our descendants, found through /proc once).
-func signalLeftovers(opts Options, sigs ...syscall.Signal) int {
-	pids := descendants(opts.ProcDir, os.Getpid())
-	for _, sig := range sigs {
-		if opts.PID1 {
-			// kill(-1) from PID 1 reaches every other process of the
-			// namespace, descendants or not.
-			_ = unix.Kill(-1, sig)
-			continue
-		}
-		for _, p := range pids {
-			_ = unix.Kill(p, sig)
-		}
-	}
-	return len(pids)
+	opts.Log.Warn("killed leftover processes after the grace period", append(l.logAttrs(pids), "grace_period", opts.GracePeriod)...)
 }
 
 // Status turns a wait status into an exit status: the code for a normal
@@ -260,12 +269,11 @@ func isTerminal(f *os.File) bool {
 //
 // Signals the Go runtime keeps for itself cannot be caught, so they are
 // not forwarded: SIGPROF (its profiler consumes it) and 32 to 34
-// (reserved for C libraries; the runtime installs no handler, so they keep
-// their default action: as PID 1 of a namespace the kernel drops them,
-// as a subreaper they end the init like any Go program).
-//
-// It also gives 32 and 34 their default action, so that COMMAND does not
-// inherit an ignored one; a failure to do so is returned.
+// (reserved for C libraries; signal.Notify cannot take them). NotifyAll
+// makes 32 and 34 harmless to the init with a handler that does nothing,
+// which exec resets, so COMMAND starts with their default action (see
+// holdReserved); the runtime's own handler already keeps 33 harmless.
+// A failure to install that handler is returned.
 func NotifyAll(ch chan<- os.Signal) error {
 	sigs := make([]os.Signal, 0, 64)
 	for s := syscall.Signal(1); s <= 64; s++ {
@@ -275,5 +283,5 @@ func NotifyAll(ch chan<- os.Signal) error {
 		sigs = append(sigs, s)
 	}
 	signal.Notify(ch, sigs...)
-	return resetReserved()
+	return holdReserved()
 }
