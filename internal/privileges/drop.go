@@ -33,16 +33,21 @@ type Target struct {
 	// inheritable and ambient), so that COMMAND can bind ports below the
 	// unprivileged start.
 	KeepBindService bool
-	// DropGroups are supplementary groups not to keep: those the image's
-	// group file grants to root by name (RootGroups). The target GID is
-	// kept even when listed.
+	// DropGroups are supplementary groups not to keep: root's primary
+	// groups (RootPrimaryGroups) and those the image's group file grants
+	// to root by name (RootGroups). The target GID is kept even when
+	// listed.
 	DropGroups []int
+	// DropAllGroups drops every supplementary group it started with
+	// except the target GID: root's groups could not be told (the image's
+	// passwd or group file could have been written by another user).
+	DropAllGroups bool
 }
 
 // Plan is what Drop will do, decided from the starting credentials.
 type Plan struct {
 	Groups        []int  // supplementary groups after the switch
-	DroppedGroups []int  // groups it started with that are not kept (root's)
+	DroppedGroups []int  // groups it started with that are not kept (root's, or all but the target GID)
 	Caps          uint64 // effective, permitted, inheritable and ambient after the switch
 	// DropBounding lists the bounding-set capabilities to drop, so that a
 	// setuid or file-capability program COMMAND runs cannot get them back.
@@ -60,7 +65,8 @@ const (
 )
 
 // MakePlan checks that st can switch to t and computes the result: the
-// groups it started with except t.DropGroups, plus t.GID, and the
+// groups it started with except t.DropGroups (all of them with
+// t.DropAllGroups), plus t.GID, and the
 // capabilities kept. Missing CAP_SETUID or CAP_SETGID is an error naming
 // them; CAP_NET_BIND_SERVICE asked for but not permitted is an error too,
 // rather than a COMMAND that cannot bind its port.
@@ -82,7 +88,7 @@ func MakePlan(st Status, t Target) (Plan, error) {
 	}
 	var p Plan
 	for _, g := range sortedUnique(st.Groups) {
-		if drop[g] {
+		if drop[g] || (t.DropAllGroups && g != t.GID) {
 			p.DroppedGroups = append(p.DroppedGroups, g)
 		} else {
 			p.Groups = append(p.Groups, g)

@@ -53,3 +53,25 @@ func lines(b []byte) []string {
 	}
 	return out
 }
+
+// RootPrimaryGroups returns, sorted, root's primary groups: the GIDs of
+// the passwd entries with UID 0, or 0 when there is none. A runtime
+// gives root its primary group as a supplementary group too (containerd's
+// ensureAdditionalGids), though Debian's root:x:0: names no member; it is
+// root's, so RUN_AS drops it unless it is the target GID.
+func RootPrimaryGroups(passwd []byte) []int {
+	var gids []int
+	for _, line := range lines(passwd) {
+		f := strings.Split(line, ":")
+		if len(f) < 4 || strings.TrimSpace(f[2]) != "0" {
+			continue
+		}
+		if gid, err := strconv.ParseUint(strings.TrimSpace(f[3]), 10, 32); err == nil {
+			gids = append(gids, int(gid))
+		}
+	}
+	if len(gids) == 0 {
+		return []int{0}
+	}
+	return sortedUnique(gids)
+}

@@ -102,19 +102,20 @@ func privilegesFacts(s *doctor.Section, cfg *config.Config, host Host, uid, gid 
 	case uid == 0 && runAs == nil:
 		s.Notes = append(s.Notes, "running as root: COMMAND would get root; set NONROOT_RUN_AS=UID[:GID] or start the container as a non-root user")
 	case uid == 0 && runAs.UID != 0:
-		t := privileges.Target{UID: runAs.UID, GID: targetGID(runAs, host.PasswdFile)}
-		drop, err := rootGroups(host)
+		t, untrusted, err := runAsTarget(runAs, host)
 		if err != nil {
 			s.Problem(err.Error(), "")
 			return
 		}
-		t.DropGroups = drop
+		if untrusted != "" {
+			untrusted = "; " + untrusted
+		}
 		plan, err := privileges.MakePlan(st, t)
 		if err != nil {
 			s.Problem(err.Error(), "")
 			return
 		}
-		s.Add("run as", "uid %d gid %d groups %s (facts above are before the switch)", t.UID, t.GID, joinInts(plan.Groups))
+		s.Add("run as", "uid %d gid %d groups %s (facts above are before the switch)%s", t.UID, t.GID, joinInts(plan.Groups), untrusted)
 	}
 }
 

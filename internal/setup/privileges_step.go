@@ -3,10 +3,10 @@ package setup
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"runtime"
+	"strings"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/identity"
@@ -72,10 +72,12 @@ func switchUser(cfg *config.Config, host Host, log *slog.Logger) (privileges.Tar
 		log.Info("NONROOT_RUN_AS names root: staying root")
 		return privileges.Target{}, nil, nil
 	}
-	target := privileges.Target{UID: runAs.UID, GID: targetGID(runAs, host.PasswdFile)}
-	var err error
-	if target.DropGroups, err = rootGroups(host); err != nil {
+	target, untrusted, err := runAsTarget(runAs, host)
+	if err != nil {
 		return privileges.Target{}, nil, err
+	}
+	if untrusted != "" {
+		log.Warn(untrusted)
 	}
 	if len(cfg.Ports) > 0 {
 		start, err := ports.UnprivilegedStart(host.ProcDir)
@@ -104,33 +106,50 @@ func switchUser(cfg *config.Config, host Host, log *slog.Logger) (privileges.Tar
 	return target, &plan, nil
 }
 
-// rootGroups reads the groups the image's group file grants to root by
-// name (privileges.RootGroups); a missing passwd or group file grants
-// none.
-func rootGroups(host Host) ([]int, error) {
-	var data [2][]byte
-	for i, f := range []string{host.PasswdFile, host.GroupFile} {
-		b, err := os.ReadFile(f)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("NONROOT_RUN_AS: read %s to drop the groups it grants to root: %w", f, err)
+// runAsTarget decides whom step 1 switches to and which supplementary
+// groups it drops, from RUN_AS and the image's passwd and group files.
+// Root takes facts from them only when no one else could have written
+// them (privileges.ReadTrusted): on a root file system that outlives a
+// start, a group-writable /etc/passwd (OpenShift images make it 0664
+// root:0) would let the last COMMAND pick the GID of the next switch, or
+// take root out of disk's member list. So RUN_AS without a GID needs a
+// trusted passwd file (its entry for the UID gives the GID, else 0 as on
+// OpenShift); and when either file is untrusted, root's groups cannot be
+// told, so every group it started with is dropped but the target GID,
+// and the returned warning says why. Otherwise root's primary groups and
+// those granted to it by name are dropped. A missing file grants nothing.
+func runAsTarget(runAs *config.IDs, host Host) (privileges.Target, string, error) {
+	t := privileges.Target{UID: runAs.UID, GID: runAs.GID}
+	passwd, perr := privileges.ReadTrusted(host.PasswdFile)
+	group, gerr := privileges.ReadTrusted(host.GroupFile)
+	var untrusted []string
+	for _, err := range []error{perr, gerr} {
+		var ue *privileges.UntrustedError
+		switch {
+		case errors.As(err, &ue):
+			untrusted = append(untrusted, ue.Error())
+		case err != nil:
+			return privileges.Target{}, "", fmt.Errorf("NONROOT_RUN_AS: cannot read the image's passwd or group file to tell root's groups: %w", err)
 		}
-		data[i] = b
 	}
-	return privileges.RootGroups(data[0], data[1]), nil
-}
-
-// targetGID is RUN_AS's GID, else the primary group of the UID's passwd
-// entry, else 0 as on OpenShift.
-func targetGID(runAs *config.IDs, passwdFile string) int {
-	if runAs.GID >= 0 {
-		return runAs.GID
-	}
-	if data, err := os.ReadFile(passwdFile); err == nil {
-		if e, ok := identity.LookupUID(data, runAs.UID); ok {
-			return e.GID
+	if t.GID < 0 {
+		var ue *privileges.UntrustedError
+		if errors.As(perr, &ue) {
+			return privileges.Target{}, "", fmt.Errorf("NONROOT_RUN_AS=%d without a GID: the GID would come from %s, but %s, so whoever wrote it could pick the group root switches to; set NONROOT_RUN_AS=UID:GID, or make %s a regular file only root can write (chown root:root, chmod 0644)",
+				runAs.UID, ue.Path, ue.Why, ue.Path)
+		}
+		t.GID = 0
+		if e, ok := identity.LookupUID(passwd, runAs.UID); ok {
+			t.GID = e.GID
 		}
 	}
-	return 0
+	if len(untrusted) > 0 {
+		t.DropAllGroups = true
+		return t, fmt.Sprintf("root's groups cannot be told from files someone other than root could have written (%s): every supplementary group it started with is dropped except the target GID %d; make them regular files only root can write (chown root:root, chmod 0644) to keep the pod's fsGroup and supplementalGroups",
+			strings.Join(untrusted, "; "), t.GID), nil
+	}
+	t.DropGroups = append(privileges.RootPrimaryGroups(passwd), privileges.RootGroups(passwd, group)...)
+	return t, "", nil
 }
 
 func formatIDs(ids *config.IDs) string {
