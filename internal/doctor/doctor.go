@@ -1,7 +1,10 @@
-// Package doctor holds the report of `nonroot-init doctor`: sections of
-// facts and problems, written as text for people or JSON for machines.
-// The facts are gathered by the packages that own them (identity,
-// volumes, ports, render); this package only shapes and prints them.
+// Package doctor is `nonroot-init doctor`: setup's steps in check-only
+// mode, reported as text for people or JSON for machines. Each step
+// package gathers its facts and plans as it does for setup (identity,
+// privileges, volumes, ports, render); doctor calls the same functions,
+// never re-derives a rule, and only reports. The process facts (PID 1,
+// signal dispositions, seccomp, read-only root, cgroup memory limit) are
+// doctor's own, since no step acts on them.
 package doctor
 
 import (

@@ -1,12 +1,10 @@
 package setup
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
-	"runtime"
+	"strings"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/identity"
@@ -14,9 +12,6 @@ import (
 	"github.com/nonroot-init/nonroot-init/internal/privileges"
 	"github.com/nonroot-init/nonroot-init/internal/volumes"
 )
-
-// generatedShell is the login shell of a generated passwd entry.
-const generatedShell = "/bin/sh"
 
 // dropPrivileges is step 1: as root with NONROOT_RUN_AS, fix the volumes
 // for the target group, then switch every thread to the target UID and
@@ -55,35 +50,32 @@ func dropPrivileges(cfg *config.Config, host Host, log *slog.Logger) error {
 // switchUser does the switch of step 1 and returns its target and plan;
 // a nil plan when there is nothing to switch.
 func switchUser(cfg *config.Config, host Host, log *slog.Logger) (privileges.Target, *privileges.Plan, error) {
-	uid, gid := os.Getuid(), os.Getgid()
-	runAs := cfg.RunAs
-	if uid != 0 {
-		if runAs == nil || (runAs.UID == uid && (runAs.GID < 0 || runAs.GID == gid)) {
-			return privileges.Target{}, nil, nil
-		}
-		return privileges.Target{}, nil, fmt.Errorf("NONROOT_RUN_AS=%s: started as uid %d gid %d, not as root, so the user cannot be switched; unset NONROOT_RUN_AS or set the user in the pod (runAsUser) or image (USER) instead",
-			formatIDs(runAs), uid, gid)
-	}
-	if runAs == nil {
+	kind, err := privileges.PlanRunAs(os.Getuid(), os.Getgid(), cfg.RunAs)
+	switch {
+	case err != nil:
+		return privileges.Target{}, nil, err
+	case kind == privileges.RunAsRoot:
 		log.Warn("running as root: COMMAND gets root and every capability of the container; set NONROOT_RUN_AS=UID[:GID] or start the container as a non-root user")
 		return privileges.Target{}, nil, nil
-	}
-	if runAs.UID == 0 {
+	case kind == privileges.RunAsStayRoot:
 		log.Info("NONROOT_RUN_AS names root: staying root")
 		return privileges.Target{}, nil, nil
+	case kind != privileges.RunAsSwitch:
+		return privileges.Target{}, nil, nil
 	}
-	target := privileges.Target{UID: runAs.UID, GID: targetGID(runAs, host.PasswdFile)}
-	var err error
-	if target.DropGroups, err = rootGroups(host); err != nil {
+	passwd, group, err := privileges.ReadImageFiles(host.PasswdFile, host.GroupFile)
+	if err != nil {
 		return privileges.Target{}, nil, err
 	}
+	keepBind := false
 	if len(cfg.Ports) > 0 {
 		start, err := ports.UnprivilegedStart(host.ProcDir)
 		if err != nil {
 			return privileges.Target{}, nil, err
 		}
-		target.KeepBindService = ports.NeedsBindCap(cfg.Ports, start)
+		keepBind = ports.NeedsBindCap(cfg.Ports, start)
 	}
+	target := privileges.RunAsTarget(cfg.RunAs, passwd, group, keepBind)
 	if len(cfg.Volumes) > 0 {
 		rep, err := volumes.FixPermissions(cfg.Volumes, volumes.FixOptions{GID: target.GID})
 		if err != nil {
@@ -104,65 +96,9 @@ func switchUser(cfg *config.Config, host Host, log *slog.Logger) (privileges.Tar
 	return target, &plan, nil
 }
 
-// rootGroups reads the groups the image's group file grants to root by
-// name (privileges.RootGroups); a missing passwd or group file grants
-// none.
-func rootGroups(host Host) ([]int, error) {
-	var data [2][]byte
-	for i, f := range []string{host.PasswdFile, host.GroupFile} {
-		b, err := os.ReadFile(f)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("NONROOT_RUN_AS: read %s to drop the groups it grants to root: %w", f, err)
-		}
-		data[i] = b
-	}
-	return privileges.RootGroups(data[0], data[1]), nil
-}
-
-// targetGID is RUN_AS's GID, else the primary group of the UID's passwd
-// entry, else 0 as on OpenShift.
-func targetGID(runAs *config.IDs, passwdFile string) int {
-	if runAs.GID >= 0 {
-		return runAs.GID
-	}
-	if data, err := os.ReadFile(passwdFile); err == nil {
-		if e, ok := identity.LookupUID(data, runAs.UID); ok {
-			return e.GID
-		}
-	}
-	return 0
-}
-
-func formatIDs(ids *config.IDs) string {
-	if ids.GID < 0 {
-		return fmt.Sprint(ids.UID)
-	}
-	return fmt.Sprintf("%d:%d", ids.UID, ids.GID)
-}
-
-// identityOptions fills the identity step's options from the settings,
-// the host and COMMAND's environment so far.
-func identityOptions(cfg *config.Config, host Host, getenv func(string) (string, bool)) identity.Options {
-	return identity.Options{
-		Mode:          cfg.Passwd,
-		Username:      cfg.Username,
-		Home:          cfg.Home,
-		NSSWrapperLib: cfg.NSSWrapperLib,
-		StateDir:      cfg.StateDir,
-		PasswdFile:    host.PasswdFile,
-		GroupFile:     host.GroupFile,
-		LibDirs:       identity.LibDirs(runtime.GOARCH),
-		GOARCH:        runtime.GOARCH,
-		Shell:         generatedShell,
-		UID:           os.Getuid(),
-		GID:           os.Getgid(),
-		Getenv:        getenv,
-	}
-}
-
 // provideIdentity is step 2: a passwd entry, HOME, USER and LOGNAME.
 func provideIdentity(cfg *config.Config, host Host, env *Env, log *slog.Logger) (identity.User, error) {
-	res, err := identity.Provide(identityOptions(cfg, host, env.Get), log)
+	res, err := identity.Provide(identity.NewOptions(cfg, host.PasswdFile, host.GroupFile, os.Getuid(), os.Getgid(), env.Get), log)
 	if err != nil {
 		return identity.User{}, err
 	}
@@ -170,4 +106,15 @@ func provideIdentity(cfg *config.Config, host Host, env *Env, log *slog.Logger) 
 		env.Set(v.Key, v.Value)
 	}
 	return res.User, nil
+}
+
+func joinInts(ids []int) string {
+	if len(ids) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = fmt.Sprint(id)
+	}
+	return strings.Join(parts, ",")
 }

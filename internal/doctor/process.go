@@ -1,4 +1,4 @@
-package setup
+package doctor
 
 import (
 	"errors"
@@ -14,8 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
-	"github.com/nonroot-init/nonroot-init/internal/doctor"
-	"github.com/nonroot-init/nonroot-init/internal/ports"
+	"github.com/nonroot-init/nonroot-init/internal/host"
 	"github.com/nonroot-init/nonroot-init/internal/privileges"
 )
 
@@ -31,28 +30,28 @@ const (
 // cgroup memory limit (no_new_privs and the capabilities are in the
 // identity section, the unprivileged port start in the ports section).
 // Each problem comes with its fix.
-func processSection(cfg *config.Config, host Host) doctor.Section {
-	s := doctor.Section{Name: "process"}
-	s.Add("pid", "%d", host.PID)
+func processSection(cfg *config.Config, h host.Host, st privileges.Status, stErr error, sw runAs) Section {
+	s := Section{Name: "process"}
+	s.Add("pid", "%d", h.PID)
 	switch {
-	case host.PID == 1:
+	case h.PID == 1:
 		s.Add("role", "PID 1: reaps every zombie of the namespace")
 	case cfg.Subreaper == config.SubreaperOff:
 		s.Add("role", "not PID 1 and NONROOT_SUBREAPER=off: orphans go to the real PID 1")
 	default:
 		s.Add("role", "subreaper: reaps its own descendants")
 	}
-	pid1Facts(&s, host)
+	pid1Facts(&s, h)
 
 	// no_new_privs and the capability sets are in the identity section.
-	if st, err := readStatus(host.ProcDir, "self"); err != nil {
+	if st, err := readStatus(h.ProcDir, "self"); err != nil {
 		s.Add("seccomp", "unknown: %v", err)
 	} else {
 		s.Add("seccomp", "%s", seccompMode(st["Seccomp"]))
 	}
-	boundingFacts(&s, cfg, host)
-	rootFacts(&s, host)
-	memoryFacts(&s, host)
+	boundingFacts(&s, cfg, st, stErr, sw)
+	rootFacts(&s, h)
+	memoryFacts(&s, h)
 	return s
 }
 
@@ -60,25 +59,13 @@ func processSection(cfg *config.Config, host Host) doctor.Section {
 // or file-capability program regains what is in it unless no_new_privs
 // is set. As root with NONROOT_RUN_AS, that is the set the switch leaves
 // (all of it without CAP_SETPCAP); otherwise this process's own.
-func boundingFacts(s *doctor.Section, cfg *config.Config, host Host) {
-	st, err := privileges.ReadStatus(filepath.Join(host.ProcDir, "self", "status"))
-	if err != nil {
-		s.Add("bounding_set", "unknown: %v", err)
+func boundingFacts(s *Section, cfg *config.Config, st privileges.Status, stErr error, sw runAs) {
+	if stErr != nil {
+		s.Add("bounding_set", "unknown: %v", stErr)
 		return
 	}
-	uid := os.Getuid()
-	runAs := uid == 0 && cfg.RunAs != nil && cfg.RunAs.UID != 0
-	var plan *privileges.Plan
-	if runAs {
-		t := privileges.Target{UID: cfg.RunAs.UID}
-		if start, err := ports.UnprivilegedStart(host.ProcDir); err == nil {
-			t.KeepBindService = ports.NeedsBindCap(cfg.Ports, start)
-		}
-		if p, err := privileges.MakePlan(st, t); err == nil {
-			plan = &p
-		}
-	}
-	value, note := boundingSet(uid, st.CapBnd, st.NoNewPrivs || cfg.NoNewPrivs, runAs, plan)
+	runAs := sw.kind == privileges.RunAsSwitch
+	value, note := boundingSet(os.Getuid(), st.CapBnd, st.NoNewPrivs || cfg.NoNewPrivs, runAs, sw.plan)
 	s.Add("bounding_set", "%s", value)
 	if note != "" {
 		s.Notes = append(s.Notes, note)
@@ -119,13 +106,13 @@ func boundingSet(uid int, bnd uint64, nnp, runAs bool, plan *privileges.Plan) (v
 // pid1Facts reports PID 1 of the namespace, as `kubectl exec ... doctor`
 // sees the container's init: its name, what it does with SIGTERM, its
 // ignored and blocked signals, and zombies it leaves unreaped.
-func pid1Facts(s *doctor.Section, host Host) {
-	if host.PID == 1 {
+func pid1Facts(s *Section, h host.Host) {
+	if h.PID == 1 {
 		s.Notes = append(s.Notes, "doctor is PID 1 itself: run it in the running container (kubectl exec POD -- /usr/local/bin/nonroot-init doctor) to check the real init")
 		return
 	}
-	comm, err := os.ReadFile(filepath.Join(host.ProcDir, "1", "comm"))
-	st, err2 := readStatus(host.ProcDir, "1")
+	comm, err := os.ReadFile(filepath.Join(h.ProcDir, "1", "comm"))
+	st, err2 := readStatus(h.ProcDir, "1")
 	if err = errors.Join(err, err2); err != nil {
 		s.Add("pid1", "unknown: %v", err)
 		return
@@ -143,7 +130,7 @@ func pid1Facts(s *doctor.Section, host Host) {
 		// its default action does nothing either.
 		s.Problem(fmt.Sprintf("PID 1 (%s) does not handle SIGTERM (%s): a pod deletion or docker stop is ignored until SIGKILL after the grace period", name, term), fixEntrypoint)
 	}
-	zombies, err := countZombies(host.ProcDir, 1)
+	zombies, err := countZombies(h.ProcDir, 1)
 	if err != nil {
 		s.Add("zombies", "unknown: %v", err)
 		return
@@ -156,8 +143,8 @@ func pid1Facts(s *doctor.Section, host Host) {
 
 // rootFacts reports whether the root filesystem is read-only and, if so,
 // whether /tmp is writable.
-func rootFacts(s *doctor.Section, host Host) {
-	root := host.RootDir
+func rootFacts(s *Section, h host.Host) {
+	root := h.RootDir
 	if root == "" {
 		root = "/"
 	}
@@ -178,12 +165,12 @@ func rootFacts(s *doctor.Section, host Host) {
 
 // memoryFacts reports the cgroup version and the memory limit of the
 // cgroup this process is in.
-func memoryFacts(s *doctor.Section, host Host) {
-	cgdir := host.CgroupDir
+func memoryFacts(s *Section, h host.Host) {
+	cgdir := h.CgroupDir
 	if cgdir == "" {
 		cgdir = "/sys/fs/cgroup"
 	}
-	self, err := os.ReadFile(filepath.Join(host.ProcDir, "self", "cgroup"))
+	self, err := os.ReadFile(filepath.Join(h.ProcDir, "self", "cgroup"))
 	if err != nil {
 		s.Add("memory_limit", "unknown: %v", err)
 		return

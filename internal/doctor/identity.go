@@ -1,13 +1,13 @@
-package setup
+package doctor
 
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
+	"os"
 	"strings"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
-	"github.com/nonroot-init/nonroot-init/internal/doctor"
+	"github.com/nonroot-init/nonroot-init/internal/host"
 	"github.com/nonroot-init/nonroot-init/internal/identity"
 	"github.com/nonroot-init/nonroot-init/internal/privileges"
 	"golang.org/x/sys/unix"
@@ -18,27 +18,27 @@ const installNSSWrapper = "install libnss_wrapper in the image (Debian/Ubuntu: a
 
 // identitySection reports who COMMAND would run as and how its passwd
 // entry would be provided (steps 1 and 2), without writing anything.
-func identitySection(cfg *config.Config, host Host) doctor.Section {
-	s := doctor.Section{Name: "identity"}
-	env := NewEnv(host.Environ)
-	o := identityOptions(cfg, host, env.Get)
+func identitySection(cfg *config.Config, h host.Host, st privileges.Status, stErr error, sw runAs) Section {
+	s := Section{Name: "identity"}
+	env := host.NewEnv(h.Environ)
+	o := identity.NewOptions(cfg, h.PasswdFile, h.GroupFile, os.Getuid(), os.Getgid(), env.Get)
 	groups, _ := unix.Getgroups()
 	s.Add("uid", "%d", o.UID)
 	s.Add("gid", "%d", o.GID)
 	s.Add("groups", "%s", joinInts(groups))
 
-	privilegesFacts(&s, cfg, host, o.UID, o.GID)
+	privilegesFacts(&s, st, stErr, sw)
 
 	in := identity.Inspect(o)
 	switch {
 	case in.Found:
-		s.Add("passwd entry", "%s (found in %s)", in.Entry.Line(), host.PasswdFile)
+		s.Add("passwd entry", "%s (found in %s)", in.Entry.Line(), h.PasswdFile)
 	case in.MethodErr != nil:
 		s.Add("passwd entry", "none for uid %d", o.UID)
 	case in.Method == identity.MethodNSSWrapper:
 		s.Add("passwd entry", "none for uid %d; would be provided through nss_wrapper as %q", o.UID, cfg.Username)
 	case in.Method == identity.MethodEtcPasswd:
-		s.Add("passwd entry", "none for uid %d; would be appended to %s as %q", o.UID, host.PasswdFile, cfg.Username)
+		s.Add("passwd entry", "none for uid %d; would be appended to %s as %q", o.UID, h.PasswdFile, cfg.Username)
 	default:
 		s.Add("passwd entry", "none for uid %d; COMMAND would get USER, LOGNAME and HOME only (%s)", o.UID, strings.Join(in.Reasons, "; "))
 		if o.UID != 0 && cfg.Passwd != config.PasswdOff {
@@ -75,7 +75,7 @@ func identitySection(cfg *config.Config, host Host) doctor.Section {
 		s.Problem(fmt.Sprintf("HOME %s is not writable: %v", in.Home, in.HomeErr), "set NONROOT_HOME to a writable directory, such as an emptyDir volume")
 	}
 	if in.PasswdExposed && o.UID != 0 {
-		s.Problem(fmt.Sprintf("%s is writable by uid %d: any process of the container can add a user, a privilege-escalation risk", host.PasswdFile, o.UID),
+		s.Problem(fmt.Sprintf("%s is writable by uid %d: any process of the container can add a user, a privilege-escalation risk", h.PasswdFile, o.UID),
 			"make it read-only in the image (chown root:root, chmod 0644) and let nonroot-init provide the entry through nss_wrapper (NONROOT_PASSWD=auto)")
 	}
 	s.Notes = append(s.Notes, "writability judged by the kernel's access check with the effective IDs; nothing was written")
@@ -83,38 +83,23 @@ func identitySection(cfg *config.Config, host Host) doctor.Section {
 }
 
 // privilegesFacts adds the capability sets and what NONROOT_RUN_AS would do.
-func privilegesFacts(s *doctor.Section, cfg *config.Config, host Host, uid, gid int) {
-	st, err := privileges.ReadStatus(filepath.Join(host.ProcDir, "self", "status"))
-	if err != nil {
-		s.Add("capabilities", "unknown: %v", err)
-		return
+func privilegesFacts(s *Section, st privileges.Status, stErr error, sw runAs) {
+	if stErr != nil {
+		s.Add("capabilities", "unknown: %v", stErr)
+	} else {
+		s.Add("capabilities effective", "%s", privileges.CapNames(st.CapEff))
+		s.Add("capabilities permitted", "%s", privileges.CapNames(st.CapPrm))
+		s.Add("capabilities ambient", "%s", privileges.CapNames(st.CapAmb))
+		s.Add("capabilities bounding", "%s", privileges.CapNames(st.CapBnd))
+		s.Add("no_new_privs", "%t", st.NoNewPrivs)
 	}
-	s.Add("capabilities effective", "%s", privileges.CapNames(st.CapEff))
-	s.Add("capabilities permitted", "%s", privileges.CapNames(st.CapPrm))
-	s.Add("capabilities ambient", "%s", privileges.CapNames(st.CapAmb))
-	s.Add("capabilities bounding", "%s", privileges.CapNames(st.CapBnd))
-	s.Add("no_new_privs", "%t", st.NoNewPrivs)
-	runAs := cfg.RunAs
 	switch {
-	case uid != 0 && runAs != nil && (runAs.UID != uid || (runAs.GID >= 0 && runAs.GID != gid)):
-		s.Problem(fmt.Sprintf("NONROOT_RUN_AS=%s but started as uid %d gid %d, not as root: the switch is impossible", formatIDs(runAs), uid, gid),
-			"unset NONROOT_RUN_AS, or set the user in the pod (runAsUser) or image (USER)")
-	case uid == 0 && runAs == nil:
+	case sw.err != nil:
+		s.Problem(runAsProblem(sw.err))
+	case sw.kind == privileges.RunAsRoot:
 		s.Notes = append(s.Notes, "running as root: COMMAND would get root; set NONROOT_RUN_AS=UID[:GID] or start the container as a non-root user")
-	case uid == 0 && runAs.UID != 0:
-		t := privileges.Target{UID: runAs.UID, GID: targetGID(runAs, host.PasswdFile)}
-		drop, err := rootGroups(host)
-		if err != nil {
-			s.Problem(err.Error(), "")
-			return
-		}
-		t.DropGroups = drop
-		plan, err := privileges.MakePlan(st, t)
-		if err != nil {
-			s.Problem(err.Error(), "")
-			return
-		}
-		s.Add("run as", "uid %d gid %d groups %s (facts above are before the switch)", t.UID, t.GID, joinInts(plan.Groups))
+	case sw.plan != nil:
+		s.Add("run as", "uid %d gid %d groups %s (facts above are before the switch)", sw.target.UID, sw.target.GID, joinInts(sw.plan.Groups))
 	}
 }
 

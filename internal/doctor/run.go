@@ -1,0 +1,81 @@
+package doctor
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+
+	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/host"
+	"github.com/nonroot-init/nonroot-init/internal/ports"
+	"github.com/nonroot-init/nonroot-init/internal/privileges"
+)
+
+// Run runs setup's steps 2 to 5 in check-only mode, as the step packages
+// gather and plan them, and returns the report. It writes nothing, not
+// even a probe file.
+func Run(cfg *config.Config, h host.Host) Report {
+	st, stErr := privileges.ReadStatus(filepath.Join(h.ProcDir, "self", "status"))
+	sw := planSwitch(cfg, h, st, stErr)
+	return New(
+		identitySection(cfg, h, st, stErr, sw),
+		volumesSection(cfg),
+		portsSection(cfg, h),
+		templatesSection(cfg, h),
+		processSection(cfg, h, st, stErr, sw),
+	)
+}
+
+// runAs is step 1's plan as doctor sees it: what NONROOT_RUN_AS would do
+// and, for a switch, its target and plan.
+type runAs struct {
+	kind   privileges.RunAs
+	err    error // the switch cannot be planned: see identity
+	target privileges.Target
+	plan   *privileges.Plan // nil unless a switch is planned from known capabilities
+}
+
+// planSwitch plans step 1 with the calls setup makes, from this process's
+// status st.
+func planSwitch(cfg *config.Config, h host.Host, st privileges.Status, stErr error) runAs {
+	var r runAs
+	r.kind, r.err = privileges.PlanRunAs(os.Getuid(), os.Getgid(), cfg.RunAs)
+	if r.err != nil || r.kind != privileges.RunAsSwitch {
+		return r
+	}
+	passwd, group, err := privileges.ReadImageFiles(h.PasswdFile, h.GroupFile)
+	if err != nil {
+		r.err = err
+		return r
+	}
+	keepBind := false
+	if len(cfg.Ports) > 0 {
+		start, err := ports.UnprivilegedStart(h.ProcDir)
+		if err != nil {
+			r.err = err
+			return r
+		}
+		keepBind = ports.NeedsBindCap(cfg.Ports, start)
+	}
+	r.target = privileges.RunAsTarget(cfg.RunAs, passwd, group, keepBind)
+	if stErr != nil {
+		return r // the capabilities are unknown, and so is the plan
+	}
+	plan, err := privileges.MakePlan(st, r.target)
+	if err != nil {
+		r.err = err
+		return r
+	}
+	r.plan = &plan
+	return r
+}
+
+// runAsProblem is the problem of a switch that cannot be planned, with
+// its fix.
+func runAsProblem(err error) (what, fix string) {
+	var re *privileges.RunAsError
+	if errors.As(err, &re) {
+		return re.What(), re.Fix()
+	}
+	return err.Error(), ""
+}
