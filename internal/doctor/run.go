@@ -17,11 +17,12 @@ import (
 func Run(cfg *config.Config, h host.Host) Report {
 	st, stErr := privileges.ReadStatus(filepath.Join(h.ProcDir, "self", "status"))
 	sw := planSwitch(cfg, h, st, stErr)
+	pp := planPorts(cfg, h)
 	return New(
 		identitySection(cfg, h, st, stErr, sw),
 		volumesSection(cfg),
-		portsSection(cfg, h),
-		templatesSection(cfg, h),
+		portsSection(cfg, pp),
+		templatesSection(cfg, h, pp.decisions),
 		processSection(cfg, h, st, stErr, sw),
 	)
 }
@@ -48,14 +49,10 @@ func planSwitch(cfg *config.Config, h host.Host, st privileges.Status, stErr err
 		r.err = err
 		return r
 	}
-	keepBind := false
-	if len(cfg.Ports) > 0 {
-		start, err := ports.UnprivilegedStart(h.ProcDir)
-		if err != nil {
-			r.err = err
-			return r
-		}
-		keepBind = ports.NeedsBindCap(cfg.Ports, start)
+	keepBind, err := ports.RunAsNeedsBindCap(h.ProcDir, cfg.Ports)
+	if err != nil {
+		r.err = err
+		return r
 	}
 	r.target = privileges.RunAsTarget(cfg.RunAs, passwd, group, keepBind)
 	if stErr != nil {

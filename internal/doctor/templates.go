@@ -13,8 +13,9 @@ import (
 // templatesSection is the templates part of doctor: each source found
 // and what it would become, and every render error. Rendering happens in
 // memory only, with the init's own environment (what steps 2 and 4 would
-// add is not there, except the resolved ports), so doctor writes nothing.
-func templatesSection(cfg *config.Config, h host.Host) Section {
+// add is not there, except the ports step 4 would resolve, decisions), so
+// doctor writes nothing.
+func templatesSection(cfg *config.Config, h host.Host, decisions []ports.Decision) Section {
 	s := Section{Name: "templates"}
 	if len(cfg.Templates) == 0 {
 		s.Add("NONROOT_TEMPLATES", "empty")
@@ -22,13 +23,9 @@ func templatesSection(cfg *config.Config, h host.Host) Section {
 	}
 	env := host.NewEnv(h.Environ)
 	resolved := map[string]int{}
-	if facts, err := ports.ReadFacts(h.ProcDir); err == nil {
-		if ds, err := ports.Resolve(cfg.Ports, cfg.PortOffset, facts); err == nil {
-			for _, d := range ds {
-				resolved[d.Name] = d.Port
-				env.Set(d.Name, fmt.Sprint(d.Port))
-			}
-		}
+	for _, d := range decisions {
+		resolved[d.Name] = d.Port
+		env.Set(d.Name, fmt.Sprint(d.Port))
 	}
 	home, _ := env.Get("HOME")
 	name, _ := env.Get("USER")

@@ -67,13 +67,9 @@ func switchUser(cfg *config.Config, host Host, log *slog.Logger) (privileges.Tar
 	if err != nil {
 		return privileges.Target{}, nil, err
 	}
-	keepBind := false
-	if len(cfg.Ports) > 0 {
-		start, err := ports.UnprivilegedStart(host.ProcDir)
-		if err != nil {
-			return privileges.Target{}, nil, err
-		}
-		keepBind = ports.NeedsBindCap(cfg.Ports, start)
+	keepBind, err := ports.RunAsNeedsBindCap(host.ProcDir, cfg.Ports)
+	if err != nil {
+		return privileges.Target{}, nil, err
 	}
 	target := privileges.RunAsTarget(cfg.RunAs, passwd, group, keepBind)
 	if len(cfg.Volumes) > 0 {
