@@ -38,7 +38,7 @@ func doctorCmd(raw config.Raw, args []string, host setup.Host, stdout, stderr io
 		fmt.Fprintf(stderr, "nonroot-init doctor: invalid settings: %v\n", err)
 		return exitUsage
 	}
-	report := doctor.Run(cfg, host)
+	report := doctor.Run(cfg, host, version)
 	if *asJSON {
 		err = report.WriteJSON(stdout)
 	} else {

@@ -18,7 +18,7 @@ const installNSSWrapper = "install libnss_wrapper in the image (Debian/Ubuntu: a
 
 // identitySection reports who COMMAND would run as and how its passwd
 // entry would be provided (steps 1 and 2), without writing anything.
-func identitySection(cfg *config.Config, h host.Host, st privileges.Status, stErr error, sw runAs) Section {
+func identitySection(cfg *config.Config, h host.Host, st privileges.Status, stErr error, sw runAs) (Section, *Identity) {
 	s := Section{Name: "identity"}
 	env := host.NewEnv(h.Environ)
 	o := identity.NewOptions(cfg, h.PasswdFile, h.GroupFile, os.Getuid(), os.Getgid(), env.Get)
@@ -26,10 +26,34 @@ func identitySection(cfg *config.Config, h host.Host, st privileges.Status, stEr
 	s.Add("uid", "%d", o.UID)
 	s.Add("gid", "%d", o.GID)
 	s.Add("groups", "%s", joinInts(groups))
+	j := &Identity{UID: o.UID, GID: o.GID, Groups: orEmpty(groups), PasswdFile: h.PasswdFile, StateDirSkipped: []string{}}
 
-	privilegesFacts(&s, st, stErr, sw)
+	privilegesFacts(&s, j, st, stErr, sw)
 
 	in := identity.Inspect(o)
+	j.PasswdEntry = in.Found
+	if in.Found {
+		j.Username, j.PasswdLine = ptr(in.Entry.Name), ptr(in.Entry.Line())
+	}
+	if in.MethodErr == nil && in.Method != "" {
+		j.PasswdMethod = ptr(in.Method)
+	}
+	if in.MethodErr == nil && (in.Method == identity.MethodNSSWrapper || in.Method == identity.MethodEtcPasswd) {
+		j.ProvidedUsername = ptr(cfg.Username)
+	}
+	if in.LibErr == nil {
+		j.NSSWrapperLib = ptr(in.Lib)
+	}
+	j.NSSWrapperError = errString(in.LibErr)
+	if in.StateErr == nil {
+		j.StateDir = ptr(in.StateDir)
+	}
+	j.StateDirError = errString(in.StateErr)
+	for _, err := range in.StateSkipped {
+		j.StateDirSkipped = append(j.StateDirSkipped, err.Error())
+	}
+	j.Home, j.HomeWritable = in.Home, in.HomeErr == nil
+	j.PasswdWritable = in.PasswdExposed
 	switch {
 	case in.Found:
 		s.Add("passwd entry", "%s (found in %s)", in.Entry.Line(), h.PasswdFile)
@@ -79,14 +103,16 @@ func identitySection(cfg *config.Config, h host.Host, st privileges.Status, stEr
 			"make it read-only in the image (chown root:root, chmod 0644) and let nonroot-init provide the entry through nss_wrapper (NONROOT_PASSWD=auto)")
 	}
 	s.Notes = append(s.Notes, "writability judged by the kernel's access check with the effective IDs; nothing was written")
-	return s
+	return s, j
 }
 
 // privilegesFacts adds the capability sets and what NONROOT_RUN_AS would do.
-func privilegesFacts(s *Section, st privileges.Status, stErr error, sw runAs) {
+func privilegesFacts(s *Section, j *Identity, st privileges.Status, stErr error, sw runAs) {
 	if stErr != nil {
 		s.Add("capabilities", "unknown: %v", stErr)
 	} else {
+		j.Capabilities = &Capabilities{Effective: capList(st.CapEff), Permitted: capList(st.CapPrm), Ambient: capList(st.CapAmb), Bounding: capList(st.CapBnd)}
+		j.NoNewPrivs = ptr(st.NoNewPrivs)
 		s.Add("capabilities effective", "%s", privileges.CapNames(st.CapEff))
 		s.Add("capabilities permitted", "%s", privileges.CapNames(st.CapPrm))
 		s.Add("capabilities ambient", "%s", privileges.CapNames(st.CapAmb))
@@ -99,6 +125,7 @@ func privilegesFacts(s *Section, st privileges.Status, stErr error, sw runAs) {
 	case sw.kind == privileges.RunAsRoot:
 		s.Notes = append(s.Notes, "running as root: COMMAND would get root; set NONROOT_RUN_AS=UID[:GID] or start the container as a non-root user")
 	case sw.plan != nil:
+		j.RunAs = &RunAs{UID: sw.target.UID, GID: sw.target.GID, Groups: orEmpty(sw.plan.Groups)}
 		s.Add("run as", "uid %d gid %d groups %s (facts above are before the switch)", sw.target.UID, sw.target.GID, joinInts(sw.plan.Groups))
 	}
 }

@@ -29,12 +29,15 @@ func planPorts(cfg *config.Config, h host.Host) portsPlan {
 
 // portsSection is the ports part of doctor: the unprivileged start, the
 // capability COMMAND would hold, and each port's decision.
-func portsSection(cfg *config.Config, p portsPlan) Section {
+func portsSection(cfg *config.Config, p portsPlan) (Section, *Ports) {
 	s := Section{Name: "ports"}
+	j := &Ports{Offset: cfg.PortOffset, Resolved: []Port{}}
 	if p.factsErr != nil {
 		s.Problem(p.factsErr.Error(), "make /proc/sys/net/ipv4/ip_unprivileged_port_start and /proc/self/status readable, or leave NONROOT_PORTS empty")
-		return s
+		return s, j
 	}
+	j.UnprivilegedPortStart = ptr(p.facts.UnprivilegedStart)
+	j.NetBindService, j.NetBindServiceReason = ptr(p.facts.BindCap), ptr(p.facts.BindCapReason)
 	s.Add("unprivileged port start", "%d (net.ipv4.ip_unprivileged_port_start of this network namespace; 1024 when missing)", p.facts.UnprivilegedStart)
 	held := "no"
 	if p.facts.BindCap {
@@ -45,14 +48,15 @@ func portsSection(cfg *config.Config, p portsPlan) Section {
 	s.Add("CAP_NET_BIND_SERVICE", "%s: %s", held, p.facts.BindCapReason)
 	if len(cfg.Ports) == 0 {
 		s.Add("NONROOT_PORTS", "empty")
-		return s
+		return s, j
 	}
 	if p.err != nil {
 		s.Problem(p.err.Error(), "change NONROOT_PORTS or NONROOT_PORT_OFFSET so that every name ends on its own port up to 65535")
-		return s
+		return s, j
 	}
 	for _, d := range p.decisions {
 		s.Add(d.Name, "%d: %s; containerPort and a Service's targetPort: %d", d.Port, d.Reason, d.Port)
+		j.Resolved = append(j.Resolved, Port{Name: d.Name, Requested: d.Asked, Port: d.Port, Remapped: d.Remapped(), Reason: d.Reason})
 	}
-	return s
+	return s, j
 }

@@ -37,7 +37,7 @@ func portsProc(t *testing.T, start string, uid string, ambient string) string {
 
 func TestPortsSection(t *testing.T) {
 	cfg := &config.Config{Ports: []config.Port{{Name: "HTTP_PORT", Port: 80}}, PortOffset: 8000}
-	s := portsSection(cfg, planPorts(cfg, host.Host{ProcDir: portsProc(t, "1024", "1000680000", "0")}))
+	s, _ := portsSection(cfg, planPorts(cfg, host.Host{ProcDir: portsProc(t, "1024", "1000680000", "0")}))
 	text := portsSectionText(s.Facts)
 	for _, w := range []string{"unprivileged port start=1024", "CAP_NET_BIND_SERVICE=no: COMMAND (uid 1000680000) does not hold", "HTTP_PORT=8080: 80 is below", "targetPort: 8080"} {
 		if !strings.Contains(text, w) {
@@ -48,10 +48,10 @@ func TestPortsSection(t *testing.T) {
 		t.Errorf("problems %v; want none", s.Problems)
 	}
 	bad := &config.Config{Ports: []config.Port{{Name: "A", Port: 80}, {Name: "B", Port: 8080}}, PortOffset: 8000}
-	if s := portsSection(bad, planPorts(bad, host.Host{ProcDir: portsProc(t, "1024", "1000", "0")})); len(s.Problems) != 1 {
+	if s, _ := portsSection(bad, planPorts(bad, host.Host{ProcDir: portsProc(t, "1024", "1000", "0")})); len(s.Problems) != 1 {
 		t.Errorf("collision: problems %v; want one", s.Problems)
 	}
-	if s := portsSection(cfg, planPorts(cfg, host.Host{ProcDir: portsProc(t, "x", "1000", "0")})); len(s.Problems) != 1 {
+	if s, _ := portsSection(cfg, planPorts(cfg, host.Host{ProcDir: portsProc(t, "x", "1000", "0")})); len(s.Problems) != 1 {
 		t.Errorf("unreadable sysctl: problems %v; want one", s.Problems)
 	}
 }
@@ -72,7 +72,7 @@ func TestTemplatesSection(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "out")
 	cfg := &config.Config{Templates: []config.Template{{Src: src, Dst: dst}}, Ports: []config.Port{{Name: "HTTP_PORT", Port: 80}}, PortOffset: 8000}
 	h := host.Host{ProcDir: portsProc(t, "1024", "1000680000", "0"), Environ: []string{"HOME=/h", "USER=u"}}
-	s := templatesSection(cfg, h, planPorts(cfg, h).decisions)
+	s, _ := templatesSection(cfg, h, planPorts(cfg, h).decisions)
 	if len(s.Problems) != 0 || len(s.Facts) != 1 || !strings.Contains(s.Facts[0].Value, "render to "+filepath.Join(dst, "a.conf")) {
 		t.Errorf("templatesSection = %+v; want one fact rendering a.conf and no problem", s)
 	}
@@ -82,11 +82,11 @@ func TestTemplatesSection(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "b.conf.tmpl"), []byte("{{ if }}"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s = templatesSection(cfg, h, planPorts(cfg, h).decisions)
+	s, _ = templatesSection(cfg, h, planPorts(cfg, h).decisions)
 	if len(s.Problems) != 1 || !strings.Contains(s.Problems[0].What, "b.conf.tmpl:1: missing value for if") {
 		t.Errorf("templatesSection(bad) problems %+v; want the parse error", s.Problems)
 	}
-	if s := templatesSection(&config.Config{}, h, nil); len(s.Problems) != 0 {
+	if s, _ := templatesSection(&config.Config{}, h, nil); len(s.Problems) != 0 {
 		t.Errorf("templatesSection(none) = %+v", s)
 	}
 }

@@ -12,19 +12,21 @@ import (
 )
 
 // Run runs setup's steps 2 to 5 in check-only mode, as the step packages
-// gather and plan them, and returns the report. It writes nothing, not
-// even a probe file.
-func Run(cfg *config.Config, h host.Host) Report {
+// gather and plan them, and returns the report; version is the binary's.
+// It writes nothing, not even a probe file.
+func Run(cfg *config.Config, h host.Host, version string) Report {
 	st, stErr := privileges.ReadStatus(filepath.Join(h.ProcDir, "self", "status"))
 	sw := planSwitch(cfg, h, st, stErr)
 	pp := planPorts(cfg, h)
-	return New(
-		identitySection(cfg, h, st, stErr, sw),
-		volumesSection(cfg),
-		portsSection(cfg, pp),
-		templatesSection(cfg, h, pp.decisions),
-		processSection(cfg, h, st, stErr, sw),
-	)
+	idSec, id := identitySection(cfg, h, st, stErr, sw)
+	volSec, vols := volumesSection(cfg)
+	portSec, prts := portsSection(cfg, pp)
+	tmplSec, tmpls := templatesSection(cfg, h, pp.decisions)
+	procSec, proc := processSection(cfg, h, st, stErr, sw)
+	r := New(idSec, volSec, portSec, tmplSec, procSec)
+	r.Version = version
+	r.Identity, r.VolumeCheck, r.Volumes, r.Ports, r.Templates, r.Process = id, cfg.VolumeCheck, vols, prts, tmpls, proc
+	return r
 }
 
 // runAs is step 1's plan as doctor sees it: what NONROOT_RUN_AS would do
