@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/doctor"
 	"github.com/nonroot-init/nonroot-init/internal/setup"
 	"github.com/nonroot-init/nonroot-init/internal/volumes"
 )
@@ -37,7 +38,7 @@ func doctorCmd(raw config.Raw, args []string, host setup.Host, stdout, stderr io
 		fmt.Fprintf(stderr, "nonroot-init doctor: invalid settings: %v\n", err)
 		return exitUsage
 	}
-	report := setup.Doctor(cfg, host)
+	report := doctor.Run(cfg, host, version)
 	if *asJSON {
 		err = report.WriteJSON(stdout)
 	} else {

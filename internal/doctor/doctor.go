@@ -1,7 +1,10 @@
-// Package doctor holds the report of `nonroot-init doctor`: sections of
-// facts and problems, written as text for people or JSON for machines.
-// The facts are gathered by the packages that own them (identity,
-// volumes, ports, render); this package only shapes and prints them.
+// Package doctor is `nonroot-init doctor`: setup's steps in check-only
+// mode, reported as text for people or JSON for machines. Each step
+// package gathers its facts and plans as it does for setup (identity,
+// privileges, volumes, ports, render); doctor calls the same functions,
+// never re-derives a rule, and only reports. The process facts (PID 1,
+// signal dispositions, seccomp, read-only root, cgroup memory limit) are
+// doctor's own, since no step acts on them.
 package doctor
 
 import (
@@ -11,24 +14,26 @@ import (
 	"strings"
 )
 
-// Fact is one observation, such as "uid: 1000680000".
+// Fact is one observation of the text report, such as "uid: 1000680000".
 type Fact struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	Name  string
+	Value string
 }
 
-// Problem is something that will break COMMAND, with the fix that applies.
+// Problem is something that will break COMMAND, with the fix that applies
+// ("" when the message already says it).
 type Problem struct {
-	What string `json:"what"`
-	Fix  string `json:"fix,omitempty"`
+	What string
+	Fix  string
 }
 
-// Section is one part of the report: identity, volumes, ports, ...
+// Section is one part of the text report: identity, volumes, ports, ...
+// The JSON report holds the same facts typed (see schema.go).
 type Section struct {
-	Name     string    `json:"name"`
-	Facts    []Fact    `json:"facts"`
-	Problems []Problem `json:"problems"`
-	Notes    []string  `json:"notes,omitempty"`
+	Name     string
+	Facts    []Fact
+	Problems []Problem
+	Notes    []string
 }
 
 // Add appends a fact.
@@ -41,33 +46,59 @@ func (s *Section) Problem(what, fix string) {
 	s.Problems = append(s.Problems, Problem{What: what, Fix: fix})
 }
 
-// Report is the whole doctor report.
+// Report is the whole doctor report: the JSON object of SPEC.md's
+// "doctor --json", and the sections of the text report.
 type Report struct {
-	Sections []Section `json:"sections"`
-	OK       bool      `json:"ok"`
+	Schema  int    `json:"schema"`
+	Version string `json:"version"`
+	// OK is true when no section has a problem.
+	OK       bool              `json:"ok"`
+	Problems []ReportedProblem `json:"problems"`
+	Notes    []Note            `json:"notes"`
+
+	Identity *Identity `json:"identity"`
+	// VolumeCheck is NONROOT_VOLUME_CHECK, which decides whether a
+	// volume that is not writable is a problem.
+	VolumeCheck string     `json:"volume_check"`
+	Volumes     []Volume   `json:"volumes"`
+	Ports       *Ports     `json:"ports"`
+	Templates   []Template `json:"templates"`
+	Process     *Process   `json:"process"`
+
+	// Sections are the text report, in order.
+	Sections []Section `json:"-"`
 }
 
-// New builds a report from sections; OK is true when none has a problem.
+// New builds a report from sections: every problem and note also goes to
+// the top-level lists, and OK is true when there is no problem. The
+// typed sections are the caller's to fill.
 func New(sections ...Section) Report {
-	r := Report{Sections: sections, OK: true}
+	r := Report{Schema: Schema, Sections: sections, OK: true, Problems: []ReportedProblem{}, Notes: []Note{}}
 	for i := range r.Sections {
-		if r.Sections[i].Facts == nil {
-			r.Sections[i].Facts = []Fact{}
+		s := &r.Sections[i]
+		if s.Facts == nil {
+			s.Facts = []Fact{}
 		}
-		if r.Sections[i].Problems == nil {
-			r.Sections[i].Problems = []Problem{}
+		if s.Problems == nil {
+			s.Problems = []Problem{}
 		}
-		if len(r.Sections[i].Problems) > 0 {
-			r.OK = false
+		for _, p := range s.Problems {
+			r.Problems = append(r.Problems, ReportedProblem{Section: s.Name, Message: p.What, Fix: optional(p.Fix)})
+		}
+		for _, n := range s.Notes {
+			r.Notes = append(r.Notes, Note{Section: s.Name, Message: n})
 		}
 	}
+	r.OK = len(r.Problems) == 0
 	return r
 }
 
-// WriteJSON writes the report as indented JSON.
+// WriteJSON writes the report as one indented JSON object. Nothing is
+// HTML-escaped: messages keep their < > and &.
 func (r Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(r)
 }
 

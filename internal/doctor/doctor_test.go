@@ -97,6 +97,9 @@ no problem found
 	}
 }
 
+// TestWriteJSON: every section's problems and notes are in the top-level
+// lists, each naming its section; a problem without a separate fix has
+// fix null; there is no "sections" key (the text's shape).
 func TestWriteJSON(t *testing.T) {
 	var b bytes.Buffer
 	if err := sample().WriteJSON(&b); err != nil {
@@ -107,46 +110,23 @@ func TestWriteJSON(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
 		t.Fatalf("WriteJSON wrote invalid JSON: %v\n%s", err, out)
 	}
-	if got["ok"] != false {
-		t.Errorf("ok = %v, want false", got["ok"])
+	if got["ok"] != false || got["schema"] != float64(Schema) {
+		t.Errorf("ok = %v, schema = %v; want false and %d", got["ok"], got["schema"], Schema)
 	}
-	sections, _ := got["sections"].([]any)
-	if len(sections) != 3 {
-		t.Fatalf("sections = %v, want 3", got["sections"])
+	wantProblems := []any{
+		map[string]any{"section": "identity", "message": "no passwd entry for uid 1000680000", "fix": "set NONROOT_PASSWD=auto"},
+		map[string]any{"section": "volumes", "message": "/data is on a read-only filesystem", "fix": nil},
 	}
-	id := sections[0].(map[string]any)
-	if id["name"] != "identity" {
-		t.Errorf("sections[0].name = %v, want identity", id["name"])
+	if !reflect.DeepEqual(got["problems"], wantProblems) {
+		t.Errorf("problems = %#v; want %#v", got["problems"], wantProblems)
 	}
-	facts, _ := id["facts"].([]any)
-	if len(facts) != 2 || !reflect.DeepEqual(facts[0], map[string]any{"name": "uid", "value": "1000680000"}) {
-		t.Errorf("sections[0].facts = %v", id["facts"])
+	if want := []any{map[string]any{"section": "identity", "message": "HOME is /tmp"}}; !reflect.DeepEqual(got["notes"], want) {
+		t.Errorf("notes = %#v; want %#v", got["notes"], want)
 	}
-	problems, _ := id["problems"].([]any)
-	if len(problems) != 1 || !reflect.DeepEqual(problems[0], map[string]any{"what": "no passwd entry for uid 1000680000", "fix": "set NONROOT_PASSWD=auto"}) {
-		t.Errorf("sections[0].problems = %v", id["problems"])
+	if _, ok := got["sections"]; ok {
+		t.Errorf("JSON has the text's sections:\n%s", out)
 	}
-	if !reflect.DeepEqual(id["notes"], []any{"HOME is /tmp"}) {
-		t.Errorf("sections[0].notes = %v", id["notes"])
-	}
-	vol := sections[1].(map[string]any)
-	if p := vol["problems"].([]any)[0].(map[string]any); len(p) != 1 || p["what"] == nil {
-		t.Errorf("a problem without fix = %v, want only \"what\" (fix omitted)", p)
-	}
-	// Empty lists are [] for machines, never null; notes are omitted.
-	ports := sections[2].(map[string]any)
-	for _, k := range []string{"facts", "problems"} {
-		if v, ok := ports[k].([]any); !ok || len(v) != 0 {
-			t.Errorf("ports.%s = %#v, want []", k, ports[k])
-		}
-	}
-	if _, ok := ports["notes"]; ok {
-		t.Errorf("ports.notes present (%v), want it omitted when empty", ports["notes"])
-	}
-	if strings.Contains(out, "null") {
-		t.Errorf("JSON contains null:\n%s", out)
-	}
-	if !strings.HasPrefix(out, "{\n  \"sections\": [") || !strings.HasSuffix(out, "}\n") {
+	if !strings.HasPrefix(out, "{\n  \"schema\": 1,") || !strings.HasSuffix(out, "}\n") {
 		t.Errorf("JSON not indented as expected:\n%s", out)
 	}
 }
@@ -156,11 +136,11 @@ func TestWriteJSONClean(t *testing.T) {
 	if err := New().WriteJSON(&b); err != nil {
 		t.Fatal(err)
 	}
-	// New() with no section keeps a nil Sections: it is encoded as null.
 	var got struct {
-		OK bool `json:"ok"`
+		OK       bool  `json:"ok"`
+		Problems []any `json:"problems"`
 	}
-	if err := json.Unmarshal(b.Bytes(), &got); err != nil || !got.OK {
-		t.Errorf("New().WriteJSON = %s (%v), want ok true", b.String(), err)
+	if err := json.Unmarshal(b.Bytes(), &got); err != nil || !got.OK || got.Problems == nil || len(got.Problems) != 0 {
+		t.Errorf("New().WriteJSON = %s (%v), want ok true and problems []", b.String(), err)
 	}
 }

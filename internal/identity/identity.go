@@ -259,34 +259,21 @@ func groupName(group []byte, user string, gid int) string {
 	return name
 }
 
-// chooseHome applies SPEC.md: NONROOT_HOME if set, else $HOME if it is
-// writable and not /, else STATE_DIR/home. Before STATE_DIR it tries the
-// home of the UID's existing passwd entry (writable and not /), as a
-// login would: root started without $HOME gets /root, not a directory in
-// a shared /tmp. With none usable it keeps $HOME (or /) and warns.
+// chooseHome applies the HOME plan (planHome): it creates NONROOT_HOME
+// when missing, and STATE_DIR/home when the plan puts HOME there; with
+// neither usable it keeps the plan's fallback and warns.
 func chooseHome(o Options, entryHome string, state func() (*stateDir, error), log *slog.Logger) string {
-	if o.Home != "" {
+	plan := planHome(gatherHome(o, entryHome))
+	switch {
+	case plan.setting:
 		if err := os.MkdirAll(o.Home, 0o700); err != nil {
 			log.Warn("NONROOT_HOME cannot be created", "home", o.Home, "err", err)
 		} else if err := writableDir(o.Home); err != nil {
 			log.Warn("NONROOT_HOME is not writable by COMMAND", "home", o.Home, "err", err)
 		}
-		return o.Home
-	}
-	envHome, _ := o.Getenv("HOME")
-	if usableEnvHome(envHome) && writableDir(envHome) == nil {
-		return envHome
-	}
-	if usableEnvHome(entryHome) && writableDir(entryHome) == nil {
-		return entryHome
-	}
-	if o.UID == 0 {
-		// Root without a home: a root-owned STATE_DIR in a shared /tmp
-		// would only lock a later non-root process out of it.
-		if usableEnvHome(envHome) {
-			return envHome
-		}
-		return "/"
+		return plan.path
+	case !plan.inState:
+		return plan.path
 	}
 	sd, err := state()
 	if err == nil {
@@ -297,12 +284,8 @@ func chooseHome(o Options, entryHome string, state func() (*stateDir, error), lo
 		}
 		err = fmt.Errorf("%s/home: %w", sd.path, herr)
 	}
-	fallback := "/"
-	if usableEnvHome(envHome) {
-		fallback = envHome
-	}
-	log.Warn("no writable HOME for COMMAND; set NONROOT_HOME to a writable directory (an emptyDir volume)", "home", fallback, "err", err)
-	return fallback
+	log.Warn("no writable HOME for COMMAND; set NONROOT_HOME to a writable directory (an emptyDir volume)", "home", plan.path, "err", err)
+	return plan.path
 }
 
 // usableEnvHome accepts an inherited $HOME that is absolute, not / and

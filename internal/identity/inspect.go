@@ -58,27 +58,18 @@ func Inspect(o Options) Inspection {
 		in.Reasons = append(in.Reasons, err.Error())
 	}
 
-	envHome, _ := o.Getenv("HOME")
+	entryHome := ""
+	if in.Found {
+		entryHome = in.Entry.Home
+	}
+	plan := planHome(gatherHome(o, entryHome))
+	in.Home = plan.path
 	switch {
-	case o.Home != "":
-		in.Home = o.Home
+	case plan.setting:
 		in.HomeErr = writableDir(o.Home)
-	case usableEnvHome(envHome) && writableDir(envHome) == nil:
-		in.Home = envHome
-	case in.Found && usableEnvHome(in.Entry.Home) && writableDir(in.Entry.Home) == nil:
-		in.Home = in.Entry.Home
-	case o.UID == 0:
-		in.Home = "/"
-		if usableEnvHome(envHome) {
-			in.Home = envHome
-		}
-	case in.StateErr == nil:
+	case plan.inState && in.StateErr == nil:
 		in.Home = filepath.Join(in.StateDir, "home")
-	default:
-		in.Home = "/"
-		if usableEnvHome(envHome) {
-			in.Home = envHome
-		}
+	case plan.inState:
 		in.HomeErr = fmt.Errorf("neither $HOME nor a NONROOT_STATE_DIR is writable: %w", in.StateErr)
 	}
 	return in

@@ -219,7 +219,7 @@ func Resolve(want []config.Port, offset int, f Facts) ([]Decision, error) {
 func decide(w config.Port, offset int, f Facts) Decision {
 	d := Decision{Name: w.Name, Asked: w.Port, Port: w.Port}
 	switch {
-	case w.Port >= f.UnprivilegedStart:
+	case !needsBindCap(w.Port, f.UnprivilegedStart):
 		d.Reason = fmt.Sprintf("%d is at or above net.ipv4.ip_unprivileged_port_start (%d), so any uid can bind it", w.Port, f.UnprivilegedStart)
 	case f.BindCap:
 		d.Reason = fmt.Sprintf("%d is below net.ipv4.ip_unprivileged_port_start (%d) but %s", w.Port, f.UnprivilegedStart, f.BindCapReason)
@@ -234,11 +234,30 @@ func decide(w config.Port, offset int, f Facts) Decision {
 // whether COMMAND needs CAP_NET_BIND_SERVICE to bind every port as asked.
 func NeedsBindCap(want []config.Port, start int) bool {
 	for _, w := range want {
-		if w.Port < start {
+		if needsBindCap(w.Port, start) {
 			return true
 		}
 	}
 	return false
+}
+
+// needsBindCap is the kernel's rule (inet_bind): binding a port below
+// net.ipv4.ip_unprivileged_port_start needs CAP_NET_BIND_SERVICE.
+func needsBindCap(port, start int) bool { return port < start }
+
+// RunAsNeedsBindCap reports whether step 1's switch from root must keep
+// CAP_NET_BIND_SERVICE for COMMAND: whether a port of want is below the
+// unprivileged start read under procDir. Nothing is read when want is
+// empty.
+func RunAsNeedsBindCap(procDir string, want []config.Port) (bool, error) {
+	if len(want) == 0 {
+		return false, nil
+	}
+	start, err := UnprivilegedStart(procDir)
+	if err != nil {
+		return false, err
+	}
+	return NeedsBindCap(want, start), nil
 }
 
 // ReadFacts reads what the decision depends on from procDir: the

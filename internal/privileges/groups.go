@@ -75,3 +75,22 @@ func RootPrimaryGroups(passwd []byte) []int {
 	}
 	return sortedUnique(gids)
 }
+
+// primaryGID is the GID of uid's entry in passwd, read as leniently as
+// RootGroups reads it.
+func primaryGID(passwd []byte, uid int) (int, bool) {
+	for _, line := range lines(passwd) {
+		f := strings.Split(line, ":")
+		if len(f) < 4 {
+			continue
+		}
+		u, err := strconv.ParseUint(strings.TrimSpace(f[2]), 10, 32)
+		if err != nil || int(u) != uid {
+			continue
+		}
+		if g, err := strconv.ParseUint(strings.TrimSpace(f[3]), 10, 32); err == nil {
+			return int(g), true
+		}
+	}
+	return 0, false
+}

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
-	"github.com/nonroot-init/nonroot-init/internal/doctor"
 )
 
 // portsProc makes a fake /proc with the sysctl (unless start is "") and
@@ -87,33 +86,4 @@ func TestResolvePorts(t *testing.T) {
 			t.Errorf("%s: logged %q with nothing to do", tt.name, logs.String())
 		}
 	}
-}
-
-func TestPortsSection(t *testing.T) {
-	cfg := &config.Config{Ports: []config.Port{{Name: "HTTP_PORT", Port: 80}}, PortOffset: 8000}
-	s := portsSection(cfg, Host{ProcDir: portsProc(t, "1024", "1000680000", "0")})
-	text := portsSectionText(s.Facts)
-	for _, w := range []string{"unprivileged port start=1024", "CAP_NET_BIND_SERVICE=no: COMMAND (uid 1000680000) does not hold", "HTTP_PORT=8080: 80 is below", "targetPort: 8080"} {
-		if !strings.Contains(text, w) {
-			t.Errorf("ports section %q lacks %q", text, w)
-		}
-	}
-	if len(s.Problems) != 0 {
-		t.Errorf("problems %v; want none", s.Problems)
-	}
-	bad := &config.Config{Ports: []config.Port{{Name: "A", Port: 80}, {Name: "B", Port: 8080}}, PortOffset: 8000}
-	if s := portsSection(bad, Host{ProcDir: portsProc(t, "1024", "1000", "0")}); len(s.Problems) != 1 {
-		t.Errorf("collision: problems %v; want one", s.Problems)
-	}
-	if s := portsSection(cfg, Host{ProcDir: portsProc(t, "x", "1000", "0")}); len(s.Problems) != 1 {
-		t.Errorf("unreadable sysctl: problems %v; want one", s.Problems)
-	}
-}
-
-func portsSectionText(facts []doctor.Fact) string {
-	var b strings.Builder
-	for _, f := range facts {
-		b.WriteString(f.Name + "=" + f.Value + "\n")
-	}
-	return b.String()
 }

@@ -1,11 +1,9 @@
 package setup
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime"
 	"strings"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
@@ -14,9 +12,6 @@ import (
 	"github.com/nonroot-init/nonroot-init/internal/privileges"
 	"github.com/nonroot-init/nonroot-init/internal/volumes"
 )
-
-// generatedShell is the login shell of a generated passwd entry.
-const generatedShell = "/bin/sh"
 
 // dropPrivileges is step 1: as root with NONROOT_RUN_AS, fix the volumes
 // for the target group, then switch every thread to the target UID and
@@ -55,36 +50,28 @@ func dropPrivileges(cfg *config.Config, host Host, log *slog.Logger) error {
 // switchUser does the switch of step 1 and returns its target and plan;
 // a nil plan when there is nothing to switch.
 func switchUser(cfg *config.Config, host Host, log *slog.Logger) (privileges.Target, *privileges.Plan, error) {
-	uid, gid := os.Getuid(), os.Getgid()
-	runAs := cfg.RunAs
-	if uid != 0 {
-		if runAs == nil || (runAs.UID == uid && (runAs.GID < 0 || runAs.GID == gid)) {
-			return privileges.Target{}, nil, nil
-		}
-		return privileges.Target{}, nil, fmt.Errorf("NONROOT_RUN_AS=%s: started as uid %d gid %d, not as root, so the user cannot be switched; unset NONROOT_RUN_AS or set the user in the pod (runAsUser) or image (USER) instead",
-			formatIDs(runAs), uid, gid)
-	}
-	if runAs == nil {
+	kind, err := privileges.PlanRunAs(os.Getuid(), os.Getgid(), cfg.RunAs)
+	switch {
+	case err != nil:
+		return privileges.Target{}, nil, err
+	case kind == privileges.RunAsRoot:
 		log.Warn("running as root: COMMAND gets root and every capability of the container; set NONROOT_RUN_AS=UID[:GID] or start the container as a non-root user")
 		return privileges.Target{}, nil, nil
-	}
-	if runAs.UID == 0 {
+	case kind == privileges.RunAsStayRoot:
 		log.Info("NONROOT_RUN_AS names root: staying root")
 		return privileges.Target{}, nil, nil
+	case kind != privileges.RunAsSwitch:
+		return privileges.Target{}, nil, nil
 	}
-	target, untrusted, err := runAsTarget(runAs, host)
+	target, untrusted, err := runAsTarget(cfg.RunAs, host)
 	if err != nil {
 		return privileges.Target{}, nil, err
 	}
 	if untrusted != "" {
 		log.Warn(untrusted)
 	}
-	if len(cfg.Ports) > 0 {
-		start, err := ports.UnprivilegedStart(host.ProcDir)
-		if err != nil {
-			return privileges.Target{}, nil, err
-		}
-		target.KeepBindService = ports.NeedsBindCap(cfg.Ports, start)
+	if target.KeepBindService, err = ports.RunAsNeedsBindCap(host.ProcDir, cfg.Ports); err != nil {
+		return privileges.Target{}, nil, err
 	}
 	if len(cfg.Volumes) > 0 {
 		rep, err := volumes.FixPermissions(cfg.Volumes, volumes.FixOptions{GID: target.GID})
@@ -106,82 +93,20 @@ func switchUser(cfg *config.Config, host Host, log *slog.Logger) (privileges.Tar
 	return target, &plan, nil
 }
 
-// runAsTarget decides whom step 1 switches to and which supplementary
-// groups it drops, from RUN_AS and the image's passwd and group files.
-// Root takes facts from them only when no one else could have written
-// them (privileges.ReadTrusted): on a root file system that outlives a
-// start, a group-writable /etc/passwd (OpenShift images make it 0664
-// root:0) would let the last COMMAND pick the GID of the next switch, or
-// take root out of disk's member list. So RUN_AS without a GID needs a
-// trusted passwd file (its entry for the UID gives the GID, else 0 as on
-// OpenShift); and when either file is untrusted, root's groups cannot be
-// told, so every group it started with is dropped but the target GID,
-// and the returned warning says why. Otherwise root's primary groups and
-// those granted to it by name are dropped. A missing file grants nothing.
+// runAsTarget reads the image's passwd and group files as root may trust
+// them and decides step 1's target (privileges.RunAsTarget), with the
+// warning to log when root's groups cannot be told.
 func runAsTarget(runAs *config.IDs, host Host) (privileges.Target, string, error) {
-	t := privileges.Target{UID: runAs.UID, GID: runAs.GID}
-	passwd, perr := privileges.ReadTrusted(host.PasswdFile)
-	group, gerr := privileges.ReadTrusted(host.GroupFile)
-	var untrusted []string
-	for _, err := range []error{perr, gerr} {
-		var ue *privileges.UntrustedError
-		switch {
-		case errors.As(err, &ue):
-			untrusted = append(untrusted, ue.Error())
-		case err != nil:
-			return privileges.Target{}, "", fmt.Errorf("NONROOT_RUN_AS: cannot read the image's passwd or group file to tell root's groups: %w", err)
-		}
+	img, err := privileges.ReadImageFiles(host.PasswdFile, host.GroupFile)
+	if err != nil {
+		return privileges.Target{}, "", err
 	}
-	if t.GID < 0 {
-		var ue *privileges.UntrustedError
-		if errors.As(perr, &ue) {
-			return privileges.Target{}, "", fmt.Errorf("NONROOT_RUN_AS=%d without a GID: the GID would come from %s, but %s, so whoever wrote it could pick the group root switches to; set NONROOT_RUN_AS=UID:GID, or make %s a regular file only root can write (chown root:root, chmod 0644)",
-				runAs.UID, ue.Path, ue.Why, ue.Path)
-		}
-		t.GID = 0
-		if e, ok := identity.LookupUID(passwd, runAs.UID); ok {
-			t.GID = e.GID
-		}
-	}
-	if len(untrusted) > 0 {
-		t.DropAllGroups = true
-		return t, fmt.Sprintf("root's groups cannot be told from files someone other than root could have written (%s): every supplementary group it started with is dropped except the target GID %d; make them regular files only root can write (chown root:root, chmod 0644) to keep the pod's fsGroup and supplementalGroups",
-			strings.Join(untrusted, "; "), t.GID), nil
-	}
-	t.DropGroups = append(privileges.RootPrimaryGroups(passwd), privileges.RootGroups(passwd, group)...)
-	return t, "", nil
-}
-
-func formatIDs(ids *config.IDs) string {
-	if ids.GID < 0 {
-		return fmt.Sprint(ids.UID)
-	}
-	return fmt.Sprintf("%d:%d", ids.UID, ids.GID)
-}
-
-// identityOptions fills the identity step's options from the settings,
-// the host and COMMAND's environment so far.
-func identityOptions(cfg *config.Config, host Host, getenv func(string) (string, bool)) identity.Options {
-	return identity.Options{
-		Mode:          cfg.Passwd,
-		Username:      cfg.Username,
-		Home:          cfg.Home,
-		NSSWrapperLib: cfg.NSSWrapperLib,
-		StateDir:      cfg.StateDir,
-		PasswdFile:    host.PasswdFile,
-		GroupFile:     host.GroupFile,
-		LibDirs:       identity.LibDirs(runtime.GOARCH),
-		GOARCH:        runtime.GOARCH,
-		Shell:         generatedShell,
-		UID:           os.Getuid(),
-		GID:           os.Getgid(),
-		Getenv:        getenv,
-	}
+	return privileges.RunAsTarget(runAs, img, false)
 }
 
 // provideIdentity is step 2: a passwd entry, HOME, USER and LOGNAME.
 func provideIdentity(cfg *config.Config, host Host, env *Env, log *slog.Logger) (identity.User, error) {
-	res, err := identity.Provide(identityOptions(cfg, host, env.Get), log)
+	res, err := identity.Provide(identity.NewOptions(cfg, host.PasswdFile, host.GroupFile, os.Getuid(), os.Getgid(), env.Get), log)
 	if err != nil {
 		return identity.User{}, err
 	}
@@ -189,4 +114,15 @@ func provideIdentity(cfg *config.Config, host Host, env *Env, log *slog.Logger) 
 		env.Set(v.Key, v.Value)
 	}
 	return res.User, nil
+}
+
+func joinInts(ids []int) string {
+	if len(ids) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = fmt.Sprint(id)
+	}
+	return strings.Join(parts, ",")
 }

@@ -5,26 +5,18 @@
 package setup
 
 import (
-	"fmt"
 	"log/slog"
 	"strings"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/host"
 	"github.com/nonroot-init/nonroot-init/internal/identity"
 	"github.com/nonroot-init/nonroot-init/internal/volumes"
 )
 
-// Host describes the machine: the files and facts the steps read. main
-// fills it with the real paths; tests point it at a temporary root.
-type Host struct {
-	PasswdFile string   // /etc/passwd
-	GroupFile  string   // /etc/group
-	ProcDir    string   // /proc
-	Environ    []string // the init's own environment
-	PID        int      // our pid; 1 when PID 1 of a namespace
-	RootDir    string   // /: statfs'ed by doctor for a read-only root
-	CgroupDir  string   // /sys/fs/cgroup: doctor reads the memory limit there
-}
+// Host describes the machine: the files and facts the steps read (see
+// package host, which doctor shares).
+type Host = host.Host
 
 // FailedError is a setup step that failed in strict mode: the init exits
 // 78 (EX_CONFIG) and COMMAND is not started.
@@ -92,46 +84,8 @@ func Run(cfg *config.Config, host Host, log *slog.Logger) (Result, error) {
 	return Result{Env: env}, nil
 }
 
-// Env is COMMAND's environment under construction: the inherited
-// variables in their order, then those the steps set.
-type Env struct {
-	keys []string
-	vals map[string]string
-}
+// Env is COMMAND's environment under construction (host.Env).
+type Env = host.Env
 
-// NewEnv starts from environ ("K=V" strings). Entries without '=' are
-// dropped; for a repeated key the first value wins, as getenv sees it.
-func NewEnv(environ []string) *Env {
-	e := &Env{vals: map[string]string{}}
-	for _, kv := range environ {
-		k, v, ok := strings.Cut(kv, "=")
-		if _, dup := e.vals[k]; !ok || k == "" || dup {
-			continue
-		}
-		e.Set(k, v)
-	}
-	return e
-}
-
-// Set sets k to v, keeping k's place if it was already there.
-func (e *Env) Set(k, v string) {
-	if _, ok := e.vals[k]; !ok {
-		e.keys = append(e.keys, k)
-	}
-	e.vals[k] = v
-}
-
-// Get returns k's value and whether it is set.
-func (e *Env) Get(k string) (string, bool) {
-	v, ok := e.vals[k]
-	return v, ok
-}
-
-// List returns the environment as "K=V" strings.
-func (e *Env) List() []string {
-	out := make([]string, 0, len(e.keys))
-	for _, k := range e.keys {
-		out = append(out, fmt.Sprintf("%s=%s", k, e.vals[k]))
-	}
-	return out
-}
+// NewEnv starts COMMAND's environment from environ (host.NewEnv).
+func NewEnv(environ []string) *Env { return host.NewEnv(environ) }

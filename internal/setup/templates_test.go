@@ -64,30 +64,3 @@ func TestRenderTemplates(t *testing.T) {
 		t.Errorf("renderTemplates(none) = %v, log %q; want nil and no log", err, logs.String())
 	}
 }
-
-func TestTemplatesSection(t *testing.T) {
-	src := t.TempDir()
-	if err := os.WriteFile(filepath.Join(src, "a.conf.tmpl"), []byte("{{ port \"HTTP_PORT\" }}"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	dst := filepath.Join(t.TempDir(), "out")
-	cfg := &config.Config{Templates: []config.Template{{Src: src, Dst: dst}}, Ports: []config.Port{{Name: "HTTP_PORT", Port: 80}}, PortOffset: 8000}
-	host := Host{ProcDir: portsProc(t, "1024", "1000680000", "0"), Environ: []string{"HOME=/h", "USER=u"}}
-	s := templatesSection(cfg, host)
-	if len(s.Problems) != 0 || len(s.Facts) != 1 || !strings.Contains(s.Facts[0].Value, "render to "+filepath.Join(dst, "a.conf")) {
-		t.Errorf("templatesSection = %+v; want one fact rendering a.conf and no problem", s)
-	}
-	if _, err := os.Lstat(dst); err == nil {
-		t.Errorf("doctor created %s", dst)
-	}
-	if err := os.WriteFile(filepath.Join(src, "b.conf.tmpl"), []byte("{{ if }}"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s = templatesSection(cfg, host)
-	if len(s.Problems) != 1 || !strings.Contains(s.Problems[0].What, "b.conf.tmpl:1: missing value for if") {
-		t.Errorf("templatesSection(bad) problems %+v; want the parse error", s.Problems)
-	}
-	if s := templatesSection(&config.Config{}, host); len(s.Problems) != 0 {
-		t.Errorf("templatesSection(none) = %+v", s)
-	}
-}

@@ -6,43 +6,70 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/nonroot-init/nonroot-init/internal/config"
-	"github.com/nonroot-init/nonroot-init/internal/doctor"
 )
 
-// DoctorSection describes the volumes of NONROOT_VOLUMES for `doctor`,
-// which writes nothing: writability is judged from the kernel's answer to
-// faccessat(AT_EACCESS) with the effective IDs, not proven with a probe
-// file as setup does. mode is NONROOT_VOLUME_CHECK.
-func DoctorSection(paths []string, mode config.CheckMode, who Identity) doctor.Section {
-	s := doctor.Section{Name: "volumes"}
-	s.Add("check", "%s", mode)
-	s.Add("identity", "uid %d, groups %s", who.UID, who.groupList())
-	if len(paths) == 0 {
-		s.Notes = append(s.Notes, "NONROOT_VOLUMES is empty: nothing to check")
-		return s
-	}
-	s.Notes = append(s.Notes, "writability judged by faccessat(AT_EACCESS) with the effective IDs, without writing a probe file; setup proves it with a real write, which NFS or an LSM may still refuse")
+// Report is what doctor shows about one path of NONROOT_VOLUMES, found
+// without writing anything: writability is judged from the kernel's
+// answer to faccessat(AT_EACCESS) with the effective IDs, not proven with
+// a probe file as setup does.
+type Report struct {
+	Path     string
+	StatErr  error // stat(2) failed; the facts below are then unset
+	Writable bool
+	Kind     string // "directory", "regular file", ...
+	UID, GID int
+	Mode     uint32 // permission bits with setuid, setgid and sticky
+	// LinkTarget is what the path points to when it is a symbolic link.
+	LinkTarget string
+	MountPoint bool
+	ReadOnly   bool
+	// FreeBytes and SizeBytes are the filesystem's, nil when statfs failed.
+	FreeBytes, SizeBytes *uint64
+	// Summary is the one-line fact for people.
+	Summary string
+	// Problem is why the path is not writable, with its fix; nil when it is.
+	Problem *Problem
+	// Privileged lists what fix-permissions would leave alone under the
+	// path, Refused a path it would refuse (a symbolic link), and
+	// Truncated that the bounded check stopped early.
+	Privileged []Privileged
+	Refused    *SymlinkError
+	Truncated  bool
+	// Notes say the same for people.
+	Notes []string
+}
+
+// Inspect describes each path for doctor, creating nothing: the facts,
+// the writability by the kernel's access check, the diagnosis when it
+// fails, and what fix-permissions would leave alone under it.
+func Inspect(paths []string, who Identity) []Report {
+	out := make([]Report, 0, len(paths))
 	for _, p := range paths {
 		f := gather(p)
 		err := accessCheck(p, f)
-		s.Add(p, "%s", describe(f, err))
+		r := Report{Path: p, StatErr: f.statErr, Writable: err == nil, Summary: describe(f, err)}
 		if f.statErr == nil {
-			s.Notes = append(s.Notes, fixPermissionsNotes(p, who.GID)...)
+			r.Kind, r.UID, r.GID, r.Mode = f.kind, f.uid, f.gid, f.mode
+			r.MountPoint, r.ReadOnly = f.mountRoot, f.readOnly
+			if f.link {
+				r.LinkTarget = f.linkTarget
+			}
+			if f.statfsOK {
+				free, size := f.freeBytes, f.sizeBytes
+				r.FreeBytes, r.SizeBytes = &free, &size
+			}
+			fixPermissionsCheck(&r, who.GID)
 		}
-		if err == nil {
-			continue
+		if err != nil {
+			r.Problem = diagnose(p, who, f, err)
 		}
-		prob := diagnose(p, who, f, err)
-		if mode == config.CheckOff {
-			s.Notes = append(s.Notes, fmt.Sprintf("NONROOT_VOLUME_CHECK=off, not a problem for setup: %s", prob.Error()))
-			continue
-		}
-		s.Problem("NONROOT_VOLUMES: "+p+" "+prob.What, prob.Fix)
+		out = append(out, r)
 	}
-	return s
+	return out
 }
+
+// GroupList is who's groups for people: "0,1000".
+func (id Identity) GroupList() string { return id.groupList() }
 
 // doctorWalkLimit bounds the entries doctor looks at under each volume
 // (about 20 ms of statx on an idle machine): enough for the volumes an
@@ -52,22 +79,25 @@ const doctorWalkLimit = 10000
 // doctorListLimit is how many privileged files a note names.
 const doctorListLimit = 5
 
-// fixPermissionsNotes is what fix-permissions (step 1 with RUN_AS, or an
-// init container) would leave alone under path or refuse, from a
-// bounded --check walk that changes nothing. Entries it cannot read are
-// not doctor's business here: the writability line covers the path.
-func fixPermissionsNotes(path string, gid int) []string {
-	r, err := FixPermissions([]string{path}, FixOptions{GID: gid, Check: true, MaxEntries: doctorWalkLimit})
-	var notes []string
+// fixPermissionsCheck fills r with what fix-permissions (step 1 with
+// RUN_AS, or an init container) would leave alone under r.Path or
+// refuse, from a bounded --check walk that changes nothing. Entries it
+// cannot read are not doctor's business here: the writability line
+// covers the path.
+func fixPermissionsCheck(r *Report, gid int) {
+	path := r.Path
+	rep, err := FixPermissions([]string{path}, FixOptions{GID: gid, Check: true, MaxEntries: doctorWalkLimit})
 	for _, e := range Problems(err) {
 		var se *SymlinkError
 		if errors.As(e, &se) {
-			notes = append(notes, fmt.Sprintf("fix-permissions would refuse %s: %v (setup step 1 with NONROOT_RUN_AS, started as root, skips it too)", path, se))
+			r.Refused = se
+			r.Notes = append(r.Notes, fmt.Sprintf("fix-permissions would refuse %s: %v (setup step 1 with NONROOT_RUN_AS, started as root, skips it too)", path, se))
 		}
 	}
-	if n := len(r.Privileged); n > 0 {
+	r.Privileged, r.Truncated = rep.Privileged, rep.Truncated
+	if n := len(rep.Privileged); n > 0 {
 		names := make([]string, 0, doctorListLimit)
-		for _, p := range r.Privileged[:min(n, doctorListLimit)] {
+		for _, p := range rep.Privileged[:min(n, doctorListLimit)] {
 			names = append(names, p.Path+" ("+p.Reason+")")
 		}
 		more := ""
@@ -78,12 +108,11 @@ func fixPermissionsNotes(path string, gid int) []string {
 		if n == 1 {
 			noun = "file"
 		}
-		notes = append(notes, fmt.Sprintf("fix-permissions would leave %d privileged %s alone under %s, never making it group-writable: %s%s", n, noun, path, strings.Join(names, ", "), more))
+		r.Notes = append(r.Notes, fmt.Sprintf("fix-permissions would leave %d privileged %s alone under %s, never making it group-writable: %s%s", n, noun, path, strings.Join(names, ", "), more))
 	}
-	if r.Truncated {
-		notes = append(notes, fmt.Sprintf("fix-permissions check of %s stopped after %d entries; run `nonroot-init fix-permissions --check %s` for all of it", path, doctorWalkLimit, path))
+	if rep.Truncated {
+		r.Notes = append(r.Notes, fmt.Sprintf("fix-permissions check of %s stopped after %d entries; run `nonroot-init fix-permissions --check %s` for all of it", path, doctorWalkLimit, path))
 	}
-	return notes
 }
 
 // accessCheck asks the kernel whether the effective IDs may create

@@ -276,25 +276,27 @@ func TestPodmanKubePlay(t *testing.T) {
 	}
 
 	out, err := inside("/usr/local/bin/nonroot-init", "doctor", "--json")
-	var rep doctorJSON
-	if jerr := json.Unmarshal([]byte(out), &rep); jerr != nil {
+	rep, jerr := parseDoctorJSON(out)
+	if jerr != nil {
 		t.Fatalf("doctor --json in the pod: %v, %v\n%s", err, jerr, out)
 	}
 	if err != nil || !rep.OK {
 		t.Errorf("doctor in the pod found a problem (%v): %s", err, out)
 	}
-	for _, w := range []struct{ section, fact, prefix string }{
-		{"identity", "uid", "1000680000"},
-		{"identity", "passwd entry", "1000680000:"},
-		{"process", "pid1", "nonroot-init"},
-		{"process", "pid1_sigterm", "caught"},
-		{"process", "read_only_root", "true"},
-		{"process", "seccomp", "filter"},
-		{"ports", "HTTP_PORT", "8080"},
-		{"volumes", "/srv/www", "writable"},
+	for _, w := range []struct{ path, prefix string }{
+		{".identity.uid", "1000680000"},
+		{".identity.passwd_line", "1000680000:"},
+		{".process.pid1.name", "nonroot-init"},
+		{".process.pid1.sigterm", "caught"},
+		{".process.read_only_root", "true"},
+		{".process.seccomp", "filter"},
+		{".ports.resolved.0.name", "HTTP_PORT"},
+		{".ports.resolved.0.port", "8080"},
+		{".volumes.0.path", "/srv/www"},
+		{".volumes.0.writable", "true"},
 	} {
-		if got, _ := rep.fact(w.section, w.fact); !strings.HasPrefix(got, w.prefix) {
-			t.Errorf("doctor in the pod: %s.%s = %q; want it to start with %q", w.section, w.fact, got, w.prefix)
+		if got, _ := rep.fact(w.path); !strings.HasPrefix(got, w.prefix) {
+			t.Errorf("doctor in the pod: %s = %q; want it to start with %q", w.path, got, w.prefix)
 		}
 	}
 

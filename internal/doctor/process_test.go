@@ -1,4 +1,4 @@
-package setup
+package doctor
 
 import (
 	"os"
@@ -8,7 +8,8 @@ import (
 	"testing"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
-	"github.com/nonroot-init/nonroot-init/internal/doctor"
+	"github.com/nonroot-init/nonroot-init/internal/host"
+	"github.com/nonroot-init/nonroot-init/internal/privileges"
 )
 
 func TestParseStat(t *testing.T) {
@@ -124,7 +125,7 @@ func fakeProc(t *testing.T, pid1Status string, children map[string]string) strin
 	return dir
 }
 
-func problems(s doctor.Section) string {
+func problems(s Section) string {
 	var out []string
 	for _, p := range s.Problems {
 		out = append(out, p.What)
@@ -132,7 +133,7 @@ func problems(s doctor.Section) string {
 	return strings.Join(out, "\n")
 }
 
-func facts(s doctor.Section) map[string]string {
+func facts(s Section) map[string]string {
 	m := map[string]string{}
 	for _, f := range s.Facts {
 		m[f.Name] = f.Value
@@ -167,8 +168,8 @@ func TestProcessSection(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(cg, "memory.max"), []byte("536870912\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			host := Host{ProcDir: proc, PID: 7, RootDir: t.TempDir(), CgroupDir: cg}
-			s := processSection(&config.Config{Subreaper: config.SubreaperAuto}, host)
+			h := host.Host{ProcDir: proc, PID: 7, RootDir: t.TempDir(), CgroupDir: cg}
+			s := processTestSection(&config.Config{Subreaper: config.SubreaperAuto}, h)
 			f := facts(s)
 			for k, want := range map[string]string{
 				"pid1": "sh", "pid1_sigterm": tc.wantTerm, "seccomp": "filter",
@@ -198,7 +199,7 @@ func TestProcessSection(t *testing.T) {
 
 func TestProcessSectionAsPID1(t *testing.T) {
 	proc := fakeProc(t, "", nil)
-	s := processSection(&config.Config{}, Host{ProcDir: proc, PID: 1, RootDir: t.TempDir(), CgroupDir: t.TempDir()})
+	s := processTestSection(&config.Config{}, host.Host{ProcDir: proc, PID: 1, RootDir: t.TempDir(), CgroupDir: t.TempDir()})
 	f := facts(s)
 	if _, ok := f["pid1"]; ok || len(s.Notes) == 0 {
 		t.Errorf("as PID 1: facts %v, notes %q; want no pid1 fact and a note", f, s.Notes)
@@ -206,4 +207,12 @@ func TestProcessSectionAsPID1(t *testing.T) {
 	if f["cgroup"] != "v1" || !strings.HasPrefix(f["memory_limit"], "unknown") {
 		t.Errorf("no memory controller: cgroup %q, memory_limit %q; want v1 and unknown", f["cgroup"], f["memory_limit"])
 	}
+}
+
+// processTestSection is processSection with this process's status and
+// step 1's plan, as Run gathers them.
+func processTestSection(cfg *config.Config, h host.Host) Section {
+	st, err := privileges.ReadStatus(filepath.Join(h.ProcDir, "self", "status"))
+	s, _ := processSection(cfg, h, st, err, planSwitch(cfg, h, st, err))
+	return s
 }

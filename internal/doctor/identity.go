@@ -1,13 +1,13 @@
-package setup
+package doctor
 
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
+	"os"
 	"strings"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
-	"github.com/nonroot-init/nonroot-init/internal/doctor"
+	"github.com/nonroot-init/nonroot-init/internal/host"
 	"github.com/nonroot-init/nonroot-init/internal/identity"
 	"github.com/nonroot-init/nonroot-init/internal/privileges"
 	"golang.org/x/sys/unix"
@@ -18,27 +18,51 @@ const installNSSWrapper = "install libnss_wrapper in the image (Debian/Ubuntu: a
 
 // identitySection reports who COMMAND would run as and how its passwd
 // entry would be provided (steps 1 and 2), without writing anything.
-func identitySection(cfg *config.Config, host Host) doctor.Section {
-	s := doctor.Section{Name: "identity"}
-	env := NewEnv(host.Environ)
-	o := identityOptions(cfg, host, env.Get)
+func identitySection(cfg *config.Config, h host.Host, st privileges.Status, stErr error, sw runAs) (Section, *Identity) {
+	s := Section{Name: "identity"}
+	env := host.NewEnv(h.Environ)
+	o := identity.NewOptions(cfg, h.PasswdFile, h.GroupFile, os.Getuid(), os.Getgid(), env.Get)
 	groups, _ := unix.Getgroups()
 	s.Add("uid", "%d", o.UID)
 	s.Add("gid", "%d", o.GID)
 	s.Add("groups", "%s", joinInts(groups))
+	j := &Identity{UID: o.UID, GID: o.GID, Groups: orEmpty(groups), PasswdFile: h.PasswdFile, StateDirSkipped: []string{}}
 
-	privilegesFacts(&s, cfg, host, o.UID, o.GID)
+	privilegesFacts(&s, j, st, stErr, sw)
 
 	in := identity.Inspect(o)
+	j.PasswdEntry = in.Found
+	if in.Found {
+		j.Username, j.PasswdLine = ptr(in.Entry.Name), ptr(in.Entry.Line())
+	}
+	if in.MethodErr == nil && in.Method != "" {
+		j.PasswdMethod = ptr(string(in.Method))
+	}
+	if in.MethodErr == nil && (in.Method == identity.MethodNSSWrapper || in.Method == identity.MethodEtcPasswd) {
+		j.ProvidedUsername = ptr(cfg.Username)
+	}
+	if in.LibErr == nil {
+		j.NSSWrapperLib = ptr(in.Lib)
+	}
+	j.NSSWrapperError = errString(in.LibErr)
+	if in.StateErr == nil {
+		j.StateDir = ptr(in.StateDir)
+	}
+	j.StateDirError = errString(in.StateErr)
+	for _, err := range in.StateSkipped {
+		j.StateDirSkipped = append(j.StateDirSkipped, err.Error())
+	}
+	j.Home, j.HomeWritable = in.Home, in.HomeErr == nil
+	j.PasswdWritable = in.PasswdExposed
 	switch {
 	case in.Found:
-		s.Add("passwd entry", "%s (found in %s)", in.Entry.Line(), host.PasswdFile)
+		s.Add("passwd entry", "%s (found in %s)", in.Entry.Line(), h.PasswdFile)
 	case in.MethodErr != nil:
 		s.Add("passwd entry", "none for uid %d", o.UID)
 	case in.Method == identity.MethodNSSWrapper:
 		s.Add("passwd entry", "none for uid %d; would be provided through nss_wrapper as %q", o.UID, cfg.Username)
 	case in.Method == identity.MethodEtcPasswd:
-		s.Add("passwd entry", "none for uid %d; would be appended to %s as %q", o.UID, host.PasswdFile, cfg.Username)
+		s.Add("passwd entry", "none for uid %d; would be appended to %s as %q", o.UID, h.PasswdFile, cfg.Username)
 	default:
 		s.Add("passwd entry", "none for uid %d; COMMAND would get USER, LOGNAME and HOME only (%s)", o.UID, strings.Join(in.Reasons, "; "))
 		if o.UID != 0 && cfg.Passwd != config.PasswdOff {
@@ -75,47 +99,38 @@ func identitySection(cfg *config.Config, host Host) doctor.Section {
 		s.Problem(fmt.Sprintf("HOME %s is not writable: %v", in.Home, in.HomeErr), "set NONROOT_HOME to a writable directory, such as an emptyDir volume")
 	}
 	if in.PasswdExposed && o.UID != 0 {
-		s.Problem(fmt.Sprintf("%s is writable by uid %d: any process of the container can add a user, a privilege-escalation risk", host.PasswdFile, o.UID),
+		s.Problem(fmt.Sprintf("%s is writable by uid %d: any process of the container can add a user, a privilege-escalation risk", h.PasswdFile, o.UID),
 			"make it read-only in the image (chown root:root, chmod 0644) and let nonroot-init provide the entry through nss_wrapper (NONROOT_PASSWD=auto)")
 	}
 	s.Notes = append(s.Notes, "writability judged by the kernel's access check with the effective IDs; nothing was written")
-	return s
+	return s, j
 }
 
 // privilegesFacts adds the capability sets and what NONROOT_RUN_AS would do.
-func privilegesFacts(s *doctor.Section, cfg *config.Config, host Host, uid, gid int) {
-	st, err := privileges.ReadStatus(filepath.Join(host.ProcDir, "self", "status"))
-	if err != nil {
-		s.Add("capabilities", "unknown: %v", err)
-		return
+func privilegesFacts(s *Section, j *Identity, st privileges.Status, stErr error, sw runAs) {
+	if stErr != nil {
+		s.Add("capabilities", "unknown: %v", stErr)
+	} else {
+		j.Capabilities = &Capabilities{Effective: capList(st.CapEff), Permitted: capList(st.CapPrm), Ambient: capList(st.CapAmb), Bounding: capList(st.CapBnd)}
+		j.NoNewPrivs = ptr(st.NoNewPrivs)
+		s.Add("capabilities effective", "%s", privileges.CapNames(st.CapEff))
+		s.Add("capabilities permitted", "%s", privileges.CapNames(st.CapPrm))
+		s.Add("capabilities ambient", "%s", privileges.CapNames(st.CapAmb))
+		s.Add("capabilities bounding", "%s", privileges.CapNames(st.CapBnd))
+		s.Add("no_new_privs", "%t", st.NoNewPrivs)
 	}
-	s.Add("capabilities effective", "%s", privileges.CapNames(st.CapEff))
-	s.Add("capabilities permitted", "%s", privileges.CapNames(st.CapPrm))
-	s.Add("capabilities ambient", "%s", privileges.CapNames(st.CapAmb))
-	s.Add("capabilities bounding", "%s", privileges.CapNames(st.CapBnd))
-	s.Add("no_new_privs", "%t", st.NoNewPrivs)
-	runAs := cfg.RunAs
 	switch {
-	case uid != 0 && runAs != nil && (runAs.UID != uid || (runAs.GID >= 0 && runAs.GID != gid)):
-		s.Problem(fmt.Sprintf("NONROOT_RUN_AS=%s but started as uid %d gid %d, not as root: the switch is impossible", formatIDs(runAs), uid, gid),
-			"unset NONROOT_RUN_AS, or set the user in the pod (runAsUser) or image (USER)")
-	case uid == 0 && runAs == nil:
+	case sw.err != nil:
+		s.Problem(runAsProblem(sw.err))
+	case sw.kind == privileges.RunAsRoot:
 		s.Notes = append(s.Notes, "running as root: COMMAND would get root; set NONROOT_RUN_AS=UID[:GID] or start the container as a non-root user")
-	case uid == 0 && runAs.UID != 0:
-		t, untrusted, err := runAsTarget(runAs, host)
-		if err != nil {
-			s.Problem(err.Error(), "")
-			return
+	case sw.plan != nil:
+		j.RunAs = &RunAs{UID: sw.target.UID, GID: sw.target.GID, Groups: orEmpty(sw.plan.Groups)}
+		untrusted := ""
+		if sw.untrusted != "" {
+			untrusted = "; " + sw.untrusted
 		}
-		if untrusted != "" {
-			untrusted = "; " + untrusted
-		}
-		plan, err := privileges.MakePlan(st, t)
-		if err != nil {
-			s.Problem(err.Error(), "")
-			return
-		}
-		s.Add("run as", "uid %d gid %d groups %s (facts above are before the switch)%s", t.UID, t.GID, joinInts(plan.Groups), untrusted)
+		s.Add("run as", "uid %d gid %d groups %s (facts above are before the switch)%s", sw.target.UID, sw.target.GID, joinInts(sw.plan.Groups), untrusted)
 	}
 }
 

@@ -1,4 +1,4 @@
-package setup
+package doctor
 
 import (
 	"fmt"
@@ -13,9 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
-	"github.com/nonroot-init/nonroot-init/internal/doctor"
 	"github.com/nonroot-init/nonroot-init/internal/errlist"
-	"github.com/nonroot-init/nonroot-init/internal/ports"
+	"github.com/nonroot-init/nonroot-init/internal/host"
 	"github.com/nonroot-init/nonroot-init/internal/privileges"
 )
 
@@ -31,54 +30,59 @@ const (
 // cgroup memory limit (no_new_privs and the capabilities are in the
 // identity section, the unprivileged port start in the ports section).
 // Each problem comes with its fix.
-func processSection(cfg *config.Config, host Host) doctor.Section {
-	s := doctor.Section{Name: "process"}
-	s.Add("pid", "%d", host.PID)
+func processSection(cfg *config.Config, h host.Host, st privileges.Status, stErr error, sw runAs) (Section, *Process) {
+	s := Section{Name: "process"}
+	j := &Process{PID: h.PID}
+	s.Add("pid", "%d", h.PID)
 	switch {
-	case host.PID == 1:
+	case h.PID == 1:
+		j.Role = "pid1"
 		s.Add("role", "PID 1: reaps every zombie of the namespace")
 	case cfg.Subreaper == config.SubreaperOff:
+		j.Role = "none"
 		s.Add("role", "not PID 1 and NONROOT_SUBREAPER=off: orphans go to the real PID 1")
 	default:
+		j.Role = "subreaper"
 		s.Add("role", "subreaper: reaps its own descendants")
 	}
-	pid1Facts(&s, host)
+	pid1Facts(&s, j, h)
 
 	// no_new_privs and the capability sets are in the identity section.
-	if st, err := readStatus(host.ProcDir, "self"); err != nil {
+	if st, err := readStatus(h.ProcDir, "self"); err != nil {
 		s.Add("seccomp", "unknown: %v", err)
 	} else {
-		s.Add("seccomp", "%s", seccompMode(st["Seccomp"]))
+		mode := seccompMode(st["Seccomp"])
+		if mode != "unknown" {
+			j.Seccomp = &mode
+		}
+		s.Add("seccomp", "%s", mode)
 	}
-	boundingFacts(&s, cfg, host)
-	rootFacts(&s, host)
-	memoryFacts(&s, host)
-	return s
+	boundingFacts(&s, j, cfg, st, stErr, sw)
+	rootFacts(&s, j, h)
+	memoryFacts(&s, j, h)
+	return s, j
 }
 
 // boundingFacts reports the bounding set COMMAND would keep: a setuid-root
 // or file-capability program regains what is in it unless no_new_privs
 // is set. As root with NONROOT_RUN_AS, that is the set the switch leaves
 // (all of it without CAP_SETPCAP); otherwise this process's own.
-func boundingFacts(s *doctor.Section, cfg *config.Config, host Host) {
-	st, err := privileges.ReadStatus(filepath.Join(host.ProcDir, "self", "status"))
-	if err != nil {
-		s.Add("bounding_set", "unknown: %v", err)
+func boundingFacts(s *Section, j *Process, cfg *config.Config, st privileges.Status, stErr error, sw runAs) {
+	if stErr != nil {
+		j.BoundingSetSummary = fmt.Sprintf("unknown: %v", stErr)
+		s.Add("bounding_set", "%s", j.BoundingSetSummary)
 		return
 	}
-	uid := os.Getuid()
-	runAs := uid == 0 && cfg.RunAs != nil && cfg.RunAs.UID != 0
-	var plan *privileges.Plan
-	if runAs {
-		t := privileges.Target{UID: cfg.RunAs.UID}
-		if start, err := ports.UnprivilegedStart(host.ProcDir); err == nil {
-			t.KeepBindService = ports.NeedsBindCap(cfg.Ports, start)
-		}
-		if p, err := privileges.MakePlan(st, t); err == nil {
-			plan = &p
-		}
+	runAs := sw.kind == privileges.RunAsSwitch
+	value, note := boundingSet(os.Getuid(), st.CapBnd, st.NoNewPrivs || cfg.NoNewPrivs, runAs, sw.plan)
+	j.BoundingSetSummary = value
+	switch {
+	case !runAs:
+		j.BoundingSet = capList(st.CapBnd)
+	case sw.plan != nil:
+		// After the switch: what could not be dropped, plus what is kept.
+		j.BoundingSet = capList(sw.plan.BoundingKept | sw.plan.Caps)
 	}
-	value, note := boundingSet(uid, st.CapBnd, st.NoNewPrivs || cfg.NoNewPrivs, runAs, plan)
 	s.Add("bounding_set", "%s", value)
 	if note != "" {
 		s.Notes = append(s.Notes, note)
@@ -119,13 +123,13 @@ func boundingSet(uid int, bnd uint64, nnp, runAs bool, plan *privileges.Plan) (v
 // pid1Facts reports PID 1 of the namespace, as `kubectl exec ... doctor`
 // sees the container's init: its name, what it does with SIGTERM, its
 // ignored and blocked signals, and zombies it leaves unreaped.
-func pid1Facts(s *doctor.Section, host Host) {
-	if host.PID == 1 {
+func pid1Facts(s *Section, j *Process, h host.Host) {
+	if h.PID == 1 {
 		s.Notes = append(s.Notes, "doctor is PID 1 itself: run it in the running container (kubectl exec POD -- /usr/local/bin/nonroot-init doctor) to check the real init")
 		return
 	}
-	comm, err := os.ReadFile(filepath.Join(host.ProcDir, "1", "comm"))
-	st, err2 := readStatus(host.ProcDir, "1")
+	comm, err := os.ReadFile(filepath.Join(h.ProcDir, "1", "comm"))
+	st, err2 := readStatus(h.ProcDir, "1")
 	if err = errlist.Join(err, err2); err != nil {
 		s.Add("pid1", "unknown: %v", err)
 		return
@@ -134,6 +138,7 @@ func pid1Facts(s *doctor.Section, host Host) {
 	s.Add("pid1", "%s", name)
 	cgt, ign, blk := sigMask(st["SigCgt"]), sigMask(st["SigIgn"]), sigMask(st["SigBlk"])
 	term := disposition(unix.SIGTERM, cgt, ign, blk)
+	j.PID1 = &PID1{Name: name, SIGTERM: term, SignalsIgnored: signalNames(ign), SignalsBlocked: signalNames(blk)}
 	s.Add("pid1_sigterm", "%s", term)
 	s.Add("pid1_signals_ignored", "%s", signalList(ign))
 	s.Add("pid1_signals_blocked", "%s", signalList(blk))
@@ -143,11 +148,12 @@ func pid1Facts(s *doctor.Section, host Host) {
 		// its default action does nothing either.
 		s.Problem(fmt.Sprintf("PID 1 (%s) does not handle SIGTERM (%s): a pod deletion or docker stop is ignored until SIGKILL after the grace period", name, term), fixEntrypoint)
 	}
-	zombies, err := countZombies(host.ProcDir, 1)
+	zombies, err := countZombies(h.ProcDir, 1)
 	if err != nil {
 		s.Add("zombies", "unknown: %v", err)
 		return
 	}
+	j.PID1.Zombies = &zombies
 	s.Add("zombies", "%d unreaped children of PID 1", zombies)
 	if zombies > 0 && cgt&sigBit(unix.SIGCHLD) == 0 {
 		s.Problem(fmt.Sprintf("PID 1 (%s) has %d zombie children and does not handle SIGCHLD: it does not reap orphans, which will fill the pid limit", name, zombies), fixEntrypoint)
@@ -156,8 +162,8 @@ func pid1Facts(s *doctor.Section, host Host) {
 
 // rootFacts reports whether the root filesystem is read-only and, if so,
 // whether /tmp is writable.
-func rootFacts(s *doctor.Section, host Host) {
-	root := host.RootDir
+func rootFacts(s *Section, j *Process, h host.Host) {
+	root := h.RootDir
 	if root == "" {
 		root = "/"
 	}
@@ -166,6 +172,7 @@ func rootFacts(s *doctor.Section, host Host) {
 		s.Add("read_only_root", "unknown: %v", err)
 		return
 	}
+	j.ReadOnlyRoot = &ro
 	s.Add("read_only_root", "%t", ro)
 	if !ro {
 		return
@@ -178,14 +185,15 @@ func rootFacts(s *doctor.Section, host Host) {
 
 // memoryFacts reports the cgroup version and the memory limit of the
 // cgroup this process is in.
-func memoryFacts(s *doctor.Section, host Host) {
-	cgdir := host.CgroupDir
+func memoryFacts(s *Section, j *Process, h host.Host) {
+	cgdir := h.CgroupDir
 	if cgdir == "" {
 		cgdir = "/sys/fs/cgroup"
 	}
-	self, err := os.ReadFile(filepath.Join(host.ProcDir, "self", "cgroup"))
+	self, err := os.ReadFile(filepath.Join(h.ProcDir, "self", "cgroup"))
 	if err != nil {
-		s.Add("memory_limit", "unknown: %v", err)
+		j.MemoryLimit = fmt.Sprintf("unknown: %v", err)
+		s.Add("memory_limit", "%s", j.MemoryLimit)
 		return
 	}
 	v2path, v1path := cgroupPaths(string(self))
@@ -201,14 +209,20 @@ func memoryFacts(s *doctor.Section, host Host) {
 			filepath.Join(cgdir, "memory.max"),
 		}
 	}
+	j.Cgroup = &version
 	s.Add("cgroup", "%s", version)
 	for _, c := range candidates {
 		if b, err := os.ReadFile(c); err == nil {
-			s.Add("memory_limit", "%s", memoryLimit(string(b)))
+			j.MemoryLimit = memoryLimit(string(b))
+			if n, ok := limitBytes(string(b)); ok {
+				j.MemoryLimitBytes = &n
+			}
+			s.Add("memory_limit", "%s", j.MemoryLimit)
 			return
 		}
 	}
-	s.Add("memory_limit", "unknown: no memory controller under %s", cgdir)
+	j.MemoryLimit = fmt.Sprintf("unknown: no memory controller under %s", cgdir)
+	s.Add("memory_limit", "%s", j.MemoryLimit)
 }
 
 // readOnlyFS reports whether path is on a file system mounted read-only.
@@ -268,7 +282,16 @@ func disposition(sig syscall.Signal, cgt, ign, blk uint64) string {
 
 // signalList names the signals of mask, "none" when empty.
 func signalList(mask uint64) string {
-	var names []string
+	names := signalNames(mask)
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ",")
+}
+
+// signalNames names the signals of mask, [] when empty.
+func signalNames(mask uint64) []string {
+	names := []string{}
 	for mask != 0 {
 		n := bits.TrailingZeros64(mask)
 		mask &^= 1 << n
@@ -279,10 +302,7 @@ func signalList(mask uint64) string {
 		}
 		names = append(names, name)
 	}
-	if len(names) == 0 {
-		return "none"
-	}
-	return strings.Join(names, ",")
+	return names
 }
 
 // seccompMode names the Seccomp field of /proc/PID/status.
@@ -364,16 +384,22 @@ func cgroupPaths(text string) (v2, v1memory string) {
 // bytes (and MiB, for people), or "unlimited": v2 writes "max", v1 a
 // number near 2^63 rounded down to the page size.
 func memoryLimit(v string) string {
+	if n, ok := limitBytes(v); ok {
+		return fmt.Sprintf("%d (%.1f MiB)", n, float64(n)/(1<<20))
+	}
 	v = strings.TrimSpace(v)
-	if v == "max" {
+	if _, err := strconv.ParseUint(v, 10, 64); v == "max" || err == nil {
 		return "unlimited"
 	}
-	n, err := strconv.ParseUint(v, 10, 64)
-	if err != nil {
-		return "unknown: " + strconv.Quote(v)
+	return "unknown: " + strconv.Quote(v)
+}
+
+// limitBytes is the limit of memory.max or memory.limit_in_bytes in
+// bytes; false when unlimited or unreadable.
+func limitBytes(v string) (uint64, bool) {
+	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+	if err != nil || n >= 1<<62 {
+		return 0, false
 	}
-	if n >= 1<<62 {
-		return "unlimited"
-	}
-	return fmt.Sprintf("%d (%.1f MiB)", n, float64(n)/(1<<20))
+	return n, true
 }
