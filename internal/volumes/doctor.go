@@ -27,7 +27,7 @@ func DoctorSection(paths []string, mode config.CheckMode, who Identity) doctor.S
 	for _, p := range paths {
 		f := gather(p)
 		err := accessCheck(p, f)
-		s.Add(p, "%s", describe(f, err))
+		s.Add(quote(p), "%s", describe(f, err))
 		if f.statErr == nil {
 			s.Notes = append(s.Notes, fixPermissionsNotes(p, who.GID)...)
 		}
@@ -39,7 +39,7 @@ func DoctorSection(paths []string, mode config.CheckMode, who Identity) doctor.S
 			s.Notes = append(s.Notes, fmt.Sprintf("NONROOT_VOLUME_CHECK=off, not a problem for setup: %s", prob.Error()))
 			continue
 		}
-		s.Problem("NONROOT_VOLUMES: "+p+" "+prob.What, prob.Fix)
+		s.Problem("NONROOT_VOLUMES: "+quote(p)+" "+prob.What, prob.Fix)
 	}
 	return s
 }
@@ -53,37 +53,65 @@ const doctorWalkLimit = 10000
 const doctorListLimit = 5
 
 // fixPermissionsNotes is what fix-permissions (step 1 with RUN_AS, or an
-// init container) would leave alone under path or refuse, from a
-// bounded --check walk that changes nothing. Entries it cannot read are
-// not doctor's business here: the writability line covers the path.
+// init container, both as root) would leave alone under path, refuse,
+// or find wrong and not fix, from a bounded --check walk that changes
+// nothing. Entries it cannot read are not doctor's business here: the
+// writability line covers the path.
 func fixPermissionsNotes(path string, gid int) []string {
-	r, err := FixPermissions([]string{path}, FixOptions{GID: gid, Check: true, MaxEntries: doctorWalkLimit})
+	r, err := FixPermissions([]string{path}, FixOptions{GID: gid, Check: true, MaxEntries: doctorWalkLimit, asRoot: true})
 	var notes []string
 	for _, e := range Problems(err) {
 		var se *SymlinkError
-		if errors.As(e, &se) {
-			notes = append(notes, fmt.Sprintf("fix-permissions would refuse %s: %v (setup step 1 with NONROOT_RUN_AS, started as root, skips it too)", path, se))
+		var he *HostileParentError
+		switch {
+		case errors.As(e, &se):
+			notes = append(notes, fmt.Sprintf("fix-permissions would refuse %s: %v (setup step 1 with NONROOT_RUN_AS, started as root, skips it too)", quote(path), se))
+		case errors.As(e, &he):
+			notes = append(notes, fmt.Sprintf("fix-permissions run as root would refuse %s: %v (setup step 1 with NONROOT_RUN_AS skips it too)", quote(path), he))
 		}
 	}
-	if n := len(r.Privileged); n > 0 {
-		names := make([]string, 0, doctorListLimit)
-		for _, p := range r.Privileged[:min(n, doctorListLimit)] {
-			names = append(names, p.Path+" ("+p.Reason+")")
+	var alone, writable []Privileged
+	for _, p := range r.Privileged {
+		if p.Writable {
+			writable = append(writable, p)
+		} else {
+			alone = append(alone, p)
 		}
-		more := ""
-		if n > doctorListLimit {
-			more = fmt.Sprintf(" and %d more", n-doctorListLimit)
-		}
-		noun := "files"
-		if n == 1 {
-			noun = "file"
-		}
-		notes = append(notes, fmt.Sprintf("fix-permissions would leave %d privileged %s alone under %s, never making it group-writable: %s%s", n, noun, path, strings.Join(names, ", "), more))
+	}
+	if n := len(alone); n > 0 {
+		notes = append(notes, fmt.Sprintf("fix-permissions would leave %d privileged %s alone under %s, never making it group-writable: %s",
+			n, plural(n, "file", "files"), quote(path), listSome(alone, func(p Privileged) string { return quote(p.Path) + " (" + p.Reason + ")" })))
+	}
+	if n := len(writable); n > 0 {
+		notes = append(notes, fmt.Sprintf("%d privileged %s under %s writable by group or others, which can rewrite them and get their privileges; fix-permissions never changes them and fails on them: chmod g-w,o-w each: %s",
+			n, plural(n, "file", "files"), quote(path), listSome(writable, func(p Privileged) string {
+				return fmt.Sprintf("%s (%s, owner %d:%d mode %04o)", quote(p.Path), p.Reason, p.UID, p.GID, p.Mode)
+			})))
 	}
 	if r.Truncated {
-		notes = append(notes, fmt.Sprintf("fix-permissions check of %s stopped after %d entries; run `nonroot-init fix-permissions --check %s` for all of it", path, doctorWalkLimit, path))
+		notes = append(notes, fmt.Sprintf("fix-permissions check of %s stopped after %d entries; run `nonroot-init fix-permissions --check %s` for all of it", quote(path), doctorWalkLimit, quote(path)))
 	}
 	return notes
+}
+
+// listSome joins the first doctorListLimit of ps, then "and N more".
+func listSome(ps []Privileged, name func(Privileged) string) string {
+	names := make([]string, 0, doctorListLimit)
+	for _, p := range ps[:min(len(ps), doctorListLimit)] {
+		names = append(names, name(p))
+	}
+	more := ""
+	if len(ps) > doctorListLimit {
+		more = fmt.Sprintf(" and %d more", len(ps)-doctorListLimit)
+	}
+	return strings.Join(names, ", ") + more
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // accessCheck asks the kernel whether the effective IDs may create
@@ -109,7 +137,7 @@ func describe(f facts, err error) string {
 	}
 	s := fmt.Sprintf("%s; %s, owner %s:%s mode %04o", verdict, f.kind, idName(f.uid), idName(f.gid), f.mode)
 	if f.link {
-		s += ", symbolic link to " + f.linkTarget
+		s += ", symbolic link to " + quote(f.linkTarget)
 	}
 	if f.mountRoot {
 		s += ", mount point"
