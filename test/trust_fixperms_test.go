@@ -385,6 +385,13 @@ func TestFixpermsOptionsAfterPaths(t *testing.T) {
 		if err := os.Chown(named, 1234, 1234); err != nil {
 			t.Fatal(err)
 		}
+		// Root's fix-permissions refuses a path below a directory another
+		// user owns: the working directory and its parent are root's.
+		for _, d := range []string{base, dir} {
+			if err := os.Chown(d, 0, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
 		// "--check -- --check": check mode on the directory named --check.
 		before := fixSnapshot(t, base)
 		r := fixRun(t, harness.Opts{Dir: dir}, "--check", "--", "--check")

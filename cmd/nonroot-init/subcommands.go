@@ -57,7 +57,8 @@ func doctorCmd(raw config.Raw, args []string, host setup.Host, stdout, stderr io
 // fixPermissionsCmd runs `nonroot-init fix-permissions [--group GID]
 // [--check] [--hardlinks] PATH...`. It exits 0 when everything is (or now
 // is) right, 1 when --check found something to change or an entry could
-// not be fixed, 2 on usage errors (with nothing changed: every argument
+// not be fixed (a refused PATH, a privileged file group or others may
+// already write), 2 on usage errors (with nothing changed: every argument
 // is parsed before anything is touched). With --check the changes are
 // listed on stdout; progress (when stderr is a terminal), failures, the
 // privileged files left alone and the summary go to stderr.
@@ -93,7 +94,13 @@ func fixPermissionsCmd(args []string, stdout, stderr io.Writer) int {
 		privileged = stdout
 	}
 	for _, p := range report.Privileged {
-		fmt.Fprintln(privileged, p)
+		// A writable one is a failure, listed with the others below.
+		if !p.Writable {
+			fmt.Fprintln(privileged, p)
+		}
+	}
+	if report.PrivilegedNotListed > 0 {
+		fmt.Fprintf(privileged, "and %d more privileged files not listed\n", report.PrivilegedNotListed)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "nonroot-init fix-permissions: %v\n", err)
@@ -103,7 +110,7 @@ func fixPermissionsCmd(args []string, stdout, stderr io.Writer) int {
 		verb = "to change"
 	}
 	fmt.Fprintf(stderr, "nonroot-init fix-permissions: %d entries scanned, %d %s, %d left alone (symbolic links, devices, other filesystems, hard-linked entries), %d privileged files left alone (setuid, setgid, file capabilities), %d failed\n",
-		report.Scanned, report.Changed, verb, report.Skipped, len(report.Privileged), report.Failed)
+		report.Scanned, report.Changed, verb, report.Skipped, int64(len(report.Privileged))+report.PrivilegedNotListed, report.Failed)
 	if err != nil || (fa.check && report.Changed > 0) {
 		return 1
 	}

@@ -21,7 +21,7 @@ func volumesSection(cfg *config.Config) (Section, []Volume) {
 	}
 	s.Notes = append(s.Notes, "writability judged by faccessat(AT_EACCESS) with the effective IDs, without writing a probe file; setup proves it with a real write, which NFS or an LSM may still refuse")
 	for _, r := range volumes.Inspect(cfg.Volumes, who) {
-		s.Add(r.Path, "%s", r.Summary)
+		s.Add(volumes.Quote(r.Path), "%s", r.Summary)
 		s.Notes = append(s.Notes, r.Notes...)
 		js = append(js, volumeJSON(r))
 		switch {
@@ -29,7 +29,7 @@ func volumesSection(cfg *config.Config) (Section, []Volume) {
 		case cfg.VolumeCheck == config.CheckOff:
 			s.Notes = append(s.Notes, fmt.Sprintf("NONROOT_VOLUME_CHECK=off, not a problem for setup: %s", r.Problem.Error()))
 		default:
-			s.Problem("NONROOT_VOLUMES: "+r.Path+" "+r.Problem.What, r.Problem.Fix)
+			s.Problem("NONROOT_VOLUMES: "+volumes.Quote(r.Path)+" "+r.Problem.What, r.Problem.Fix)
 		}
 	}
 	return s, js

@@ -83,6 +83,9 @@ func switchUser(cfg *config.Config, host Host, log *slog.Logger) (privileges.Tar
 			log.Info("fixed volume permissions for the target group", "gid", target.GID, "changed", rep.Changed, "scanned", rep.Scanned)
 		}
 		for _, p := range rep.Privileged {
+			if p.Writable {
+				continue // a failure, in err above
+			}
 			log.Warn("fix-permissions left a privileged file alone: never made group-writable", "path", p.Path, "why", p.Reason)
 		}
 	}

@@ -65,7 +65,7 @@ type Problem struct {
 }
 
 func (p *Problem) Error() string {
-	s := "NONROOT_VOLUMES: " + p.Path + " " + p.What
+	s := "NONROOT_VOLUMES: " + quote(p.Path) + " " + p.What
 	if p.Fix != "" {
 		s += "; " + p.Fix
 	}

@@ -17,36 +17,39 @@ func diagnose(path string, who Identity, f facts, err error) *Problem {
 	p := &Problem{Path: path, Err: err}
 	// Commands in the advice name the real directory: fix-permissions
 	// refuses a path through a symbolic link, and chgrp -R on a link
-	// changes the link, not the tree.
-	real := path
+	// changes the link, not the tree. Every path in a message is quoted
+	// when it holds a byte that could forge a line or reach the terminal
+	// (a link's target is anyone's to choose).
+	qpath := quote(path)
+	real := qpath
 	switch {
 	case f.realPath != "":
-		real = f.realPath
+		real = quote(f.realPath)
 	case f.link && filepath.IsAbs(f.linkTarget):
-		real = f.linkTarget
+		real = quote(f.linkTarget)
 	}
 	mkdir := fmt.Sprintf("mount a volume at %s (a volumeMounts entry, e.g. an emptyDir) or create it in the image: RUN mkdir -p %s && chgrp %d %s && chmod g+rwX %s",
-		path, real, who.GID, real, real)
+		qpath, real, who.GID, real, real)
 	defer func() {
 		if f.link && f.statErr == nil {
-			to := f.linkTarget
-			if f.realPath != "" && f.realPath != to {
-				to += " (" + f.realPath + ")"
+			to := quote(f.linkTarget)
+			if f.realPath != "" && f.realPath != f.linkTarget {
+				to += " (" + quote(f.realPath) + ")"
 			}
-			p.What += "; " + path + " is a symbolic link to " + to
+			p.What += "; " + qpath + " is a symbolic link to " + to
 		}
 	}()
 	switch {
 	case errors.Is(err, unix.ENOENT) || errors.Is(f.statErr, unix.ENOENT):
 		p.What = "does not exist"
 		if f.link {
-			p.What = "is a symbolic link to " + f.linkTarget + ", which does not exist"
+			p.What = "is a symbolic link to " + quote(f.linkTarget) + ", which does not exist"
 		}
 		p.Fix = mkdir
 	case errors.Is(err, unix.ENOTDIR) || errors.Is(f.statErr, unix.ENOTDIR) || (f.statErr == nil && !f.isDir):
 		if f.statErr == nil {
 			p.What = "is a " + f.kind + ", not a directory"
-			p.Fix = fmt.Sprintf("%s is a file, and NONROOT_VOLUMES lists directories that must be writable: list the directory meant instead (a single-file subPath mount is not a volume to check)", path)
+			p.Fix = fmt.Sprintf("%s is a file, and NONROOT_VOLUMES lists directories that must be writable: list the directory meant instead (a single-file subPath mount is not a volume to check)", qpath)
 		} else {
 			p.What = "is not reachable: a component of the path is not a directory"
 			p.Fix = "a component of the path is a file, not a directory: list the directory meant in NONROOT_VOLUMES"
@@ -56,7 +59,7 @@ func diagnose(path string, who Identity, f facts, err error) *Problem {
 		if f.mountRoot {
 			p.Fix = "the volume is mounted read-only: remove readOnly: true from its volumeMounts entry (docker: drop :ro), or list another path"
 		} else {
-			p.Fix = fmt.Sprintf("the filesystem holding it is read-only (readOnlyRootFilesystem?): mount a writable volume such as an emptyDir at %s", path)
+			p.Fix = fmt.Sprintf("the filesystem holding it is read-only (readOnlyRootFilesystem?): mount a writable volume such as an emptyDir at %s", qpath)
 		}
 	case errors.Is(err, unix.EDQUOT):
 		p.What = "is over its disk quota"

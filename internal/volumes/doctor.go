@@ -30,10 +30,11 @@ type Report struct {
 	// Problem is why the path is not writable, with its fix; nil when it is.
 	Problem *Problem
 	// Privileged lists what fix-permissions would leave alone under the
-	// path, Refused a path it would refuse (a symbolic link), and
-	// Truncated that the bounded check stopped early.
+	// path, Refused why it would refuse the path (a *SymlinkError or a
+	// *HostileParentError), and Truncated that the bounded check stopped
+	// early.
 	Privileged []Privileged
-	Refused    *SymlinkError
+	Refused    error
 	Truncated  bool
 	// Notes say the same for people.
 	Notes []string
@@ -80,39 +81,67 @@ const doctorWalkLimit = 10000
 const doctorListLimit = 5
 
 // fixPermissionsCheck fills r with what fix-permissions (step 1 with
-// RUN_AS, or an init container) would leave alone under r.Path or
-// refuse, from a bounded --check walk that changes nothing. Entries it
-// cannot read are not doctor's business here: the writability line
-// covers the path.
+// RUN_AS, or an init container, both as root) would leave alone under
+// r.Path, refuse, or find wrong and not fix, from a bounded --check walk
+// that changes nothing. Entries it cannot read are not doctor's business
+// here: the writability line covers the path.
 func fixPermissionsCheck(r *Report, gid int) {
 	path := r.Path
-	rep, err := FixPermissions([]string{path}, FixOptions{GID: gid, Check: true, MaxEntries: doctorWalkLimit})
+	rep, err := FixPermissions([]string{path}, FixOptions{GID: gid, Check: true, MaxEntries: doctorWalkLimit, asRoot: true})
 	for _, e := range Problems(err) {
 		var se *SymlinkError
-		if errors.As(e, &se) {
+		var he *HostileParentError
+		switch {
+		case errors.As(e, &se):
 			r.Refused = se
-			r.Notes = append(r.Notes, fmt.Sprintf("fix-permissions would refuse %s: %v (setup step 1 with NONROOT_RUN_AS, started as root, skips it too)", path, se))
+			r.Notes = append(r.Notes, fmt.Sprintf("fix-permissions would refuse %s: %v (setup step 1 with NONROOT_RUN_AS, started as root, skips it too)", quote(path), se))
+		case errors.As(e, &he):
+			r.Refused = he
+			r.Notes = append(r.Notes, fmt.Sprintf("fix-permissions run as root would refuse %s: %v (setup step 1 with NONROOT_RUN_AS skips it too)", quote(path), he))
 		}
 	}
 	r.Privileged, r.Truncated = rep.Privileged, rep.Truncated
-	if n := len(rep.Privileged); n > 0 {
-		names := make([]string, 0, doctorListLimit)
-		for _, p := range rep.Privileged[:min(n, doctorListLimit)] {
-			names = append(names, p.Path+" ("+p.Reason+")")
+	var alone, writable []Privileged
+	for _, p := range rep.Privileged {
+		if p.Writable {
+			writable = append(writable, p)
+		} else {
+			alone = append(alone, p)
 		}
-		more := ""
-		if n > doctorListLimit {
-			more = fmt.Sprintf(" and %d more", n-doctorListLimit)
-		}
-		noun := "files"
-		if n == 1 {
-			noun = "file"
-		}
-		r.Notes = append(r.Notes, fmt.Sprintf("fix-permissions would leave %d privileged %s alone under %s, never making it group-writable: %s%s", n, noun, path, strings.Join(names, ", "), more))
+	}
+	if n := len(alone); n > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("fix-permissions would leave %d privileged %s alone under %s, never making it group-writable: %s",
+			n, plural(n, "file", "files"), quote(path), listSome(alone, func(p Privileged) string { return quote(p.Path) + " (" + p.Reason + ")" })))
+	}
+	if n := len(writable); n > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d privileged %s under %s writable by group or others, which can rewrite them and get their privileges; fix-permissions never changes them and fails on them: chmod g-w,o-w each: %s",
+			n, plural(n, "file", "files"), quote(path), listSome(writable, func(p Privileged) string {
+				return fmt.Sprintf("%s (%s, owner %d:%d mode %04o)", quote(p.Path), p.Reason, p.UID, p.GID, p.Mode)
+			})))
 	}
 	if rep.Truncated {
-		r.Notes = append(r.Notes, fmt.Sprintf("fix-permissions check of %s stopped after %d entries; run `nonroot-init fix-permissions --check %s` for all of it", path, doctorWalkLimit, path))
+		r.Notes = append(r.Notes, fmt.Sprintf("fix-permissions check of %s stopped after %d entries; run `nonroot-init fix-permissions --check %s` for all of it", quote(path), doctorWalkLimit, quote(path)))
 	}
+}
+
+// listSome joins the first doctorListLimit of ps, then "and N more".
+func listSome(ps []Privileged, name func(Privileged) string) string {
+	names := make([]string, 0, doctorListLimit)
+	for _, p := range ps[:min(len(ps), doctorListLimit)] {
+		names = append(names, name(p))
+	}
+	more := ""
+	if len(ps) > doctorListLimit {
+		more = fmt.Sprintf(" and %d more", len(ps)-doctorListLimit)
+	}
+	return strings.Join(names, ", ") + more
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // accessCheck asks the kernel whether the effective IDs may create
@@ -138,7 +167,7 @@ func describe(f facts, err error) string {
 	}
 	s := fmt.Sprintf("%s; %s, owner %s:%s mode %04o", verdict, f.kind, idName(f.uid), idName(f.gid), f.mode)
 	if f.link {
-		s += ", symbolic link to " + f.linkTarget
+		s += ", symbolic link to " + quote(f.linkTarget)
 	}
 	if f.mountRoot {
 		s += ", mount point"

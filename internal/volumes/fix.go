@@ -29,7 +29,17 @@ type FixOptions struct {
 	// MaxEntries stops the walk after about this many entries (0: no
 	// limit), for doctor's bounded look; FixReport.Truncated then says so.
 	MaxEntries int64
+
+	// asRoot applies the starting-path rule of a run as root whatever
+	// the effective UID: doctor tells what root's fix-permissions would
+	// refuse.
+	asRoot bool
 }
+
+// listLimit bounds the privileged files and the failures a report keeps
+// (the counts stay true): a volume of millions of such entries must not
+// fill the memory or the log.
+const listLimit = 1000
 
 // Privileged is a file FixPermissions left alone because it runs with
 // more privilege than its caller (setuid, setgid, file capabilities):
@@ -38,28 +48,50 @@ type FixOptions struct {
 type Privileged struct {
 	Path   string
 	Reason string // "setuid", "setgid", "file capabilities", or several joined by ", "
+
+	// Writable says the file is executable and group or others may
+	// already write it: that hole is there, FixPermissions does not
+	// close it (it never takes permissions away), and counts it as
+	// failed.
+	Writable bool
+	UID, GID int
+	Mode     uint32 // permission bits with setuid, setgid and sticky
 }
 
-// String reads `path: left alone: setuid (group write would let ...)`.
+// String reads `path: left alone: setuid (group write would let ...)`,
+// or for a Writable one `path: setuid and writable by group 0 (...): a
+// member of group 0 can rewrite it and get root through it; ...`.
 func (p Privileged) String() string {
-	return p.Path + ": left alone: " + p.Reason + " (group write would let the group rewrite a privileged program)"
-}
-
-// SymlinkError is a starting path that is, or passes through, a symbolic
-// link: FixPermissions refuses it, since whoever can write the link's
-// directory could point a root walk at any tree.
-type SymlinkError struct {
-	Path      string // the path as given
-	Component string // the prefix of Path that is the link
-	Target    string // what the link points to, "" when unreadable
-}
-
-func (e *SymlinkError) Error() string {
-	to := ""
-	if e.Target != "" {
-		to = " (to " + e.Target + ")"
+	if !p.Writable {
+		return quote(p.Path) + ": left alone: " + p.Reason + " (group write would let the group rewrite a privileged program)"
 	}
-	return fmt.Sprintf("%s is a symbolic link%s, which could point the walk at another tree; pass the real path", e.Component, to)
+	by, who := fmt.Sprintf("group %d", p.GID), fmt.Sprintf("a member of group %d", p.GID)
+	if p.Mode&0o002 != 0 {
+		by, who = "any user", "any user"
+	}
+	var gets []string
+	if p.Mode&unix.S_ISUID != 0 {
+		gets = append(gets, idName(p.UID))
+		if p.UID != 0 {
+			gets[0] = "uid " + gets[0]
+		}
+	}
+	if p.Mode&unix.S_ISGID != 0 {
+		gets = append(gets, fmt.Sprintf("group %d", p.GID))
+	}
+	if strings.Contains(p.Reason, "file capabilities") {
+		gets = append(gets, "its file capabilities")
+	}
+	return fmt.Sprintf("%s: %s and writable by %s (owner %d:%d mode %04o): %s can rewrite it and get %s through it; fix-permissions never changes it: chmod g-w,o-w %s",
+		quote(p.Path), p.Reason, by, p.UID, p.GID, p.Mode, who, strings.Join(gets, " and "), quote(p.Path))
+}
+
+// writableExec reports a regular file that someone may execute and that
+// group or others may write: if it is privileged, that is a way to its
+// privileges. (Nobody can run a file without any execute bit, and only
+// its owner could add one.)
+func writableExec(st *unix.Statx_t) bool {
+	return st.Mode&unix.S_IFMT == unix.S_IFREG && st.Mode&0o022 != 0 && st.Mode&0o111 != 0
 }
 
 // Change is one entry FixPermissions changed, or would change with Check.
@@ -73,7 +105,7 @@ type Change struct {
 
 // String describes the change as `path: group 1234 -> 0, mode 0644 -> 0664`.
 func (c Change) String() string {
-	s := c.Path + ":"
+	s := quote(c.Path) + ":"
 	if c.OldGID != c.NewGID {
 		s += fmt.Sprintf(" group %d -> %d", c.OldGID, c.NewGID)
 		if c.OldMode != c.NewMode {
@@ -95,9 +127,12 @@ type FixReport struct {
 	Changes []Change // with Check only: every entry that would change, sorted by path
 
 	// Privileged lists the setuid, setgid and file-capability files left
-	// alone that would otherwise have changed, sorted by path (not
-	// counted in Skipped).
-	Privileged []Privileged
+	// alone that would otherwise have changed, and the executable ones
+	// group or others may already write (Writable, counted in Failed),
+	// sorted by path (not counted in Skipped). It keeps the first
+	// listLimit found; PrivilegedNotListed counts the others.
+	Privileged          []Privileged
+	PrivilegedNotListed int64
 
 	Truncated bool // the walk stopped at opts.MaxEntries
 }
@@ -135,12 +170,22 @@ const queueSize = 512
 // it leaves symbolic links, device nodes, and non-directories with more
 // than one link (unless opts.Hardlinks) alone. A setuid, setgid or
 // file-capability file that would change is left alone and listed in
-// Privileged: no group or other write is ever added to one.
+// Privileged: no group or other write is ever added to one. One that is
+// executable and already group- or other-writable is listed too, as
+// Writable, and is a failure: it is not right, and FixPermissions never
+// takes a permission away.
 //
-// Every failure is collected in the returned error and counted in Failed;
-// the walk goes on past it.
+// Run as root (euid 0), it also refuses a starting path (a
+// *HostileParentError) when a directory on its way can be changed by
+// another user, unless the entry below that directory is a mount point,
+// which the kernel does not let anyone rename: that user could otherwise
+// rename a directory only root may read into the place of the one meant.
+//
+// Every failure is collected in the returned error (the first listLimit
+// listed, the others counted) and counted in Failed; the walk goes on
+// past it.
 func FixPermissions(paths []string, opts FixOptions) (FixReport, error) {
-	f := &fixer{opts: opts, queue: make(chan dirTask, queueSize)}
+	f := &fixer{opts: opts, queue: make(chan dirTask, queueSize), asRoot: opts.asRoot || unix.Geteuid() == 0}
 	workers := min(max(4, 2*runtime.NumCPU()), 16)
 	var done sync.WaitGroup
 	for range workers {
@@ -163,17 +208,22 @@ func FixPermissions(paths []string, opts FixOptions) (FixReport, error) {
 	stop()
 
 	r := FixReport{
-		Scanned:    f.scanned.Load(),
-		Changed:    f.changed.Load(),
-		Skipped:    f.skipped.Load(),
-		Failed:     f.failed.Load(),
-		Changes:    f.changes,
-		Privileged: f.privileged,
-		Truncated:  f.truncated.Load(),
+		Scanned:             f.scanned.Load(),
+		Changed:             f.changed.Load(),
+		Skipped:             f.skipped.Load(),
+		Failed:              f.failed.Load(),
+		Changes:             f.changes,
+		Privileged:          f.privileged,
+		PrivilegedNotListed: f.privilegedNotListed,
+		Truncated:           f.truncated.Load(),
 	}
 	sort.Slice(r.Changes, func(i, j int) bool { return r.Changes[i].Path < r.Changes[j].Path })
 	sort.Slice(r.Privileged, func(i, j int) bool { return r.Privileged[i].Path < r.Privileged[j].Path })
-	return r, errlist.OrNil(f.errs)
+	err := errlist.OrNil(f.errs)
+	if f.errsNotListed > 0 {
+		err = fmt.Errorf("%w\n  and %d more not listed", err, f.errsNotListed)
+	}
+	return r, err
 }
 
 // dirTask is a directory to read: an open descriptor, its path (for
@@ -186,23 +236,44 @@ type dirTask struct {
 
 type fixer struct {
 	opts    FixOptions
+	asRoot  bool // apply the starting-path rule of a run as root
 	queue   chan dirTask
 	pending sync.WaitGroup // directories dispatched and not yet walked
 
 	scanned, changed, skipped, failed atomic.Int64
 	truncated                         atomic.Bool
 
-	mu         sync.Mutex
-	errs       *multierror.Error
-	changes    []Change
-	privileged []Privileged
+	mu                  sync.Mutex
+	errs                *multierror.Error
+	errsNotListed       int64
+	changes             []Change
+	privileged          []Privileged
+	privilegedNotListed int64
 }
 
 func (f *fixer) fail(path, op string, err error) {
 	f.failed.Add(1)
 	f.mu.Lock()
-	f.errs = multierror.Append(f.errs, fmt.Errorf("%s: %s: %w", path, op, err))
+	f.addErr(fmt.Errorf("%s: %s: %w", quote(path), op, err))
 	f.mu.Unlock()
+}
+
+// addErr keeps err unless listLimit are kept already; f.mu is held.
+func (f *fixer) addErr(err error) {
+	if f.errs != nil && len(f.errs.Errors) >= listLimit {
+		f.errsNotListed++
+		return
+	}
+	f.errs = multierror.Append(f.errs, err)
+}
+
+// addPrivileged keeps p unless listLimit are kept already; f.mu is held.
+func (f *fixer) addPrivileged(p Privileged) {
+	if len(f.privileged) >= listLimit {
+		f.privilegedNotListed++
+		return
+	}
+	f.privileged = append(f.privileged, p)
 }
 
 // progress writes a count every progressEvery, once a run has taken
@@ -260,10 +331,11 @@ func sameInode(a, b *unix.Statx_t) bool {
 func (f *fixer) root(path string) {
 	f.scanned.Add(1)
 	var st unix.Statx_t
-	fd, err := openNoSymlinks(path, &st)
+	fd, err := openNoSymlinks(path, &st, f.asRoot)
 	if err != nil {
 		var se *SymlinkError
-		if errors.As(err, &se) {
+		var he *HostileParentError
+		if errors.As(err, &se) || errors.As(err, &he) {
 			f.fail(path, "refused", err)
 		} else {
 			f.fail(path, "open", err)
@@ -271,6 +343,9 @@ func (f *fixer) root(path string) {
 		return
 	}
 	defer unix.Close(fd)
+	if f.writablePrivileged(fd, path, &st) {
+		return
+	}
 	if f.skip(&st) {
 		f.skipped.Add(1)
 		return
@@ -382,7 +457,34 @@ func (f *fixer) leavePrivileged(fd int, path string, st *unix.Statx_t) bool {
 		return false
 	}
 	f.mu.Lock()
-	f.privileged = append(f.privileged, Privileged{Path: path, Reason: reason})
+	f.addPrivileged(Privileged{Path: path, Reason: reason, UID: int(st.Uid), GID: int(st.Gid), Mode: uint32(st.Mode) & 0o7777})
+	f.mu.Unlock()
+	return true
+}
+
+// writablePrivileged reports (lists, and counts as failed) an entry that
+// is setuid, setgid or carries file capabilities, that someone may
+// execute, and that group or others may already write: a member of the
+// group (any user, for other write) can rewrite it and run it with its
+// privileges. It is left alone. fd holds the inode st describes.
+func (f *fixer) writablePrivileged(fd int, path string, st *unix.Statx_t) bool {
+	if !writableExec(st) {
+		return false
+	}
+	caps, err := hasFileCaps(fd)
+	if err != nil {
+		f.fail(path, "read security.capability", err)
+		return true
+	}
+	reason := privilegedReason(st.Mode, caps)
+	if reason == "" {
+		return false
+	}
+	p := Privileged{Path: path, Reason: reason, Writable: true, UID: int(st.Uid), GID: int(st.Gid), Mode: uint32(st.Mode) & 0o7777}
+	f.failed.Add(1)
+	f.mu.Lock()
+	f.addPrivileged(p)
+	f.addErr(errors.New(p.String()))
 	f.mu.Unlock()
 	return true
 }
@@ -423,64 +525,11 @@ func hasFileCaps(fd int) (bool, error) {
 	return false, err
 }
 
-// openNoSymlinks opens path with O_PATH one component at a time, from
-// "/" for an absolute path and from the working directory otherwise,
-// each with O_NOFOLLOW, and refuses a symbolic link at any component with
-// a *SymlinkError. st gets the statx of the returned descriptor. ".."
-// goes to the real parent of the directory reached so far, which is
-// never a link.
-func openNoSymlinks(path string, st *unix.Statx_t) (int, error) {
-	if path == "" {
-		return -1, unix.ENOENT
-	}
-	start := "."
-	if strings.HasPrefix(path, "/") {
-		start = "/"
-	}
-	fd, err := unix.Open(start, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, err
-	}
-	if err := fstatx(fd, st); err != nil {
-		unix.Close(fd)
-		return -1, err
-	}
-	prefix := strings.TrimSuffix(start, ".")
-	for _, name := range strings.Split(path, "/") {
-		if name == "" || name == "." {
-			continue
-		}
-		if prefix != "" && !strings.HasSuffix(prefix, "/") {
-			prefix += "/"
-		}
-		prefix += name
-		next, err := unix.Openat(fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		unix.Close(fd)
-		if err != nil {
-			return -1, err
-		}
-		fd = next
-		if err := fstatx(fd, st); err != nil {
-			unix.Close(fd)
-			return -1, err
-		}
-		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
-			target := make([]byte, unix.PathMax)
-			n, err := unix.Readlinkat(fd, "", target)
-			unix.Close(fd)
-			e := &SymlinkError{Path: path, Component: prefix}
-			if err == nil {
-				e.Target = string(target[:n])
-			}
-			return -1, e
-		}
-	}
-	return fd, nil
-}
-
 // entry handles one directory entry by name, relative to t.fd, and
 // reports whether it needed a change. With eager, the entry is opened
-// before it is looked at; otherwise only an entry that needs a change is.
+// before it is looked at; otherwise only an entry that needs a change is
+// (or one that may be a writable privileged file, whose capabilities are
+// read through a descriptor).
 func (f *fixer) entry(t dirTask, name string, eager bool) (changed bool) {
 	path := t.path + "/" + name
 	var st unix.Statx_t
@@ -504,7 +553,12 @@ func (f *fixer) entry(t dirTask, name string, eager bool) (changed bool) {
 		f.fail(path, "statx", err)
 		return false
 	}
-	if f.leaveAlone(t, &st) {
+	if fd < 0 && writableExec(&st) {
+		if fd = f.reopen(t, name, path, &st); fd < 0 {
+			return false
+		}
+	}
+	if f.leaveAlone(t, fd, path, &st) {
 		return false
 	}
 	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
@@ -513,20 +567,11 @@ func (f *fixer) entry(t dirTask, name string, eager bool) (changed bool) {
 		return false // the fast path of an already-fixed tree: one statx
 	}
 	if fd < 0 {
-		seen := st
-		if fd, err = openEntry(t.fd, name, &st); err != nil {
-			if !errors.Is(err, unix.ENOENT) {
-				f.fail(path, "open", err)
-			}
+		if fd = f.reopen(t, name, path, &st); fd < 0 {
 			return false
 		}
-		// The entry may have been replaced since statx: decide again on
-		// the inode the descriptor holds.
-		if !sameInode(&seen, &st) {
-			f.skipped.Add(1)
-			return false
-		}
-		if f.leaveAlone(t, &st) {
+		// Decide again on the inode the descriptor holds.
+		if f.leaveAlone(t, fd, path, &st) {
 			return false
 		}
 	}
@@ -538,6 +583,26 @@ func (f *fixer) entry(t dirTask, name string, eager bool) (changed bool) {
 		f.enter(fd, path, t.dev)
 	}
 	return change
+}
+
+// reopen opens name, which statx saw as st, and stats the inode the
+// descriptor holds into st. It returns -1 when the entry is gone, cannot
+// be opened (a failure) or was replaced since statx (skipped).
+func (f *fixer) reopen(t dirTask, name, path string, st *unix.Statx_t) int {
+	seen := *st
+	fd, err := openEntry(t.fd, name, st)
+	if err != nil {
+		if !errors.Is(err, unix.ENOENT) {
+			f.fail(path, "open", err)
+		}
+		return -1
+	}
+	if !sameInode(&seen, st) {
+		unix.Close(fd)
+		f.skipped.Add(1)
+		return -1
+	}
+	return fd
 }
 
 // openEntry opens name in dir without following it and stats the inode
@@ -557,11 +622,20 @@ func openEntry(dir int, name string, st *unix.Statx_t) (int, error) {
 }
 
 // leaveAlone reports (and counts) an entry that is not to be changed or
-// entered: on another filesystem, a mount point, or one of skip's.
-func (f *fixer) leaveAlone(t dirTask, st *unix.Statx_t) bool {
+// entered: on another filesystem, a mount point, a writable privileged
+// file (counted as failed), or one of skip's. fd holds the inode, or is
+// -1 when st cannot be a writable privileged file.
+func (f *fixer) leaveAlone(t dirTask, fd int, path string, st *unix.Statx_t) bool {
 	// A bind mount of the same filesystem has the same st_dev; statx
 	// marks it as a mount root.
-	if devOf(st) != t.dev || st.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0 || f.skip(st) {
+	if devOf(st) != t.dev || st.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0 {
+		f.skipped.Add(1)
+		return true
+	}
+	if fd >= 0 && f.writablePrivileged(fd, path, st) {
+		return true
+	}
+	if f.skip(st) {
 		f.skipped.Add(1)
 		return true
 	}
