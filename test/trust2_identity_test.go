@@ -1,0 +1,80 @@
+package test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nonroot-init/nonroot-init/test/harness"
+)
+
+// Tests of the second review of issue #9, identity part: passwd lines a C
+// library reads more leniently than nonroot-init, shared homes.
+
+// TestTrust2IdentityLenientRootAlias: NONROOT_USERNAME naming a line that
+// glibc reads as UID 0 but that is not a strict passwd line (a tab in
+// GECOS, white space before the UID) is a usage error before COMMAND
+// starts; getent, run in the same namespace, proves glibc's reading.
+func TestTrust2IdentityLenientRootAlias(t *testing.T) {
+	harness.NeedTool(t, "getent", "cut")
+	for _, tc := range []struct{ name, line string }{
+		{"toor", `toor:x:0:0:Root\tAdmin:/root:/bin/sh`},
+		{"op", `op:x: 0:0::/root:/bin/sh`},
+		{"lead", `  lead:x:0:0::/root:/bin/sh`},
+		{"plus", `plus:x:+0:0::/root:/bin/sh`},
+	} {
+		prepare := `printf '` + tc.line + `\n' >> /etc/passwd
+[ "$(getent passwd ` + tc.name + ` | cut -d: -f3)" = 0 ] || { echo "getent does not read ` + tc.name + ` as uid 0" >&2; exit 99; }`
+		r := trustIDEtcRun(t, 0, prepare, []string{"NONROOT_USERNAME=" + tc.name, "NONROOT_PASSWD=off"},
+			"--", "sh", "-c", `echo "COMMAND ran as USER=$USER"`)
+		if r.Code == 99 {
+			t.Fatalf("%s: the premise failed: %s", tc.name, r.Stderr)
+		}
+		if !trustIDUsageExit(r.Code) || strings.Contains(r.Stdout, "COMMAND ran") || !strings.Contains(r.Stderr, "NONROOT_USERNAME="+tc.name+" names an entry of uid 0") {
+			t.Errorf("%s (%s): exit %d, stdout %q; want a usage error (2) naming NONROOT_USERNAME=%s and uid 0, COMMAND not started\nstderr: %s",
+				tc.name, tc.line, r.Code, r.Stdout, tc.name, r.Stderr)
+		}
+	}
+}
+
+// TestTrust2IdentityUnreadableNameLine: a line of that name that nobody
+// reads as UID 0 but nonroot-init cannot read strictly is refused too.
+func TestTrust2IdentityUnreadableNameLine(t *testing.T) {
+	r := trustIDEtcRun(t, 0, `printf 'odd:x:5:0:a\tb:/:/bin/sh\n' >> /etc/passwd`, []string{"NONROOT_USERNAME=odd", "NONROOT_PASSWD=off"},
+		"--", "sh", "-c", `echo COMMAND ran`)
+	if !trustIDUsageExit(r.Code) || strings.Contains(r.Stdout, "COMMAND ran") || !strings.Contains(r.Stderr, "cannot be read safely") {
+		t.Errorf("exit %d, stdout %q; want a usage error (2) saying the entry cannot be read safely\nstderr: %s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// TestTrust2IdentityUIDAsGlibc: whether our UID has an entry is what
+// glibc's getpwuid says. A commented-out line for it is no entry, so one
+// is provided (it used to count as existing, leaving whoami without one);
+// a line only glibc reads (a tab in GECOS) is the entry, and nothing is
+// provided beside it.
+func TestTrust2IdentityUIDAsGlibc(t *testing.T) {
+	harness.NeedTool(t, "getent")
+	idNeedLib(t)
+	state := filepath.Join(harness.SharedDir(t), "state")
+	env := []string{"NONROOT_STATE_DIR=" + state}
+
+	r := trustIDEtcRun(t, 0, `echo '#app:x:1000680000:0::/home/app:/bin/sh' >> /etc/passwd`, env,
+		"--", "sh", "-c", `getent passwd 1000680000; echo "USER=$USER"`)
+	want := "default:x:1000680000:0:nonroot-init:" + filepath.Join(state, "home") + ":/bin/sh\nUSER=default\n"
+	if r.Code != 0 || r.Stdout != want {
+		t.Errorf("a comment: exit %d, stdout %q; want 0, %q\nstderr: %s", r.Code, r.Stdout, want, r.Stderr)
+	}
+
+	r = trustIDEtcRun(t, 0, `printf 'app:x:1000680000:0:App\tUser:/:/bin/sh\n' >> /etc/passwd`, env,
+		"--", harness.Child(t), "env")
+	if r.Code != 0 {
+		t.Fatalf("a tab in GECOS: exit %d\nstderr: %s", r.Code, r.Stderr)
+	}
+	got := idEnv(t, r)
+	if got["USER"] != "app" {
+		t.Errorf("a tab in GECOS: USER=%q; want app (the entry getpwuid returns)", got["USER"])
+	}
+	if v, ok := got["NSS_WRAPPER_PASSWD"]; ok {
+		t.Errorf("a tab in GECOS: NSS_WRAPPER_PASSWD=%s exported for a uid glibc finds", v)
+	}
+}
