@@ -1,6 +1,7 @@
 package test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,5 +77,52 @@ func TestTrust2IdentityUIDAsGlibc(t *testing.T) {
 	}
 	if v, ok := got["NSS_WRAPPER_PASSWD"]; ok {
 		t.Errorf("a tab in GECOS: NSS_WRAPPER_PASSWD=%s exported for a uid glibc finds", v)
+	}
+}
+
+// TestTrust2IdentitySharedHome: an inherited HOME another user could
+// plant a .bashrc in is not used: HOME=/tmp-like (1777), and a directory
+// of another UID that we may write through group 0 (0775 1234:0), give
+// STATE_DIR/home with a warning saying why. A 0775 root:0 home (OpenShift)
+// is still used.
+func TestTrust2IdentitySharedHome(t *testing.T) {
+	harness.NeedRoot(t)
+	shared := harness.SharedDir(t)
+	foreign := filepath.Join(shared, "foreign")
+	group := filepath.Join(shared, "group")
+	for _, d := range []struct {
+		path string
+		uid  int
+	}{{foreign, 1234}, {group, 0}} {
+		if err := os.Mkdir(d.path, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(d.path, d.uid, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d.path, 0o775); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		home   string
+		shared bool
+	}{{shared, true}, {foreign, true}, {group, false}} {
+		state := filepath.Join(harness.SharedDir(t), "state")
+		r := harness.Run(t, idTimeout, harness.Opts{UID: harness.OpenShiftUID, GID: 0,
+			Env: []string{"HOME=" + tc.home, "NONROOT_PASSWD=off", "NONROOT_STATE_DIR=" + state}}, "--", harness.Child(t), "env")
+		if r.Code != 0 {
+			t.Fatalf("HOME=%s: exit %d\nstderr: %s", tc.home, r.Code, r.Stderr)
+		}
+		want := tc.home
+		if tc.shared {
+			want = filepath.Join(state, "home")
+		}
+		if got := idEnv(t, r)["HOME"]; got != want {
+			t.Errorf("HOME=%s: COMMAND got HOME=%s; want %s\nstderr: %s", tc.home, got, want, r.Stderr)
+		}
+		if warned := strings.Contains(r.Stderr, "plant files"); warned != tc.shared {
+			t.Errorf("HOME=%s: the log says another user could plant files: %v; want %v\nstderr: %s", tc.home, warned, tc.shared, r.Stderr)
+		}
 	}
 }

@@ -263,30 +263,34 @@ func groupName(group []byte, user string, gid int) string {
 // writable and not /, else STATE_DIR/home. Before STATE_DIR it tries the
 // home of the UID's existing passwd entry (writable and not /), as a
 // login would: root started without $HOME gets /root, not a directory in
-// a shared /tmp. With none usable it keeps $HOME (or /) and warns.
+// a shared /tmp. An inherited home that another user could plant files
+// in (inheritedHome) is skipped with a warning; NONROOT_HOME is honoured
+// with one. With none usable it keeps $HOME (or /) and warns.
 func chooseHome(o Options, entryHome string, state func() (*stateDir, error), log *slog.Logger) string {
 	if o.Home != "" {
 		if err := os.MkdirAll(o.Home, 0o700); err != nil {
 			log.Warn("NONROOT_HOME cannot be created", "home", o.Home, "err", err)
 		} else if err := writableDir(o.Home); err != nil {
 			log.Warn("NONROOT_HOME is not writable by COMMAND", "home", o.Home, "err", err)
+		} else if err := sharedHome(o.Home); errors.Is(err, errSharedHome) {
+			log.Warn("NONROOT_HOME is used as set, but another user could plant files in it; point it at a directory only COMMAND's user can write", "home", o.Home, "err", err)
 		}
 		return o.Home
 	}
 	envHome, _ := o.Getenv("HOME")
-	if usableEnvHome(envHome) && writableDir(envHome) == nil {
-		return envHome
-	}
-	if usableEnvHome(entryHome) && writableDir(entryHome) == nil {
-		return entryHome
+	for _, c := range []struct{ what, home string }{{"$HOME", envHome}, {"the passwd entry's home", entryHome}} {
+		err := inheritedHome(c.home)
+		if err == nil {
+			return c.home
+		}
+		if errors.Is(err, errSharedHome) {
+			log.Warn(c.what+" is not used as HOME: another user could plant files in it", "home", c.home, "err", err)
+		}
 	}
 	if o.UID == 0 {
 		// Root without a home: a root-owned STATE_DIR in a shared /tmp
 		// would only lock a later non-root process out of it.
-		if usableEnvHome(envHome) {
-			return envHome
-		}
-		return "/"
+		return fallbackHome(envHome)
 	}
 	sd, err := state()
 	if err == nil {
@@ -297,10 +301,7 @@ func chooseHome(o Options, entryHome string, state func() (*stateDir, error), lo
 		}
 		err = fmt.Errorf("%s/home: %w", sd.path, herr)
 	}
-	fallback := "/"
-	if usableEnvHome(envHome) {
-		fallback = envHome
-	}
+	fallback := fallbackHome(envHome)
 	log.Warn("no writable HOME for COMMAND; set NONROOT_HOME to a writable directory (an emptyDir volume)", "home", fallback, "err", err)
 	return fallback
 }

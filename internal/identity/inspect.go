@@ -63,22 +63,16 @@ func Inspect(o Options) Inspection {
 	case o.Home != "":
 		in.Home = o.Home
 		in.HomeErr = writableDir(o.Home)
-	case usableEnvHome(envHome) && writableDir(envHome) == nil:
+	case inheritedHome(envHome) == nil:
 		in.Home = envHome
-	case in.Found && usableEnvHome(in.Entry.Home) && writableDir(in.Entry.Home) == nil:
+	case in.Found && inheritedHome(in.Entry.Home) == nil:
 		in.Home = in.Entry.Home
 	case o.UID == 0:
-		in.Home = "/"
-		if usableEnvHome(envHome) {
-			in.Home = envHome
-		}
+		in.Home = fallbackHome(envHome)
 	case in.StateErr == nil:
 		in.Home = filepath.Join(in.StateDir, "home")
 	default:
-		in.Home = "/"
-		if usableEnvHome(envHome) {
-			in.Home = envHome
-		}
+		in.Home = fallbackHome(envHome)
 		in.HomeErr = fmt.Errorf("neither $HOME nor a NONROOT_STATE_DIR is writable: %w", in.StateErr)
 	}
 	return in
