@@ -126,3 +126,34 @@ func TestTrust2IdentitySharedHome(t *testing.T) {
 		}
 	}
 }
+
+// TestTrust2IdentityRootHomeNoFollow: started as root, nonroot-init does
+// not create a NONROOT_HOME through a symbolic link another user planted
+// in a shared directory (root's mkdir -p used to follow it and make the
+// directory where the link pointed); it warns, and COMMAND still gets the
+// HOME that was asked for.
+func TestTrust2IdentityRootHomeNoFollow(t *testing.T) {
+	harness.NeedRoot(t)
+	target := t.TempDir()
+	link := filepath.Join(harness.SharedDir(t), "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(link, 1234, 1234); err != nil {
+		t.Fatal(err)
+	}
+	home := filepath.Join(link, "home")
+	r := harness.Run(t, idTimeout, harness.Opts{Env: []string{"NONROOT_HOME=" + home, "NONROOT_PASSWD=off"}}, "--", harness.Child(t), "env")
+	if r.Code != 0 {
+		t.Fatalf("exit %d\nstderr: %s", r.Code, r.Stderr)
+	}
+	if _, err := os.Lstat(filepath.Join(target, "home")); !os.IsNotExist(err) {
+		t.Errorf("root made %s/home through the planted link (lstat: %v)", target, err)
+	}
+	if !strings.Contains(r.Stderr, "NONROOT_HOME") || !strings.Contains(r.Stderr, "symbolic link of uid 1234") {
+		t.Errorf("no warning naming NONROOT_HOME and the link of uid 1234:\n%s", r.Stderr)
+	}
+	if got := idEnv(t, r)["HOME"]; got != home {
+		t.Errorf("COMMAND got HOME=%s; want %s (NONROOT_HOME is honoured)", got, home)
+	}
+}

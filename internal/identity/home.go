@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -37,44 +38,79 @@ func fallbackHome(h string) string {
 }
 
 // sharedHome returns an error wrapping errSharedHome when a user other
-// than us (the effective UID, as for writableDir) and root could put files in the directory h or put another
-// directory in its place: h (or, while it is missing, the nearest
-// existing directory above it, where another user could make it first)
-// lets others write it, sticky or not (/tmp), or belongs to another
-// non-root UID; or a directory above it lets others rename its entries
-// (others may write it without the sticky bit, or it belongs to another
-// non-root UID). Group write is allowed: OpenShift images make homes
-// 0775 root:0, and the arbitrary UID is in group 0 by design. Symbolic
-// links are resolved, as COMMAND will resolve them. Other errors (h
-// cannot be resolved) do not wrap errSharedHome.
+// than us (the effective UID, as for writableDir) and root could put
+// files in the directory h or put another directory in its place: h (or,
+// while it is missing, the directory it would be made in, where another
+// user could make it first) lets others write it, sticky or not (/tmp),
+// or belongs to another non-root UID; or a directory on the way lets
+// others rename its entries (others may write it without the sticky bit,
+// or it belongs to another non-root UID); or a symbolic link on the way
+// belongs to another non-root UID (its owner may point it elsewhere at
+// any time). Group write is allowed: OpenShift images make homes 0775
+// root:0, and the arbitrary UID is in group 0 by design. The path is
+// walked one component at a time, links resolved as the kernel resolves
+// them, so every directory COMMAND goes through is judged. Other errors
+// (a component is a file, a link loop) do not wrap errSharedHome.
 func sharedHome(h string) error {
+	if !filepath.IsAbs(h) {
+		return fmt.Errorf("%q is not an absolute path", h)
+	}
 	uid := os.Geteuid()
-	p := filepath.Clean(h)
-	for p != "/" {
-		if _, err := os.Stat(p); err == nil {
-			break
-		}
-		p = filepath.Dir(p)
-	}
-	real, err := filepath.EvalSymlinks(p)
-	if err != nil {
-		return err
-	}
-	for dir, self := real, true; ; dir, self = filepath.Dir(dir), false {
+	check := func(dir string, self bool) error {
 		var st unix.Stat_t
 		if err := unix.Stat(dir, &st); err != nil {
 			return &os.PathError{Op: "stat", Path: dir, Err: err}
 		}
 		if why := plantable(st.Mode, st.Uid, uid, self); why != "" {
-			if dir == filepath.Clean(h) {
-				return fmt.Errorf("%s %s: %w", dir, why, errSharedHome)
-			}
-			return fmt.Errorf("%s (for %s) %s: %w", dir, h, why, errSharedHome)
+			return fmt.Errorf("%s (on the way to %s) %s: %w", dir, h, why, errSharedHome)
 		}
-		if dir == "/" {
-			return nil
+		return nil
+	}
+	cur, rest, links := "/", strings.Split(h, "/"), 0
+	for len(rest) > 0 {
+		name := rest[0]
+		rest = rest[1:]
+		switch name {
+		case "", ".":
+			continue
+		case "..":
+			cur = filepath.Dir(cur) // cur holds no link: this is the kernel's ..
+			continue
+		}
+		if err := check(cur, false); err != nil {
+			return err
+		}
+		next := filepath.Join(cur, name)
+		var st unix.Stat_t
+		if err := unix.Lstat(next, &st); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				return check(cur, true) // where the home would be made
+			}
+			return &os.PathError{Op: "lstat", Path: next, Err: err}
+		}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFLNK:
+			if st.Uid != 0 && int(st.Uid) != uid {
+				return fmt.Errorf("%s (on the way to %s) is a symbolic link of uid %d: %w", next, h, st.Uid, errSharedHome)
+			}
+			if links++; links > 40 { // the kernel's MAXSYMLINKS
+				return &os.PathError{Op: "resolve", Path: h, Err: unix.ELOOP}
+			}
+			target, err := os.Readlink(next)
+			if err != nil {
+				return err
+			}
+			if filepath.IsAbs(target) {
+				cur = "/"
+			}
+			rest = append(strings.Split(target, "/"), rest...)
+		case unix.S_IFDIR:
+			cur = next
+		default:
+			return fmt.Errorf("%s (on the way to %s) is not a directory", next, h)
 		}
 	}
+	return check(cur, true)
 }
 
 // plantable says why a directory of mode and owner lets a user other than

@@ -268,12 +268,23 @@ func groupName(group []byte, user string, gid int) string {
 // with one. With none usable it keeps $HOME (or /) and warns.
 func chooseHome(o Options, entryHome string, state func() (*stateDir, error), log *slog.Logger) string {
 	if o.Home != "" {
+		// Judged before anything is made: root's mkdir -p would follow a
+		// link planted on the way, so root makes no shared home.
+		shared := sharedHome(o.Home)
+		isShared := errors.Is(shared, errSharedHome)
+		if isShared {
+			log.Warn("NONROOT_HOME is used as set, but another user could plant files in it; point it at a directory only COMMAND's user can write", "home", o.Home, "err", shared)
+		}
+		if isShared && os.Geteuid() == 0 {
+			if _, err := os.Stat(o.Home); err != nil {
+				log.Warn("NONROOT_HOME is not created: root does not make a shared home", "home", o.Home, "err", err)
+			}
+			return o.Home
+		}
 		if err := os.MkdirAll(o.Home, 0o700); err != nil {
 			log.Warn("NONROOT_HOME cannot be created", "home", o.Home, "err", err)
 		} else if err := writableDir(o.Home); err != nil {
 			log.Warn("NONROOT_HOME is not writable by COMMAND", "home", o.Home, "err", err)
-		} else if err := sharedHome(o.Home); errors.Is(err, errSharedHome) {
-			log.Warn("NONROOT_HOME is used as set, but another user could plant files in it; point it at a directory only COMMAND's user can write", "home", o.Home, "err", err)
 		}
 		return o.Home
 	}

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -135,5 +136,44 @@ func TestTrust2ExplicitSharedHomeWarns(t *testing.T) {
 	}
 	if in := Inspect(o); in.Home != sticky {
 		t.Errorf("Inspect(NONROOT_HOME=%s).Home = %q; want it", sticky, in.Home)
+	}
+}
+
+// TestTrust2SharedHomeWalk: sharedHome judges the path COMMAND goes
+// through, links included: a link in a directory others may rename
+// entries of is as replaceable as a directory there.
+func TestTrust2SharedHomeWalk(t *testing.T) {
+	base := t.TempDir()
+	safe := trust2Dir(t, filepath.Join(base, "safe"), 0o755)
+	home := trust2Dir(t, filepath.Join(safe, "home"), 0o700)
+	open := trust2Dir(t, filepath.Join(base, "open"), 0o777)
+	sticky := trust2Dir(t, filepath.Join(base, "sticky"), 0o777|os.ModeSticky)
+	must(t, os.Symlink(home, filepath.Join(open, "link")))
+	must(t, os.Symlink(home, filepath.Join(sticky, "link")))
+	must(t, os.Symlink("../safe/home", filepath.Join(sticky, "rel")))
+	must(t, os.Symlink(open, filepath.Join(safe, "toopen")))
+	must(t, os.Symlink("loop", filepath.Join(safe, "loop")))
+	must(t, os.WriteFile(filepath.Join(safe, "file"), nil, 0o644))
+	tests := []struct {
+		path   string
+		shared bool
+		err    bool
+	}{
+		{home, false, false},
+		{filepath.Join(open, "link"), true, true},     // the link can be renamed away
+		{filepath.Join(sticky, "link"), false, false}, // our link in a sticky dir, to a safe home
+		{filepath.Join(sticky, "rel"), false, false},
+		{sticky + "/rel/../home", false, false},          // .. after a link is the target's parent, as for the kernel
+		{filepath.Join(safe, "toopen", "x"), true, true}, // would be made in a 0777 dir
+		{filepath.Join(home, "missing", "deeper"), false, false},
+		{filepath.Join(sticky, "missing"), true, true}, // another user could make it first
+		{filepath.Join(safe, "loop"), false, true},
+		{filepath.Join(safe, "file", "x"), false, true},
+	}
+	for _, tt := range tests {
+		err := sharedHome(tt.path)
+		if errors.Is(err, errSharedHome) != tt.shared || (err != nil) != tt.err {
+			t.Errorf("sharedHome(%s) = %v; want shared %v, an error %v", tt.path, err, tt.shared, tt.err)
+		}
 	}
 }
