@@ -108,16 +108,24 @@ func TestIdentityExistingEntry(t *testing.T) {
 	}
 	dir := idSharedDir(t)
 	state := filepath.Join(dir, "state")
+	// A home of its own: a 1777 HOME is not used (another user could plant files in it).
+	home := filepath.Join(dir, "home")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(home, 65534, e.GID); err != nil {
+		t.Fatal(err)
+	}
 	r := harness.Run(t, idTimeout, harness.Opts{
 		PID1: true, UID: 65534, GID: e.GID,
-		Env: []string{"NONROOT_STATE_DIR=" + state, "HOME=" + dir},
+		Env: []string{"NONROOT_STATE_DIR=" + state, "HOME=" + home},
 	}, "--", harness.Child(t), "env")
 	if r.Code != 0 {
 		t.Fatalf("exit %d\nstderr: %s", r.Code, r.Stderr)
 	}
 	env := idEnv(t, r)
-	if env["USER"] != e.Name || env["LOGNAME"] != e.Name || env["HOME"] != dir {
-		t.Errorf("USER=%q LOGNAME=%q HOME=%q; want %q, %q, %q", env["USER"], env["LOGNAME"], env["HOME"], e.Name, e.Name, dir)
+	if env["USER"] != e.Name || env["LOGNAME"] != e.Name || env["HOME"] != home {
+		t.Errorf("USER=%q LOGNAME=%q HOME=%q; want %q, %q, %q", env["USER"], env["LOGNAME"], env["HOME"], e.Name, e.Name, home)
 	}
 	for _, k := range []string{"LD_PRELOAD", "NSS_WRAPPER_PASSWD", "NSS_WRAPPER_GROUP"} {
 		if v, ok := env[k]; ok {

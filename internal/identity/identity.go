@@ -260,12 +260,27 @@ func groupName(group []byte, user string, gid int) string {
 }
 
 // chooseHome applies the HOME plan (planHome): it creates NONROOT_HOME
-// when missing, and STATE_DIR/home when the plan puts HOME there; with
-// neither usable it keeps the plan's fallback and warns.
+// when missing (root does not make a shared one: its mkdir -p would
+// follow a link planted on the way), and STATE_DIR/home when the plan
+// puts HOME there; it warns about each inherited home passed over as
+// shared, and with none usable keeps the plan's fallback and warns.
 func chooseHome(o Options, entryHome string, state func() (*stateDir, error), log *slog.Logger) string {
-	plan := planHome(gatherHome(o, entryHome))
+	f := gatherHome(o, entryHome)
+	plan := planHome(f)
+	for _, sk := range plan.skipped {
+		log.Warn(sk.what+" is not used as HOME: another user could plant files in it", "home", sk.home, "err", sk.err)
+	}
 	switch {
 	case plan.setting:
+		if errors.Is(f.settingErr, errSharedHome) {
+			log.Warn("NONROOT_HOME is used as set, but another user could plant files in it; point it at a directory only COMMAND's user can write", "home", o.Home, "err", f.settingErr)
+			if os.Geteuid() == 0 {
+				if _, err := os.Stat(o.Home); err != nil {
+					log.Warn("NONROOT_HOME is not created: root does not make a shared home", "home", o.Home, "err", err)
+				}
+				return plan.path
+			}
+		}
 		if err := os.MkdirAll(o.Home, 0o700); err != nil {
 			log.Warn("NONROOT_HOME cannot be created", "home", o.Home, "err", err)
 		} else if err := writableDir(o.Home); err != nil {

@@ -112,11 +112,16 @@ func lines(data []byte) []string {
 	return ls
 }
 
-// LookupUID returns the first valid passwd entry of data with uid, as
-// getpwuid would find it.
+// LookupUID returns the entry of data that glibc's getpwuid(uid) would
+// return: the first line glibc reads with that UID, read as glibc reads
+// it (glibcPasswd), even one parsePasswdLine refuses. glibc's view wins
+// both ways: a line only it reads still gives the UID an entry (nothing
+// is provided, so no second line for the UID is appended to a writable
+// /etc/passwd), and a comment or +/- line that glibc skips gives none
+// (else COMMAND would be left with no entry that whoami finds).
 func LookupUID(data []byte, uid int) (Entry, bool) {
 	for _, l := range lines(data) {
-		if e, err := parsePasswdLine(l); err == nil && e.UID == uid {
+		if e, ok := glibcPasswd(l); ok && e.UID == uid {
 			return e, true
 		}
 	}
@@ -133,9 +138,12 @@ func lookupGID(data []byte, gid int) (Group, bool) {
 	return Group{}, false
 }
 
+// groupNamed says whether a line of the group data has name, as any C
+// library reads its name (nameField), valid or not: a generated group
+// must not take a name getgrnam already answers with another GID.
 func groupNamed(data []byte, name string) bool {
 	for _, l := range lines(data) {
-		if g, err := parseGroupLine(l); err == nil && g.Name == name {
+		if nameField(l) == name {
 			return true
 		}
 	}
@@ -157,8 +165,31 @@ func validLines(data []byte, parse func(string) error) (kept []string, dropped i
 	return kept, dropped
 }
 
-func validPasswd(l string) error { _, err := parsePasswdLine(l); return err }
-func validGroup(l string) error  { _, err := parseGroupLine(l); return err }
+// validPasswd accepts a line parsePasswdLine accepts and glibc reads the
+// same way: a # comment, a +/- line or a name after white space, which
+// parse but which glibc skips or reads another name from, would be an
+// entry to nss_wrapper that getpwuid never returns without it.
+func validPasswd(l string) error {
+	e, err := parsePasswdLine(l)
+	if err != nil {
+		return err
+	}
+	if g, ok := glibcPasswd(l); !ok || g != e {
+		return fmt.Errorf("passwd line %q is a comment, a +/- line or a name after white space to glibc", l)
+	}
+	return nil
+}
+
+// validGroup is validPasswd for a group line.
+func validGroup(l string) error {
+	if _, err := parseGroupLine(l); err != nil {
+		return err
+	}
+	if strings.ContainsRune("#+- ", rune(l[0])) {
+		return fmt.Errorf("group line %q is a comment, a +/- line or a name after white space to glibc", l)
+	}
+	return nil
+}
 
 // validateFile checks that every line of data parses, before a generated
 // file is handed to nss_wrapper.

@@ -26,29 +26,43 @@ func CheckUsername(passwdFile, name string) error {
 	return checkUsername(data, name, passwdFile)
 }
 
-// checkUsername refuses name when a valid line of the passwd data (file)
-// gives it UID 0: COMMAND would get root's login name in USER and LOGNAME,
-// and whatever looks its user up by name (getpwnam, a Go program's
+// checkUsername refuses name when a line of the passwd data (file) gives
+// it UID 0: COMMAND would get root's login name in USER and LOGNAME, and
+// whatever looks its user up by name (getpwnam, a Go program's
 // user.Current without cgo, sudo, ssh) would take it for root. It holds
 // for the default name too, and whether or not our UID has an entry.
+// Lines are read as the C libraries read them, not only as
+// parsePasswdLine does: a line of that name (nameField) that glibc or
+// musl reads as UID 0 counts, and so does one that parsePasswdLine
+// refuses, since some reader may take it for another UID than we would.
 func checkUsername(data []byte, name, file string) error {
 	for _, l := range lines(data) {
-		if e, err := parsePasswdLine(l); err == nil && e.Name == name && e.UID == 0 {
-			return &UsageError{fmt.Errorf("NONROOT_USERNAME=%s names an entry of uid 0 in %s: COMMAND would be taken for root by name; set NONROOT_USERNAME to another login name", name, file)}
+		if nameField(l) != name {
+			continue
 		}
+		e, err := parsePasswdLine(l)
+		if err == nil && e.Name == name && e.UID != 0 {
+			continue // every reader agrees: not root
+		}
+		if g, ok := glibcPasswd(l); ok && g.UID == 0 || muslUID0(l) {
+			return &UsageError{fmt.Errorf("NONROOT_USERNAME=%s names an entry of uid 0 in %s (%q): COMMAND would be taken for root by name; set NONROOT_USERNAME to another login name", name, file, l)}
+		}
+		return &UsageError{fmt.Errorf("NONROOT_USERNAME=%s names an entry of %s that cannot be read safely (%q: C libraries may read another UID from it than nonroot-init); set NONROOT_USERNAME to another login name", name, file, l)}
 	}
 	return nil
 }
 
-// lookupName returns the first valid passwd entry of data named name, as
-// getpwnam would find it.
-func lookupName(data []byte, name string) (Entry, bool) {
+// lookupName returns the first line of data named name as any C library
+// reads its name (nameField), valid or not, as strictly parsed when it
+// can be; ok says there is one.
+func lookupName(data []byte, name string) (e Entry, strict, ok bool) {
 	for _, l := range lines(data) {
-		if e, err := parsePasswdLine(l); err == nil && e.Name == name {
-			return e, true
+		if nameField(l) == name {
+			e, err := parsePasswdLine(l)
+			return e, err == nil, true
 		}
 	}
-	return Entry{}, false
+	return Entry{}, false, false
 }
 
 // nameTaken says why name cannot be appended to the passwd file: a line
@@ -56,8 +70,13 @@ func lookupName(data []byte, name string) (Entry, bool) {
 // there already, and an appended file cannot replace lines. nss_wrapper's
 // copy can.
 func nameTaken(data []byte, name, file string) error {
-	if e, ok := lookupName(data, name); ok {
-		return fmt.Errorf("the login name %s is taken by uid %d in %s, whose lines are never replaced; use nss_wrapper (NONROOT_PASSWD=auto or nss-wrapper, with libnss_wrapper installed) or set NONROOT_USERNAME to another name", name, e.UID, file)
+	e, strict, ok := lookupName(data, name)
+	if !ok {
+		return nil
 	}
-	return nil
+	by := fmt.Sprintf("uid %d", e.UID)
+	if !strict {
+		by = "a line nonroot-init cannot read strictly"
+	}
+	return fmt.Errorf("the login name %s is taken by %s in %s, whose lines are never replaced; use nss_wrapper (NONROOT_PASSWD=auto or nss-wrapper, with libnss_wrapper installed) or set NONROOT_USERNAME to another name", name, by, file)
 }
