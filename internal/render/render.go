@@ -42,8 +42,9 @@ type Data struct {
 // File is one file to write.
 type File struct {
 	// Dir is the directory the file goes in as configured: DST, or DST's
-	// parent when DST names the file. Symbolic links in it are the
-	// operator's choice and are followed.
+	// parent when DST names the file. A symbolic link in it is followed
+	// only when root or our effective UID owns it: another owner could
+	// point it anywhere, at /etc for one.
 	Dir string
 	// Rel is the path below Dir. Every component of it is created and
 	// opened without following symbolic links, so a link planted in DST
