@@ -1,6 +1,8 @@
 package test
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,5 +69,27 @@ func TestRenderTrust2DstForeignLink(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(etc); len(entries) != 1 {
 		t.Errorf("%s holds %v; want shadow only", etc, entries)
+	}
+}
+
+// TestRenderTrust2SrcForeignLink: uid 1000 points a SRC in its volume at
+// a root-only directory; root's init exits 78 naming the link and copies
+// nothing (it used to copy the root-only token into DST).
+func TestRenderTrust2SrcForeignLink(t *testing.T) {
+	harness.NeedRoot(t)
+	base := tmplBase(t)
+	secrets := filepath.Join(base, "secrets")
+	tmplMust(t, os.Mkdir(secrets, 0o700))
+	tmplMust(t, os.WriteFile(filepath.Join(secrets, "token"), []byte("root-only"), 0o600))
+	link := filepath.Join(trust2Volume(t, base), "config")
+	trust2LinkAs(t, secrets, link)
+	dst := filepath.Join(base, "out")
+
+	r := harness.Run(t, 30*time.Second, harness.Opts{PID1: true, Env: []string{"NONROOT_TEMPLATES=" + link + ":" + dst}}, "--", "true")
+	if r.Code != 78 || !strings.Contains(tmplUnquote(r.Stderr), link+" is a symbolic link owned by uid 1000") {
+		t.Errorf("exit %d; want 78 naming %s and its owner\nstderr: %s", r.Code, link, r.Stderr)
+	}
+	if _, err := os.Lstat(dst); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("DST %s exists (err %v); nothing may be copied", dst, err)
 	}
 }
