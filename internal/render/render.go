@@ -19,6 +19,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/errlist"
 )
@@ -42,8 +44,9 @@ type Data struct {
 // File is one file to write.
 type File struct {
 	// Dir is the directory the file goes in as configured: DST, or DST's
-	// parent when DST names the file. Symbolic links in it are the
-	// operator's choice and are followed.
+	// parent when DST names the file. A symbolic link in it is followed
+	// only when root or our effective UID owns it: another owner could
+	// point it anywhere, at /etc for one.
 	Dir string
 	// Rel is the path below Dir. Every component of it is created and
 	// opened without following symbolic links, so a link planted in DST
@@ -61,8 +64,9 @@ type File struct {
 func (f File) Path() string { return filepath.Join(f.Dir, f.Rel) }
 
 // Render renders and copies every pair in memory and checks that each
-// destination can be written: its directories are directories (not
-// symbolic links) and writable. It returns every problem at once, each
+// destination can be written: its directories are directories, reached
+// only through symbolic links owned by root or by us (none below DST),
+// and writable. It returns every problem at once, each
 // naming the file (and for a template, the line), and writes nothing.
 //
 // Its bounds: a source (copied or template) of at most MaxFileSize, an
@@ -115,32 +119,43 @@ func (e *Error) Unwrap() []error { return e.Problems }
 
 // renderPair reads the sources of one SRC:DST. A directory SRC goes below DST. A
 // file SRC goes to DST itself, or into DST when DST is an existing
-// directory, as cp does.
+// directory, as cp does. SRC is walked from "/" following only links
+// owned by root or by us; inside a SRC directory, links are followed
+// when they stay inside it. Each file is read through the descriptor
+// of the directory the walk checked, opened without following links,
+// and read only if it is the inode the walk saw.
 func (s *session) renderPair(p config.Template) ([]File, []error) {
 	if p.Dst == p.Src || strings.HasPrefix(p.Dst, strings.TrimSuffix(p.Src, "/")+"/") {
 		return nil, []error{fmt.Errorf("%s:%s: DST is inside SRC, so every start would copy the previous output again; choose a DST outside SRC", p.Src, p.Dst)}
 	}
-	info, err := os.Stat(p.Src)
+	w, err := newWalker()
 	if err != nil {
-		return nil, []error{sourceError(p.Src, err)}
+		return nil, []error{fmt.Errorf("%s: %w", p.Src, err)}
 	}
-	if info.IsDir() {
-		srcs, errs := collect(p.Src)
+	defer w.close()
+	abs, err := filepath.Abs(p.Src)
+	if err != nil {
+		return nil, []error{fmt.Errorf("%s: %w", p.Src, err)}
+	}
+	l, err := w.walk(abs, walkOpts{leaf: true})
+	if err != nil {
+		return nil, []error{srcError(p.Src, err)}
+	}
+	if l == nil {
 		var files []File
-		for _, src := range srcs {
+		errs := collect(w, p.Src, func(src source) error {
 			f, err := s.readOne(src, p.Dst, outName(src.rel))
-			if err != nil {
-				errs = append(errs, err)
-				continue
+			if err == nil {
+				files = append(files, f)
 			}
-			files = append(files, f)
-		}
+			return err
+		})
 		return files, errs
 	}
-	if !info.Mode().IsRegular() {
-		return nil, []error{fmt.Errorf("%s is a %s, not a file or directory", p.Src, kind(info.Mode()))}
+	if l.st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, []error{fmt.Errorf("%s is a %s, not a file or directory", p.Src, kind(modeOf(l.st.Mode)))}
 	}
-	src := source{path: p.Src, mode: info.Mode()}
+	src := source{path: p.Src, mode: modeOf(l.st.Mode), dirfd: w.fd(), leaf: l}
 	dir, rel := filepath.Dir(p.Dst), filepath.Base(p.Dst)
 	if st, err := os.Stat(p.Dst); err == nil && st.IsDir() {
 		dir, rel = p.Dst, outName(filepath.Base(p.Src))
@@ -150,6 +165,15 @@ func (s *session) renderPair(p config.Template) ([]File, []error) {
 		return nil, []error{err}
 	}
 	return []File{f}, nil
+}
+
+// srcError explains a failed walk to a source shown as path: the
+// errno's explanation, or the walk's own message.
+func srcError(path string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+		return sourceError(path, err)
+	}
+	return err
 }
 
 // readOne reads src into the File for dir/rel: the content of a copy,
@@ -164,7 +188,17 @@ func (s *session) readOne(src source, dir, rel string) (File, error) {
 	if s.ctx.Err() != nil {
 		return File{}, fmt.Errorf("%s: not read: the render budget of %v for all of NONROOT_TEMPLATES ran out first", src.path, s.limits.budget)
 	}
-	content, err := s.readSource(src.path)
+	file, st, err := openLeaf(src.dirfd, src.leaf, src.path)
+	if err != nil {
+		return File{}, srcError(src.path, err)
+	}
+	defer file.Close()
+	// Where fs.protected_hardlinks is 0, whoever writes SRC can give
+	// /etc/shadow a second name there; root does not copy such a file.
+	if st.Nlink > 1 && os.Geteuid() == 0 {
+		return File{}, fmt.Errorf("%s has %d hard links; running as root, nonroot-init does not read a source with more than one, since another user may have linked a file only root can read into SRC: copy the file instead of linking it, or set NONROOT_RUN_AS", src.path, st.Nlink)
+	}
+	content, err := s.readSource(src.path, file)
 	if err != nil {
 		return File{}, err
 	}
@@ -208,103 +242,108 @@ func outputMode(src fs.FileMode) fs.FileMode {
 	return (src.Perm() | 0o600) &^ 0o002
 }
 
-// source is one file found under SRC.
+// source is one file found under SRC, valid while the walk that found
+// it holds dirfd.
 type source struct {
-	path string // SRC joined with rel: read through the links, shown in messages
-	rel  string // below SRC
-	mode fs.FileMode
+	path  string // SRC joined with rel: shown in messages
+	rel   string // below SRC
+	mode  fs.FileMode
+	dirfd int   // the directory the walk checked
+	leaf  *leaf // the file in it, as the walk saw it
 }
 
-// collect walks the directory root and returns its files in lexical
-// order. Entries whose names start with ".." are skipped: they are the
-// ..data link and the ..<timestamp> directory of a Kubernetes ConfigMap
-// or Secret volume, whose files the top-level links already name.
-// Symbolic links are followed as long as they stay inside root (the
-// top-level names of a ConfigMap are links into ..data): a link leading
-// out of SRC would copy whatever it points at, say a service account
-// token, into DST. A directory reached twice on one path is a loop.
-func collect(root string) ([]source, []error) {
-	var out []source
+// collect walks the directory w is in, shown as root, and calls visit
+// with each file, in lexical order, while it holds the file's
+// directory. Entries whose names start with ".." are skipped: they are
+// the ..data link and the ..<timestamp> directory of a Kubernetes
+// ConfigMap or Secret volume, whose files the top-level links already
+// name. Symbolic links are followed as long as they stay inside root
+// (the top-level names of a ConfigMap are links into ..data), whoever
+// owns them: a link leading out of SRC would copy whatever it points
+// at, say a service account token, into DST. A directory reached twice
+// on one path is a loop.
+func collect(w *walker, root string, visit func(source) error) []error {
 	var errs []error
-	realRoot, err := filepath.EvalSymlinks(root)
-	if err != nil {
-		return nil, []error{sourceError(root, err)}
+	var st unix.Stat_t
+	if err := unix.Fstat(w.fd(), &st); err != nil {
+		return []error{fmt.Errorf("%s: %w", root, &os.SyscallError{Syscall: "fstat", Err: err})}
 	}
-	var walk func(dir, rel string, seen []devIno)
-	walk = func(dir, rel string, seen []devIno) {
-		entries, err := os.ReadDir(dir)
+	w.confine(insideLinks, root, root)
+	var walk func(w *walker, rel string, seen []devIno)
+	walk = func(w *walker, rel string, seen []devIno) {
+		names, err := readDirNames(w.fd())
 		if err != nil {
-			errs = append(errs, sourceError(dir, err))
+			errs = append(errs, sourceError(w.path(), err))
 			return
 		}
-		for _, e := range entries {
-			name := e.Name()
+		for _, name := range names {
 			if strings.HasPrefix(name, "..") {
 				continue
 			}
-			path := filepath.Join(dir, name)
+			path := filepath.Join(w.path(), name)
 			r := filepath.Join(rel, name)
-			if e.Type()&fs.ModeSymlink != 0 {
-				target, err := filepath.EvalSymlinks(path)
-				if err != nil {
-					errs = append(errs, sourceError(path, err))
-					continue
-				}
-				if target != realRoot && !strings.HasPrefix(target, strings.TrimSuffix(realRoot, "/")+"/") {
-					errs = append(errs, fmt.Errorf("%s is a symbolic link out of SRC %s (to %s); only links inside SRC, such as a ConfigMap's, are followed", path, root, target))
-					continue
-				}
-			}
-			info, err := os.Stat(path)
+			at, err := w.clone()
 			if err != nil {
-				errs = append(errs, sourceError(path, err))
+				errs = append(errs, fmt.Errorf("%s: %w", path, err))
 				continue
 			}
+			l, err := at.walk(name, walkOpts{leaf: true})
 			switch {
-			case info.IsDir():
-				id := idOf(info)
+			case err != nil:
+				errs = append(errs, srcError(path, err))
+			case l == nil:
+				var st unix.Stat_t
+				if err := unix.Fstat(at.fd(), &st); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", path, &os.SyscallError{Syscall: "fstat", Err: err}))
+					break
+				}
+				id := devIno{uint64(st.Dev), st.Ino}
 				if slices.Contains(seen, id) {
 					errs = append(errs, fmt.Errorf("%s: a symbolic link loop leads back to a directory above it", path))
-					continue
+					break
 				}
-				walk(path, r, append(seen[:len(seen):len(seen)], id))
-			case info.Mode().IsRegular():
-				out = append(out, source{path: path, rel: r, mode: info.Mode()})
+				at.names[len(at.names)-1] = path
+				walk(at, r, append(seen[:len(seen):len(seen)], id))
+			case l.st.Mode&unix.S_IFMT == unix.S_IFREG:
+				if err := visit(source{path: path, rel: r, mode: modeOf(l.st.Mode), dirfd: at.fd(), leaf: l}); err != nil {
+					errs = append(errs, err)
+				}
 			default:
-				errs = append(errs, fmt.Errorf("%s is a %s, not a file or directory", path, kind(info.Mode())))
+				errs = append(errs, fmt.Errorf("%s is a %s, not a file or directory", path, kind(modeOf(l.st.Mode))))
 			}
+			at.close()
 		}
 	}
-	info, err := os.Stat(root)
+	walk(w, "", []devIno{{uint64(st.Dev), st.Ino}})
+	return errs
+}
+
+// readDirNames lists the directory fd (an O_PATH descriptor) in
+// lexical order.
+func readDirNames(fd int) ([]string, error) {
+	d, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, []error{sourceError(root, err)}
+		return nil, &os.SyscallError{Syscall: "openat", Err: err}
 	}
-	walk(root, "", []devIno{idOf(info)})
-	return out, errs
+	f := os.NewFile(uintptr(d), ".")
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(names)
+	return names, nil
 }
 
 type devIno struct{ dev, ino uint64 }
-
-func idOf(info fs.FileInfo) devIno {
-	if st, ok := info.Sys().(*syscall.Stat_t); ok {
-		return devIno{uint64(st.Dev), st.Ino}
-	}
-	return devIno{}
-}
 
 // readSource reads a regular file of at most the size limit, counted
 // against the total. Its size is checked on the open descriptor before
 // anything is read, so a large (or sparse) file costs nothing; the read
 // itself stops one byte past the limit, which catches a file that grows
 // meanwhile, or whose size fstat does not tell (a /proc file says 0).
-// O_NONBLOCK keeps a FIFO swapped in after the walk from blocking the
-// init forever.
-func (s *session) readSource(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, sourceError(path, err)
-	}
-	defer f.Close()
+// f is the file, opened by openLeaf.
+func (s *session) readSource(path string, f *os.File) ([]byte, error) {
 	info, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -372,7 +411,7 @@ func ownerMode(path string) string {
 	return fmt.Sprintf(": owner %d:%d mode %04o", st.Uid, st.Gid, info.Mode().Perm())
 }
 
-// kind names what a followed (stat, not lstat) mode is.
+// kind names what a mode that is not a symbolic link's is.
 func kind(m fs.FileMode) string {
 	switch {
 	case m&fs.ModeNamedPipe != 0:

@@ -223,11 +223,13 @@ func TestCollectSkipsDotDotAndSorts(t *testing.T) {
 	src := t.TempDir()
 	configMap(t, src, map[string]string{"b": "", "a": "", "c/d": ""}, 0o644)
 	must(t, os.WriteFile(filepath.Join(src, "..extra"), nil, 0o644))
-	srcs, errs := collect(src)
+	w, err := newWalker()
+	must(t, err)
+	defer w.close()
+	_, err = w.walk(src, walkOpts{})
+	must(t, err)
 	var rels []string
-	for _, s := range srcs {
-		rels = append(rels, s.rel)
-	}
+	errs := collect(w, src, func(s source) error { rels = append(rels, s.rel); return nil })
 	if want := []string{"a", "b", "c/d"}; !slices.Equal(rels, want) || errs != nil {
 		t.Errorf("collect(ConfigMap) = %v, %v; want %v, nil", rels, errs, want)
 	}

@@ -18,9 +18,12 @@ import (
 // directory, written, synced, closed and given its mode, then renamed
 // over the destination. A destination that is a mount point of its own (a
 // single file bind-mounted with a Kubernetes subPath) cannot be renamed
-// over (EBUSY) and is written in place instead. Directories below
-// File.Dir are created and entered without following symbolic links. It
-// goes on after a failure and returns every one.
+// over (EBUSY) and is written in place instead. File.Dir is walked from
+// "/" one component at a time, creating what is missing and following
+// only symbolic links owned by root or by our effective UID; directories
+// below File.Dir are created and entered without following any link.
+// Every write goes through the descriptor of the directory so reached.
+// It goes on after a failure and returns every one.
 func Write(files []File) error {
 	var errs []error
 	for _, f := range files {
@@ -45,12 +48,15 @@ func (e *writeError) Error() string { return "NONROOT_TEMPLATES: " + errlist.For
 func (e *writeError) Unwrap() []error { return e.problems }
 
 func writeOne(f File) error {
+	name := filepath.Base(f.Rel)
+	if name == ".." || name == "." || name == "/" {
+		return fmt.Errorf("%s: %q is not a file name below DST %s", f.Path(), f.Rel, f.Dir)
+	}
 	dirfd, err := openDestDir(f.Dir, filepath.Dir(f.Rel))
 	if err != nil {
 		return err
 	}
 	defer unix.Close(dirfd)
-	name := filepath.Base(f.Rel)
 	if isMountRoot(dirfd, name) {
 		return writeInPlace(dirfd, name, f)
 	}
@@ -70,47 +76,71 @@ func writeOne(f File) error {
 		return fmt.Errorf("write %s: %w", f.Path(), &os.SyscallError{Syscall: "renameat", Err: err})
 	}
 	// Make the rename itself durable; some filesystems cannot sync a
-	// directory, which costs nothing but durability.
-	_ = unix.Fsync(dirfd)
+	// directory, which costs nothing but durability. dirfd is O_PATH,
+	// which fsync refuses; "." in it is the same directory.
+	if d, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+		_ = unix.Fsync(d)
+		unix.Close(d)
+	}
 	return nil
 }
 
-// openDestDir creates and opens dir (following links: the operator chose
-// it), then creates and opens each component of rel below it without
-// following links.
+// openDestDir opens the directory of a file to write, creating what is
+// missing, and returns an O_PATH descriptor of it, through which
+// everything after is done. dir is walked from "/" one component at a
+// time, following only links owned by root or by us; rel below it never
+// follows a link.
 func openDestDir(dir, rel string) (int, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return -1, fmt.Errorf("create DST %s: %w", dir, err)
-	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("open DST %s: %w", dir, &os.SyscallError{Syscall: "open", Err: err})
-	}
-	if rel == "." {
-		return fd, nil
-	}
-	path := dir
 	for _, comp := range strings.Split(rel, "/") {
-		path = filepath.Join(path, comp)
-		if comp == ".." || comp == "." || comp == "" {
-			unix.Close(fd)
-			return -1, fmt.Errorf("%s: refusing a path that leaves DST %s", path, dir)
+		if rel != "." && (comp == ".." || comp == "." || comp == "") {
+			return -1, fmt.Errorf("%s: refusing a path that leaves DST %s", filepath.Join(dir, rel), dir)
 		}
-		if err := unix.Mkdirat(fd, comp, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-			unix.Close(fd)
-			return -1, fmt.Errorf("create %s: %w", path, &os.SyscallError{Syscall: "mkdirat", Err: err})
-		}
-		next, err := unix.Openat(fd, comp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		unix.Close(fd)
-		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
-			return -1, fmt.Errorf("%s is a symbolic link or not a directory; nonroot-init never writes through a link in DST: remove it", path)
-		}
-		if err != nil {
-			return -1, fmt.Errorf("open %s: %w", path, &os.SyscallError{Syscall: "openat", Err: err})
-		}
-		fd = next
+	}
+	w, err := destWalker(dir, rel, walkOpts{create: true})
+	if err != nil {
+		return -1, destError(err)
+	}
+	defer w.close()
+	fd, err := unix.FcntlInt(uintptr(w.fd()), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open %s: %w", w.path(), &os.SyscallError{Syscall: "fcntl F_DUPFD_CLOEXEC", Err: err})
 	}
 	return fd, nil
+}
+
+// destWalker walks to the directory of dir/rel: dir by the owner rule
+// for links, rel without following any. On an error the walker is
+// closed, except for a missing component without opts.create: then it
+// is returned with the error, in the last directory that exists.
+func destWalker(dir, rel string, opts walkOpts) (*walker, error) {
+	w, err := newWalker()
+	if err != nil {
+		return nil, err
+	}
+	w.label = "DST "
+	if dir, err = filepath.Abs(dir); err != nil {
+		w.close()
+		return nil, fmt.Errorf("DST %s: %w", dir, err)
+	}
+	_, err = w.walk(dir, opts)
+	if err == nil {
+		w.confine(noLinks, dir, dir)
+		_, err = w.walk(rel, opts)
+	}
+	if err != nil && !(errors.Is(err, fs.ErrNotExist) && !opts.create) {
+		w.close()
+		return nil, err
+	}
+	return w, err
+}
+
+// destError adds the fix to a failed creation of a DST directory.
+func destError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Op == "create" {
+		return fmt.Errorf("%w%s", err, dirHint(err))
+	}
+	return err
 }
 
 // tempFile is a temporary file writeTemp created: its name in the
@@ -210,13 +240,20 @@ func writeAll(file *os.File, f File) error {
 
 // writeInPlace rewrites the existing file name: truncate after writing,
 // so that a shorter content leaves no tail. Not atomic, but nothing reads
-// it yet: COMMAND has not started.
+// it yet: COMMAND has not started. It never follows a link (O_NOFOLLOW)
+// and writes only a regular file that is the root of a mount, as far as
+// the kernel tells (5.8 and later): a name that another user turned into
+// a hard link to someone else's file is left alone.
 func writeInPlace(dirfd int, name string, f File) error {
-	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("write %s in place (a mount point, e.g. a subPath): %w", f.Path(), &os.SyscallError{Syscall: "openat", Err: err})
 	}
 	file := os.NewFile(uintptr(fd), f.Path())
+	if err := checkMountRoot(fd); err != nil {
+		file.Close()
+		return fmt.Errorf("write %s in place (a mount point, e.g. a subPath): %w", f.Path(), err)
+	}
 	_, err = file.Write(f.Content)
 	if err == nil {
 		err = file.Truncate(int64(len(f.Content)))
@@ -236,6 +273,22 @@ func writeInPlace(dirfd int, name string, f File) error {
 	}
 	if err != nil {
 		return fmt.Errorf("write %s in place (a mount point, e.g. a subPath): %w", f.Path(), err)
+	}
+	return nil
+}
+
+// checkMountRoot checks that the open file fd is a regular file and,
+// when the kernel says, the root of a mount.
+func checkMountRoot(fd int) error {
+	var stx unix.Statx_t
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_TYPE, &stx); err != nil {
+		return &os.SyscallError{Syscall: "statx", Err: err}
+	}
+	if stx.Mode&unix.S_IFMT != unix.S_IFREG {
+		return errors.New("it is not a regular file")
+	}
+	if stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+		return errors.New("it is not a mount point any more (was it replaced?)")
 	}
 	return nil
 }
@@ -263,58 +316,34 @@ func dirHint(err error) string {
 }
 
 // checkDest checks, without writing, that f can be written: the existing
-// part of its directory chain holds directories, none of them a
-// symbolic link below File.Dir, and the nearest existing one is writable
-// by our effective IDs (or, for a mount-point file, the file itself is).
+// part of its directory chain holds directories, walked as Write walks
+// them (links followed only when root or we own them, none below
+// File.Dir), and the nearest existing one is writable by our effective
+// IDs (or, for a mount-point file, the file itself is).
 func checkDest(f File) error {
-	// The configured directory, or its nearest existing ancestor.
-	existing := f.Dir
-	for {
-		info, err := os.Stat(existing)
-		if err == nil {
-			if !info.IsDir() {
-				return fmt.Errorf("%s: DST %s is not a directory", f.Source, existing)
-			}
-			break
-		}
-		if !errors.Is(err, fs.ErrNotExist) || existing == "/" {
-			return fmt.Errorf("%s: DST %s: %w", f.Source, existing, err)
-		}
-		existing = filepath.Dir(existing)
+	w, err := destWalker(f.Dir, filepath.Dir(f.Rel), walkOpts{})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: %w", f.Source, err)
 	}
-	if existing == f.Dir {
-		path := f.Dir
-		comps := strings.Split(f.Rel, "/")
-		for i, comp := range comps {
-			path = filepath.Join(path, comp)
-			info, err := os.Lstat(path)
-			if errors.Is(err, fs.ErrNotExist) {
-				break
+	defer w.close()
+	if err == nil {
+		name := filepath.Base(f.Rel)
+		var st unix.Stat_t
+		err := unix.Fstatat(w.fd(), name, &st, unix.AT_SYMLINK_NOFOLLOW)
+		switch {
+		case err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR:
+			return fmt.Errorf("%s: %s is a directory in the way of the file", f.Source, f.Path())
+		case err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && isMountRoot(w.fd(), name):
+			if err := unix.Faccessat(w.fd(), name, unix.W_OK, unix.AT_EACCESS); err != nil {
+				return fmt.Errorf("%s: %s is a mount point (a subPath) and not writable by uid %d: %w", f.Source, f.Path(), os.Geteuid(), err)
 			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", f.Source, err)
-			}
-			last := i == len(comps)-1
-			switch {
-			case !last && info.Mode()&fs.ModeSymlink != 0:
-				return fmt.Errorf("%s: %s is a symbolic link inside DST %s; nonroot-init never writes through one: remove it", f.Source, path, f.Dir)
-			case !last && !info.IsDir():
-				return fmt.Errorf("%s: %s is in the way: it is not a directory", f.Source, path)
-			case last && info.IsDir():
-				return fmt.Errorf("%s: %s is a directory in the way of the file", f.Source, path)
-			case last && info.Mode().IsRegular() && isMountRoot(unix.AT_FDCWD, path):
-				if err := unix.Faccessat(unix.AT_FDCWD, path, unix.W_OK, unix.AT_EACCESS); err != nil {
-					return fmt.Errorf("%s: %s is a mount point (a subPath) and not writable by uid %d: %w", f.Source, path, os.Geteuid(), err)
-				}
-				return nil
-			}
-			if !last {
-				existing = path
-			}
+			return nil
+		case err != nil && !errors.Is(err, unix.ENOENT):
+			return fmt.Errorf("%s: %s: %w", f.Source, f.Path(), &os.SyscallError{Syscall: "fstatat", Err: err})
 		}
 	}
-	if err := unix.Faccessat(unix.AT_FDCWD, existing, unix.W_OK|unix.X_OK, unix.AT_EACCESS); err != nil {
-		return fmt.Errorf("%s: cannot write into %s: %w%s", f.Source, existing, err, dirHint(err))
+	if err := unix.Faccessat(w.fd(), ".", unix.W_OK|unix.X_OK, unix.AT_EACCESS); err != nil {
+		return fmt.Errorf("%s: cannot write into %s: %w%s", f.Source, w.path(), err, dirHint(err))
 	}
 	return nil
 }
