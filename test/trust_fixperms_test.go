@@ -31,7 +31,7 @@ const fixpermsWriterEnv = "NONROOT_TEST_FIXPERMS_WRITE"
 func TestFixpermsWriterHelper(t *testing.T) {
 	path := os.Getenv(fixpermsWriterEnv)
 	if path == "" {
-		t.Skip("helper process for the fix-permissions tests; runs only when started by them")
+		return // not started by fixpermsTryWrite: nothing to do (a plain return, so that a full run reports no skip)
 	}
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
