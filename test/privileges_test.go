@@ -9,20 +9,20 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nonroot-init/nonroot-init/internal/privileges"
+	"github.com/nonroot-init/nonroot-init/internal/procfs"
 	"github.com/nonroot-init/nonroot-init/test/harness"
 )
 
 // privStatuses splits output made of status files separated by "---"
 // lines and parses each.
-func privStatuses(t *testing.T, out string) []privileges.Status {
+func privStatuses(t *testing.T, out string) []procfs.Status {
 	t.Helper()
-	var sts []privileges.Status
+	var sts []procfs.Status
 	for _, part := range strings.Split(out, "---\n") {
 		if strings.TrimSpace(part) == "" {
 			continue
 		}
-		st, err := privileges.ParseStatus(part)
+		st, err := procfs.ParseStatus(part, procfs.Credentials)
 		if err != nil {
 			t.Fatalf("parse status %q: %v", part, err)
 		}
@@ -95,7 +95,7 @@ func TestRunAsKeepsBindService(t *testing.T) {
 		r := harness.Run(t, idTimeout, harness.Opts{PID1: true, NetNS: true, Env: env},
 			"--", "sh", "-c", `cat /proc/self/status; echo ---; `+bind80+` 2>&1; echo "port=$HTTP_PORT"`)
 		status, rest, _ := strings.Cut(r.Stdout, "---\n")
-		st, err := privileges.ParseStatus(status)
+		st, err := procfs.ParseStatus(status, procfs.Credentials)
 		if err != nil {
 			t.Fatalf("PORTS=%q: exit %d, %v\nstdout: %s\nstderr: %s", tt.ports, r.Code, err, r.Stdout, r.Stderr)
 		}

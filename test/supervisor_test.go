@@ -348,12 +348,19 @@ grep -c . /proc/$PPID/task/$PPID/children 2>/dev/null; echo children=$(cat /proc
 
 func TestLeftoversTerminated(t *testing.T) {
 	t.Run("terminated-within-grace", func(t *testing.T) {
-		// The child leaves a sleeping process behind. With a grace
-		// period longer than the test's timeout, finishing at all shows
-		// the leftover died of SIGTERM rather than waiting for SIGKILL.
-		r := harness.Run(t, timeout, harness.Opts{PID1: true, Env: []string{"NONROOT_GRACE_PERIOD=10m"}}, "sh", "-c", "sleep 1000 & exit 0")
-		if r.Code != 0 {
-			t.Fatalf("exit %d; want 0", r.Code)
+		// The child leaves a process behind that records the SIGTERM it
+		// gets, then dies of it (default action restored, sent again).
+		// With a grace period longer than the test's timeout, finishing
+		// at all shows the init did not wait for SIGKILL; the record
+		// shows the SIGTERM came from the init: the kernel's SIGKILL of
+		// the namespace when PID 1 exits leaves none.
+		mark := filepath.Join(harness.SharedDir(t), "mark")
+		script := fmt.Sprintf(`sh -c 'trap "echo got-term > %s; trap - TERM; kill -TERM \$\$" TERM; echo up > %s.up; while :; do sleep 0.02; done' &
+while [ ! -e %s.up ]; do sleep 0.01; done; exit 0`, mark, mark, mark)
+		r := harness.Run(t, timeout, harness.Opts{PID1: true, Env: []string{"NONROOT_GRACE_PERIOD=10m"}}, "sh", "-c", script)
+		b, _ := os.ReadFile(mark)
+		if r.Code != 0 || string(b) != "got-term\n" {
+			t.Fatalf("exit %d, mark %q; want 0 and got-term (the leftover's record of SIGTERM)", r.Code, b)
 		}
 	})
 	t.Run("trap-term-finishes", func(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/nonroot-init/nonroot-init/internal/privileges"
+	"github.com/nonroot-init/nonroot-init/internal/procfs"
 	"github.com/nonroot-init/nonroot-init/test/harness"
 )
 
@@ -54,12 +54,12 @@ func trust2Start(t *testing.T, groups string, fixtures []trust2Fixture, env []st
 }
 
 // trust2Status parses COMMAND's /proc/self/status from r's stdout.
-func trust2Status(t *testing.T, what string, r harness.Result) privileges.Status {
+func trust2Status(t *testing.T, what string, r harness.Result) procfs.Status {
 	t.Helper()
 	if r.Code != 0 {
 		t.Fatalf("%s: exit %d\nstdout: %s\nstderr: %s", what, r.Code, r.Stdout, r.Stderr)
 	}
-	st, err := privileges.ParseStatus(r.Stdout)
+	st, err := procfs.ParseStatus(r.Stdout, procfs.Credentials)
 	if err != nil {
 		t.Fatalf("%s: %v\nstdout: %s", what, err, r.Stdout)
 	}

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/nonroot-init/nonroot-init/internal/privileges"
+	"github.com/nonroot-init/nonroot-init/internal/procfs"
 	"github.com/nonroot-init/nonroot-init/test/harness"
 )
 
@@ -68,7 +68,7 @@ func TestPrivilegesSetuidAfterRunAs(t *testing.T) {
 		if r.Code != 0 {
 			t.Fatalf("NO_NEW_PRIVS=%q: exit %d\nstdout: %s\nstderr: %s", tt.nnp, r.Code, r.Stdout, r.Stderr)
 		}
-		st, err := privileges.ParseStatus(r.Stdout)
+		st, err := procfs.ParseStatus(r.Stdout, procfs.Credentials)
 		if err != nil {
 			t.Fatalf("NO_NEW_PRIVS=%q: %v\nstdout: %s", tt.nnp, err, r.Stdout)
 		}
@@ -94,7 +94,7 @@ func TestPrivilegesBindServiceWithNoNewPrivs(t *testing.T) {
 		"NONROOT_RUN_AS=1000680000", "NONROOT_PORTS=HTTP_PORT=80", "NONROOT_STATE_DIR=" + filepath.Join(dir, "state"), "HOME=/",
 	}}, "--", "sh", "-c", `cat /proc/self/status; echo ---; `+bind80+` 2>&1`)
 	status, rest, _ := strings.Cut(r.Stdout, "---\n")
-	st, err := privileges.ParseStatus(status)
+	st, err := procfs.ParseStatus(status, procfs.Credentials)
 	if err != nil {
 		t.Fatalf("exit %d, %v\nstdout: %s\nstderr: %s", r.Code, err, r.Stdout, r.Stderr)
 	}
@@ -129,7 +129,7 @@ func TestPrivilegesRootImageGroupsDropped(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
 	}
-	st, err := privileges.ParseStatus(r.Stdout)
+	st, err := procfs.ParseStatus(r.Stdout, procfs.Credentials)
 	if err != nil {
 		t.Fatalf("%v\nstdout: %s", err, r.Stdout)
 	}
@@ -158,7 +158,7 @@ func TestPrivilegesBoundingSetKept(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
 	}
-	st, err := privileges.ParseStatus(r.Stdout)
+	st, err := procfs.ParseStatus(r.Stdout, procfs.Credentials)
 	if err != nil {
 		t.Fatalf("%v\nstdout: %s", err, r.Stdout)
 	}

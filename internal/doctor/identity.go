@@ -10,6 +10,7 @@ import (
 	"github.com/nonroot-init/nonroot-init/internal/host"
 	"github.com/nonroot-init/nonroot-init/internal/identity"
 	"github.com/nonroot-init/nonroot-init/internal/privileges"
+	"github.com/nonroot-init/nonroot-init/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,7 +19,7 @@ const installNSSWrapper = "install libnss_wrapper in the image (Debian/Ubuntu: a
 
 // identitySection reports who COMMAND would run as and how its passwd
 // entry would be provided (steps 1 and 2), without writing anything.
-func identitySection(cfg *config.Config, h host.Host, st privileges.Status, stErr error, sw runAs) (Section, *Identity) {
+func identitySection(cfg *config.Config, h host.Host, st procfs.Status, stErr error, sw runAs) (Section, *Identity) {
 	s := Section{Name: "identity"}
 	env := host.NewEnv(h.Environ)
 	o := identity.NewOptions(cfg, h.PasswdFile, h.GroupFile, os.Getuid(), os.Getgid(), env.Get)
@@ -107,7 +108,7 @@ func identitySection(cfg *config.Config, h host.Host, st privileges.Status, stEr
 }
 
 // privilegesFacts adds the capability sets and what NONROOT_RUN_AS would do.
-func privilegesFacts(s *Section, j *Identity, st privileges.Status, stErr error, sw runAs) {
+func privilegesFacts(s *Section, j *Identity, st procfs.Status, stErr error, sw runAs) {
 	if stErr != nil {
 		s.Add("capabilities", "unknown: %v", stErr)
 	} else {

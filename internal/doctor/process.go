@@ -16,6 +16,7 @@ import (
 	"github.com/nonroot-init/nonroot-init/internal/errlist"
 	"github.com/nonroot-init/nonroot-init/internal/host"
 	"github.com/nonroot-init/nonroot-init/internal/privileges"
+	"github.com/nonroot-init/nonroot-init/internal/procfs"
 )
 
 // Fixes shared by several problems of the process section.
@@ -30,7 +31,7 @@ const (
 // cgroup memory limit (no_new_privs and the capabilities are in the
 // identity section, the unprivileged port start in the ports section).
 // Each problem comes with its fix.
-func processSection(cfg *config.Config, h host.Host, st privileges.Status, stErr error, sw runAs) (Section, *Process) {
+func processSection(cfg *config.Config, h host.Host, st procfs.Status, stErr error, sw runAs) (Section, *Process) {
 	s := Section{Name: "process"}
 	j := &Process{PID: h.PID}
 	s.Add("pid", "%d", h.PID)
@@ -48,10 +49,10 @@ func processSection(cfg *config.Config, h host.Host, st privileges.Status, stErr
 	pid1Facts(&s, j, h)
 
 	// no_new_privs and the capability sets are in the identity section.
-	if st, err := readStatus(h.ProcDir, "self"); err != nil {
+	if st, err := procfs.ReadStatus(filepath.Join(h.ProcDir, "self", "status"), 0); err != nil {
 		s.Add("seccomp", "unknown: %v", err)
 	} else {
-		mode := seccompMode(st["Seccomp"])
+		mode := seccompMode(st)
 		if mode != "unknown" {
 			j.Seccomp = &mode
 		}
@@ -67,7 +68,7 @@ func processSection(cfg *config.Config, h host.Host, st privileges.Status, stErr
 // or file-capability program regains what is in it unless no_new_privs
 // is set. As root with NONROOT_RUN_AS, that is the set the switch leaves
 // (all of it without CAP_SETPCAP); otherwise this process's own.
-func boundingFacts(s *Section, j *Process, cfg *config.Config, st privileges.Status, stErr error, sw runAs) {
+func boundingFacts(s *Section, j *Process, cfg *config.Config, st procfs.Status, stErr error, sw runAs) {
 	if stErr != nil {
 		j.BoundingSetSummary = fmt.Sprintf("unknown: %v", stErr)
 		s.Add("bounding_set", "%s", j.BoundingSetSummary)
@@ -129,14 +130,15 @@ func pid1Facts(s *Section, j *Process, h host.Host) {
 		return
 	}
 	comm, err := os.ReadFile(filepath.Join(h.ProcDir, "1", "comm"))
-	st, err2 := readStatus(h.ProcDir, "1")
+	st, err2 := procfs.ReadStatus(filepath.Join(h.ProcDir, "1", "status"), 0)
 	if err = errlist.Join(err, err2); err != nil {
 		s.Add("pid1", "unknown: %v", err)
 		return
 	}
 	name := strings.TrimSpace(string(comm))
 	s.Add("pid1", "%s", name)
-	cgt, ign, blk := sigMask(st["SigCgt"]), sigMask(st["SigIgn"]), sigMask(st["SigBlk"])
+	// A mask line the status lacks reads as empty.
+	cgt, ign, blk := st.SigCgt, st.SigIgn, st.SigBlk
 	term := disposition(unix.SIGTERM, cgt, ign, blk)
 	j.PID1 = &PID1{Name: name, SIGTERM: term, SignalsIgnored: signalNames(ign), SignalsBlocked: signalNames(blk)}
 	s.Add("pid1_sigterm", "%s", term)
@@ -234,36 +236,6 @@ func readOnlyFS(path string) (bool, error) {
 	return st.Flags&unix.ST_RDONLY != 0, nil
 }
 
-// readStatus reads /proc/PID/status into its fields.
-func readStatus(procDir, pid string) (map[string]string, error) {
-	b, err := os.ReadFile(filepath.Join(procDir, pid, "status"))
-	if err != nil {
-		return nil, err
-	}
-	return parseStatus(string(b)), nil
-}
-
-// parseStatus splits /proc/PID/status lines ("Name:\tvalue") into a map.
-func parseStatus(text string) map[string]string {
-	m := map[string]string{}
-	for _, line := range strings.Split(text, "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok {
-			m[k] = strings.TrimSpace(v)
-		}
-	}
-	return m
-}
-
-// sigMask parses a hexadecimal signal mask of /proc/PID/status; bit N-1
-// is signal N. A malformed mask reads as empty.
-func sigMask(hex string) uint64 {
-	m, err := strconv.ParseUint(hex, 16, 64)
-	if err != nil {
-		return 0
-	}
-	return m
-}
-
 func sigBit(sig syscall.Signal) uint64 { return 1 << (uint(sig) - 1) }
 
 // disposition says what a process does with sig: "blocked" wins, since a
@@ -305,61 +277,36 @@ func signalNames(mask uint64) []string {
 	return names
 }
 
-// seccompMode names the Seccomp field of /proc/PID/status.
-func seccompMode(v string) string {
-	switch v {
-	case "0":
-		return "disabled"
-	case "1":
-		return "strict"
-	case "2":
-		return "filter"
-	case "":
+// seccompMode names the Seccomp mode of a status, "unknown" when the
+// status has no Seccomp line (Linux before 3.8).
+func seccompMode(st procfs.Status) string {
+	if !st.Has(procfs.LineSeccomp) {
 		return "unknown"
 	}
-	return v
+	switch st.Seccomp {
+	case 0:
+		return "disabled"
+	case 1:
+		return "strict"
+	case 2:
+		return "filter"
+	}
+	return strconv.Itoa(st.Seccomp)
 }
 
 // countZombies counts the zombies whose parent is ppid.
 func countZombies(procDir string, ppid int) (int, error) {
-	entries, err := os.ReadDir(procDir)
+	procs, err := procfs.Processes(procDir)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(procDir, e.Name(), "stat"))
-		if err != nil {
-			continue // exited and reaped while we looked
-		}
-		state, parent, err := parseStat(string(b))
-		if err == nil && state == 'Z' && parent == ppid {
+	for _, p := range procs {
+		if p.State == 'Z' && p.PPID == ppid {
 			n++
 		}
 	}
 	return n, nil
-}
-
-// parseStat returns the state and parent pid of a /proc/PID/stat line.
-// The command name is in parentheses and may itself contain spaces and
-// parentheses, so the fields are found after the last ')'.
-func parseStat(line string) (state byte, ppid int, err error) {
-	i := strings.LastIndexByte(line, ')')
-	if i < 0 {
-		return 0, 0, fmt.Errorf("parse /proc stat %q: no command name", line)
-	}
-	f := strings.Fields(line[i+1:])
-	if len(f) < 2 || len(f[0]) != 1 {
-		return 0, 0, fmt.Errorf("parse /proc stat %q: too few fields", line)
-	}
-	ppid, err = strconv.Atoi(f[1])
-	if err != nil {
-		return 0, 0, fmt.Errorf("parse /proc stat %q: parent pid: %w", line, err)
-	}
-	return f[0][0], ppid, nil
 }
 
 // cgroupPaths returns this process's cgroup v2 path ("0::/path") and its

@@ -9,13 +9,14 @@ import (
 	"github.com/nonroot-init/nonroot-init/internal/host"
 	"github.com/nonroot-init/nonroot-init/internal/ports"
 	"github.com/nonroot-init/nonroot-init/internal/privileges"
+	"github.com/nonroot-init/nonroot-init/internal/procfs"
 )
 
 // Run runs setup's steps 2 to 5 in check-only mode, as the step packages
 // gather and plan them, and returns the report; version is the binary's.
 // It writes nothing, not even a probe file.
 func Run(cfg *config.Config, h host.Host, version string) Report {
-	st, stErr := privileges.ReadStatus(filepath.Join(h.ProcDir, "self", "status"))
+	st, stErr := procfs.ReadStatus(filepath.Join(h.ProcDir, "self", "status"), procfs.Credentials)
 	sw := planSwitch(cfg, h, st, stErr)
 	pp := planPorts(cfg, h)
 	idSec, id := identitySection(cfg, h, st, stErr, sw)
@@ -43,7 +44,7 @@ type runAs struct {
 
 // planSwitch plans step 1 with the calls setup makes, from this process's
 // status st.
-func planSwitch(cfg *config.Config, h host.Host, st privileges.Status, stErr error) runAs {
+func planSwitch(cfg *config.Config, h host.Host, st procfs.Status, stErr error) runAs {
 	var r runAs
 	r.kind, r.err = privileges.PlanRunAs(os.Getuid(), os.Getgid(), cfg.RunAs)
 	if r.err != nil || r.kind != privileges.RunAsSwitch {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/errlist"
+	"github.com/nonroot-init/nonroot-init/internal/procfs"
 )
 
 // DefaultUnprivilegedStart is the kernel's default for
@@ -72,74 +73,19 @@ type Caps struct {
 // ReadCaps reads the init's own capability sets and effective UID from
 // procDir/self/status. The file describes the thread group leader; the
 // privileges step applies its changes to every thread, so the leader
-// speaks for the thread that will start COMMAND.
+// speaks for the thread that will start COMMAND. A status without CapAmb
+// (Linux before 4.3) has an empty ambient set (procfs.Capabilities).
 func ReadCaps(procDir string) (Caps, error) {
-	path := procDir + "/self/status"
-	b, err := os.ReadFile(path)
+	st, err := procfs.ReadStatus(procDir+"/self/status", procfs.LineUid|procfs.Capabilities)
 	if err != nil {
 		return Caps{}, fmt.Errorf("read the capability sets: %w", err)
 	}
-	c, err := parseStatus(string(b))
-	if err != nil {
-		return Caps{}, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
+	return capsOf(st), nil
 }
 
-// parseStatus takes the Uid and Cap* lines of a /proc/PID/status file.
-// Every one of them must be there: a status without CapAmb is from a
-// kernel before 4.3, where no capability survives exec for a non-root
-// program, and is treated as an empty ambient set.
-func parseStatus(s string) (Caps, error) {
-	var c Caps
-	found := map[string]bool{}
-	for _, line := range strings.Split(s, "\n") {
-		key, val, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		val = strings.TrimSpace(val)
-		var dst *uint64
-		switch key {
-		case "Uid":
-			// real, effective, saved, filesystem
-			f := strings.Fields(val)
-			if len(f) != 4 {
-				return Caps{}, fmt.Errorf("Uid line %q does not hold 4 ids", val)
-			}
-			n, err := strconv.ParseUint(f[1], 10, 32)
-			if err != nil {
-				return Caps{}, fmt.Errorf("Uid line %q: effective uid is not a number", val)
-			}
-			c.EUID = int(n)
-			found[key] = true
-			continue
-		case "CapInh":
-			dst = &c.Inheritable
-		case "CapPrm":
-			dst = &c.Permitted
-		case "CapEff":
-			dst = &c.Effective
-		case "CapBnd":
-			dst = &c.Bounding
-		case "CapAmb":
-			dst = &c.Ambient
-		default:
-			continue
-		}
-		n, err := strconv.ParseUint(val, 16, 64)
-		if err != nil {
-			return Caps{}, fmt.Errorf("%s line %q is not a hexadecimal capability set", key, val)
-		}
-		*dst = n
-		found[key] = true
-	}
-	for _, key := range []string{"Uid", "CapInh", "CapPrm", "CapEff", "CapBnd"} {
-		if !found[key] {
-			return Caps{}, fmt.Errorf("no %s line", key)
-		}
-	}
-	return c, nil
+// capsOf takes the effective UID and the capability sets of a status.
+func capsOf(st procfs.Status) Caps {
+	return Caps{EUID: st.UIDs[1], Inheritable: st.CapInh, Permitted: st.CapPrm, Effective: st.CapEff, Bounding: st.CapBnd, Ambient: st.CapAmb}
 }
 
 // BindForCommand reports whether a program this process executes will

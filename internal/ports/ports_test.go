@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/procfs"
 )
 
 func TestParseUnprivilegedStart(t *testing.T) {
@@ -106,6 +107,12 @@ CapEff:	0000000000000000
 CapBnd:	0000000000000000
 CapAmb:	0000000000000000
 `
+
+// parseStatus is what ReadCaps makes of a status file's text.
+func parseStatus(s string) (Caps, error) {
+	st, err := procfs.ParseStatus(s, procfs.LineUid|procfs.Capabilities)
+	return capsOf(st), err
+}
 
 func TestParseStatus(t *testing.T) {
 	tests := []struct {

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nonroot-init/nonroot-init/internal/errlist"
+	"github.com/nonroot-init/nonroot-init/internal/procfs"
 )
 
 // Target is the identity to switch to.
@@ -70,7 +71,7 @@ const (
 // capabilities kept. Missing CAP_SETUID or CAP_SETGID is an error naming
 // them; CAP_NET_BIND_SERVICE asked for but not permitted is an error too,
 // rather than a COMMAND that cannot bind its port.
-func MakePlan(st Status, t Target) (Plan, error) {
+func MakePlan(st procfs.Status, t Target) (Plan, error) {
 	var missing []string
 	if st.CapEff&(1<<capSetuid) == 0 {
 		missing = append(missing, "CAP_SETUID")
@@ -125,7 +126,7 @@ func joinAnd(s []string) string {
 // capabilities are set to the plan's and checked on every thread listed
 // in procDir/self/task. It returns the plan it applied.
 func Drop(t Target, procDir string) (Plan, error) {
-	st, err := ReadStatus(filepath.Join(procDir, "self", "status"))
+	st, err := procfs.ReadStatus(filepath.Join(procDir, "self", "status"), procfs.Credentials)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -209,7 +210,7 @@ func allThreads(trap, a1, a2, a3 uintptr) error {
 // plan p: all four UIDs and GIDs, the groups, and the capability sets.
 // A thread left behind would let a process forked from it keep root.
 func verify(procDir string, t Target, p Plan) error {
-	err := eachThread(procDir, func(st Status) error { return checkStatus(st, t, p) })
+	err := eachThread(procDir, func(st procfs.Status) error { return checkStatus(st, t, p) })
 	if err != nil {
 		return fmt.Errorf("privileges not dropped on every thread: %w", err)
 	}
@@ -218,14 +219,14 @@ func verify(procDir string, t Target, p Plan) error {
 
 // eachThread runs check on the status of every thread listed in
 // procDir/self/task and joins the failures, each naming its thread.
-func eachThread(procDir string, check func(Status) error) error {
+func eachThread(procDir string, check func(procfs.Status) error) error {
 	tasks, err := os.ReadDir(filepath.Join(procDir, "self", "task"))
 	if err != nil {
 		return fmt.Errorf("list threads: %w", err)
 	}
 	var errs []error
 	for _, task := range tasks {
-		st, err := ReadStatus(filepath.Join(procDir, "self", "task", task.Name(), "status"))
+		st, err := procfs.ReadStatus(filepath.Join(procDir, "self", "task", task.Name(), "status"), procfs.Credentials)
 		if errors.Is(err, os.ErrNotExist) {
 			continue // the thread exited
 		}
@@ -241,7 +242,7 @@ func eachThread(procDir string, check func(Status) error) error {
 }
 
 // checkStatus compares one thread's credentials with the switch's result.
-func checkStatus(st Status, t Target, p Plan) error {
+func checkStatus(st procfs.Status, t Target, p Plan) error {
 	for i, id := range st.UIDs {
 		if id != t.UID {
 			return fmt.Errorf("uid %v, want %d in all four", st.UIDs, t.UID)
@@ -285,7 +286,7 @@ func SetNoNewPrivs(procDir string) error {
 }
 
 // checkNoNewPrivs checks one thread's no_new_privs flag.
-func checkNoNewPrivs(st Status) error {
+func checkNoNewPrivs(st procfs.Status) error {
 	if !st.NoNewPrivs {
 		return errors.New("no_new_privs is not set")
 	}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nonroot-init/nonroot-init/internal/procfs"
 )
 
 // The failures of several threads are listed in the one layout of every
@@ -20,7 +22,7 @@ func TestErrsEachThreadOneFormat(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	err := eachThread(proc, func(Status) error { return nil })
+	err := eachThread(proc, func(procfs.Status) error { return nil })
 	if err == nil || !strings.HasPrefix(err.Error(), "2 problems:\n  ") || strings.Count(err.Error(), "\n") != 2 {
 		t.Errorf("eachThread(two unparsable threads) = %q; want both listed, one per line", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/nonroot-init/nonroot-init/internal/procfs"
 )
 
 // alpineGroup is Alpine's /etc/group, which grants root a dozen groups by
@@ -48,14 +50,14 @@ func TestRootGroups(t *testing.T) {
 }
 
 func TestMakePlanHygiene(t *testing.T) {
-	root, _ := ParseStatus(statusRoot) // groups 0 1 2 3 4 6 10 11 20 26 27
+	root, _ := procfs.ParseStatus(statusRoot, procfs.Credentials) // groups 0 1 2 3 4 6 10 11 20 26 27
 	root.Groups = append(root.Groups, 2000)
 	noSetpcap := root
 	noSetpcap.CapEff &^= 1 << capSetpcap
 	rootGroups := RootGroups(nil, []byte(alpineGroup))
 	tests := []struct {
 		name          string
-		st            Status
+		st            procfs.Status
 		t             Target
 		groups, drop  string
 		boundingKept  uint64
@@ -83,7 +85,7 @@ func TestMakePlanHygiene(t *testing.T) {
 }
 
 func TestCheckStatusNoNewPrivs(t *testing.T) {
-	st, _ := ParseStatus(statusOpenShift)
+	st, _ := procfs.ParseStatus(statusOpenShift, procfs.Credentials)
 	if err := checkNoNewPrivs(st); err != nil {
 		t.Errorf("checkNoNewPrivs(no_new_privs set): %v", err)
 	}

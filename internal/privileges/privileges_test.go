@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/nonroot-init/nonroot-init/internal/procfs"
 )
 
 // statusRoot is a real /proc/self/status of root in a Docker container
@@ -42,35 +44,8 @@ CapAmb:	0000000000000000
 NoNewPrivs:	1
 `
 
-func TestParseStatus(t *testing.T) {
-	st, err := ParseStatus(statusRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.UIDs != [4]int{} || len(st.Groups) != 11 || st.Groups[10] != 27 || st.CapEff != 0xa80425fb || st.CapAmb != 0 || st.NoNewPrivs {
-		t.Errorf("ParseStatus(root) = %+v", st)
-	}
-	st, err = ParseStatus(statusOpenShift)
-	if err != nil || st.UIDs[1] != 1000680000 || st.CapBnd != 0 || !st.NoNewPrivs || len(st.Groups) != 1 {
-		t.Errorf("ParseStatus(openshift) = %+v, %v", st, err)
-	}
-
-	bad := []string{
-		"",
-		strings.Replace(statusOpenShift, "CapAmb:", "CapXxx:", 1),           // a set missing
-		strings.Replace(statusOpenShift, "Uid:\t1000680000\t", "Uid:\t", 1), // three ids
-		strings.Replace(statusOpenShift, "CapEff:\t0000", "CapEff:\tzz00", 1),
-		strings.Replace(statusOpenShift, "Groups:\t1000680000", "Groups:\t-1", 1),
-	}
-	for _, s := range bad {
-		if st, err := ParseStatus(s); err == nil {
-			t.Errorf("ParseStatus(%q) = %+v; want an error", s, st)
-		}
-	}
-}
-
 func TestMakePlan(t *testing.T) {
-	root, _ := ParseStatus(statusRoot)
+	root, _ := procfs.ParseStatus(statusRoot, procfs.Credentials)
 	noSetuid := root
 	noSetuid.CapEff &^= 1 << capSetuid
 	noBoth := noSetuid
@@ -82,7 +57,7 @@ func TestMakePlan(t *testing.T) {
 
 	tests := []struct {
 		name    string
-		st      Status
+		st      procfs.Status
 		t       Target
 		groups  string
 		caps    uint64
@@ -117,7 +92,7 @@ func TestMakePlan(t *testing.T) {
 }
 
 func TestCheckStatus(t *testing.T) {
-	after, _ := ParseStatus(statusOpenShift)
+	after, _ := procfs.ParseStatus(statusOpenShift, procfs.Credentials)
 	target := Target{UID: 1000680000, GID: 0}
 	plan := Plan{Groups: []int{1000680000}, DropBounding: []int{0, 10}}
 	if err := checkStatus(after, target, plan); err != nil {
@@ -125,14 +100,14 @@ func TestCheckStatus(t *testing.T) {
 	}
 	mutate := []struct {
 		name string
-		f    func(*Status)
+		f    func(*procfs.Status)
 	}{
-		{"saved uid still root", func(s *Status) { s.UIDs[2] = 0 }},
-		{"fs gid other", func(s *Status) { s.GIDs[3] = 5 }},
-		{"extra group", func(s *Status) { s.Groups = append(s.Groups, 0) }},
-		{"inheritable left", func(s *Status) { s.CapInh = 1 << capNetBindService }},
-		{"ambient left", func(s *Status) { s.CapAmb = 1 }},
-		{"bounding left", func(s *Status) { s.CapBnd = 1 << 10 }},
+		{"saved uid still root", func(s *procfs.Status) { s.UIDs[2] = 0 }},
+		{"fs gid other", func(s *procfs.Status) { s.GIDs[3] = 5 }},
+		{"extra group", func(s *procfs.Status) { s.Groups = append(s.Groups, 0) }},
+		{"inheritable left", func(s *procfs.Status) { s.CapInh = 1 << capNetBindService }},
+		{"ambient left", func(s *procfs.Status) { s.CapAmb = 1 }},
+		{"bounding left", func(s *procfs.Status) { s.CapBnd = 1 << 10 }},
 	}
 	for _, m := range mutate {
 		st := after

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/procfs"
 )
 
 func TestTrust2RootPrimaryGroups(t *testing.T) {
@@ -32,7 +34,7 @@ func TestTrust2RootPrimaryGroups(t *testing.T) {
 }
 
 func TestTrust2MakePlanGroups(t *testing.T) {
-	root, _ := ParseStatus(statusRoot)
+	root, _ := procfs.ParseStatus(statusRoot, procfs.Credentials)
 	root.Groups = []int{0, 6, 2000}
 	tests := []struct {
 		name         string

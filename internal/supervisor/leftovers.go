@@ -1,15 +1,14 @@
 package supervisor
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/procfs"
 )
 
 // leftovers says which processes the init may signal once COMMAND has
@@ -93,35 +92,8 @@ func (l leftovers) logAttrs(pids []int) []any {
 // mounted for down to ours, so a single entry equal to our getpid()
 // proves it (a readlink of self alone could match by chance).
 func ownProc(procDir string, pid int) bool {
-	b, err := os.ReadFile(filepath.Join(procDir, "self", "status"))
-	if err != nil {
-		return false
-	}
-	nspid, err := parseNSpid(string(b))
-	return err == nil && len(nspid) == 1 && nspid[0] == pid
-}
-
-// parseNSpid returns the NSpid numbers of a /proc status file.
-func parseNSpid(status string) ([]int, error) {
-	for _, line := range strings.Split(status, "\n") {
-		v, ok := strings.CutPrefix(line, "NSpid:")
-		if !ok {
-			continue
-		}
-		var out []int
-		for _, f := range strings.Fields(v) {
-			n, err := strconv.Atoi(f)
-			if err != nil {
-				return nil, fmt.Errorf("parse NSpid %q: %w", v, err)
-			}
-			out = append(out, n)
-		}
-		if len(out) == 0 {
-			return nil, fmt.Errorf("parse NSpid %q: no pid", v)
-		}
-		return out, nil
-	}
-	return nil, errors.New("no NSpid line in status (Linux 4.1 or later needed)")
+	st, err := procfs.ReadStatus(filepath.Join(procDir, "self", "status"), procfs.LineNSpid)
+	return err == nil && len(st.NSpid) == 1 && st.NSpid[0] == pid
 }
 
 // tasks returns the thread ids of the calling process from procDir.

@@ -3,30 +3,8 @@ package supervisor
 import (
 	"os"
 	"path/filepath"
-	"reflect"
 	"testing"
 )
-
-func TestParseNSpid(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		status  string
-		want    []int
-		wantErr bool
-	}{
-		{"own namespace", "Name:\tinit\nPid:\t1\nNSpid:\t1\n", []int{1}, false},
-		{"seen from the host", "Name:\tinit\nPid:\t4242\nNSpid:\t4242\t1\n", []int{4242, 1}, false},
-		{"nested", "NSpid:\t9000\t300\t2\nNSpgid:\t1\n", []int{9000, 300, 2}, false},
-		{"no NSpid (Linux < 4.1)", "Name:\tinit\nPid:\t7\n", nil, true},
-		{"garbage", "NSpid:\tx\n", nil, true},
-		{"empty", "NSpid:\t\n", nil, true},
-	} {
-		got, err := parseNSpid(tc.status)
-		if !reflect.DeepEqual(got, tc.want) || (err != nil) != tc.wantErr {
-			t.Errorf("%s: parseNSpid(%q) = %v, %v; want %v, error %v", tc.name, tc.status, got, err, tc.want, tc.wantErr)
-		}
-	}
-}
 
 // fakeSelf adds procDir/self/status with the NSpid line and
 // procDir/self/task/TID for each tid.

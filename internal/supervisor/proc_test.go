@@ -9,44 +9,6 @@ import (
 	"testing"
 )
 
-func TestParseStatPPID(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		stat string
-		want int // -1: an error
-	}{
-		{"real", "1234 (nginx) S 1 1234 1234 0 -1 4194560 123 0 0 0 1 2 0 0 20 0 1 0 100 1000 10\n", 1},
-		{"pid 1 of the host", "1 (systemd) S 0 1 1 0 -1 4194560", 0},
-		{"spaces in name", "77 (my app worker) R 42 77 77 0", 42},
-		{"paren in name", "77 (a)b) S 42 77", 42},
-		{"fake fields in name", "77 (x) 1 2 (y) S 42 77 77", 42},
-		{"name is ) S 999 (", "77 () S 999 () S 42 77", 42},
-		{"only paren name", "77 ()) S 42", 42},
-		{"newline in name", "77 (a\nb) S 42 1", 42},
-		{"exactly state and ppid", "77 (x) S 42", 42},
-		{"empty", "", -1},
-		{"no paren", "77 x S 42", -1},
-		{"truncated after name", "77 (x)", -1},
-		{"truncated after state", "77 (x) S", -1},
-		{"truncated after state and blank", "77 (x) S ", -1},
-		{"non-numeric ppid", "77 (x) S abc 77", -1},
-		{"negative ppid", "77 (x) S -1 77", -1},
-		{"ppid overflows", "77 (x) S 99999999999999999999999 77", -1},
-		{"fake ppid in name, real one missing", "77 (x) S 42 (y)", -1},
-	} {
-		got, err := parseStatPPID(tc.stat)
-		if tc.want < 0 {
-			if err == nil {
-				t.Errorf("%s: parseStatPPID(%q) = %d, want an error", tc.name, tc.stat, got)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("%s: parseStatPPID(%q) = %d, %v; want %d", tc.name, tc.stat, got, err, tc.want)
-		}
-	}
-}
-
 // fakeProc builds procDir/PID/stat for each pid -> ppid, plus the extra
 // entries given as raw stat contents.
 func fakeProc(t *testing.T, tree map[int]int, raw map[string]string) string {

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/procfs"
 )
 
 // BlockedAtStart reports whether the process was started with signals
@@ -19,23 +19,8 @@ import (
 // threads, such as SIGTERM and SIGINT; one of those blocked alone at
 // start cannot be seen from here.)
 func BlockedAtStart(procDir string) (bool, error) {
-	pid := os.Getpid()
-	b, err := os.ReadFile(fmt.Sprintf("%s/self/task/%d/status", procDir, pid))
-	if err != nil {
-		return false, err
-	}
-	mask, err := parseSigBlk(string(b))
-	return mask != 0, err
-}
-
-// parseSigBlk returns the SigBlk mask of a /proc status file.
-func parseSigBlk(status string) (uint64, error) {
-	for _, line := range strings.Split(status, "\n") {
-		if v, ok := strings.CutPrefix(line, "SigBlk:"); ok {
-			return strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-		}
-	}
-	return 0, fmt.Errorf("no SigBlk line in status")
+	st, err := procfs.ReadStatus(fmt.Sprintf("%s/self/task/%d/status", procDir, os.Getpid()), procfs.LineSigBlk)
+	return st.SigBlk != 0, err
 }
 
 // ReexecUnblocked replaces the process with a fresh copy of itself

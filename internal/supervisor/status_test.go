@@ -30,31 +30,6 @@ func TestStatus(t *testing.T) {
 	}
 }
 
-func TestParseSigBlk(t *testing.T) {
-	const head = "Name:\tnonroot-init\nState:\tS (sleeping)\nSigQ:\t0/63471\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n"
-	for _, tc := range []struct {
-		name    string
-		status  string
-		want    uint64
-		wantErr bool
-	}{
-		{"empty mask", head + "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n", 0, false},
-		{"TERM and USR1 blocked", head + "SigBlk:\t0000000000004200\nSigIgn:\t0000000000000001\n", 1<<(15-1) | 1<<(10-1), false},
-		{"all 64", head + "SigBlk:\tffffffffffffffff\n", ^uint64(0), false},
-		{"last line without newline", head + "SigBlk:\t0000000000000001", 1, false},
-		{"SigIgn is not SigBlk", head + "SigIgn:\t0000000000000001\n", 0, true},
-		{"no SigBlk", head, 0, true},
-		{"empty", "", 0, true},
-		{"not hex", "SigBlk:\tzz\n", 0, true},
-		{"too long", "SigBlk:\t1ffffffffffffffff\n", 0, true},
-	} {
-		got, err := parseSigBlk(tc.status)
-		if (err != nil) != tc.wantErr || (!tc.wantErr && got != tc.want) {
-			t.Errorf("%s: parseSigBlk(%q) = %#x, %v; want %#x, error %v", tc.name, tc.status, got, err, tc.want, tc.wantErr)
-		}
-	}
-}
-
 func TestBlockedAtStart(t *testing.T) {
 	for _, tc := range []struct {
 		name    string

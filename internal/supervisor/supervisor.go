@@ -156,9 +156,14 @@ func reap(pid int) (status unix.WaitStatus, found, none bool) {
 	}
 }
 
+// noPID is the pid reap looks for when it looks for none in particular:
+// wait4 reports a reaped child by its pid, never by 0 (which is WNOHANG's
+// "no child has exited yet"), so it never matches.
+const noPID = 0
+
 // drainAll reaps every exited child and reports whether none is left.
 func drainAll() bool {
-	_, _, none := reap(0)
+	_, _, none := reap(noPID)
 	return none
 }
 
@@ -260,12 +265,14 @@ func isTerminal(f *os.File) bool {
 }
 
 // NotifyAll registers ch for every catchable signal but SIGCHLD, which
-// Run registers on a channel of its own. SIGPROF and the
-// real-time signals must be named, or the Go runtime keeps them; naming
+// Run registers on a channel of its own. The real-time signals must be
+// named, or the Go runtime catches them and does nothing; naming
 // SIGTSTP, SIGTTIN and SIGTTOU replaces their default action (stop), so
 // the init never stops from a signal it forwards. SIGURG is registered
 // too only to be recognised and dropped: the runtime sends it to itself
-// for preemption.
+// for preemption. SIGPROF is named with the rest, which changes nothing:
+// the runtime's handler gives it to the profiler and returns before the
+// Notify path, so it never reaches ch.
 //
 // Signals the Go runtime keeps for itself cannot be caught, so they are
 // not forwarded: SIGPROF (its profiler consumes it) and 32 to 34
