@@ -55,13 +55,16 @@ func main() {
 		RootDir:    "/",
 		CgroupDir:  "/sys/fs/cgroup",
 	}
-	os.Exit(run(os.Args[1:], host, os.Stdin, os.Stdout, os.Stderr))
+	// Who we are is read here, once, and handed to setup and the
+	// subcommands; step 1 changes it, and setup.Run passes on to steps 2
+	// to 5 what step 1 left.
+	os.Exit(run(os.Args[1:], host, setup.ReadCreds(), os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run is the whole program: parse the command line and the settings, run
 // a subcommand or the setup pipeline and the supervisor, and return the
 // exit status.
-func run(args []string, host setup.Host, stdin, stdout, stderr *os.File) int {
+func run(args []string, host setup.Host, creds setup.Creds, stdin, stdout, stderr *os.File) int {
 	raw, err := config.FromEnv()
 	if err != nil {
 		fmt.Fprintf(stderr, "nonroot-init: %v\n", err)
@@ -94,9 +97,9 @@ func run(args []string, host setup.Host, stdin, stdout, stderr *os.File) int {
 			usage(stdout)
 			return 0
 		case "doctor":
-			return doctorCmd(raw, rest[1:], host, stdout, stderr)
+			return doctorCmd(raw, rest[1:], host, creds, stdout, stderr)
 		case "fix-permissions":
-			return fixPermissionsCmd(rest[1:], stdout, stderr)
+			return fixPermissionsCmd(rest[1:], creds, stdout, stderr)
 		}
 	}
 	if len(rest) == 0 {
@@ -109,12 +112,12 @@ func run(args []string, host setup.Host, stdin, stdout, stderr *os.File) int {
 		return exitUsage
 	}
 	log := newLogger(cfg, stderr)
-	return supervise(cfg, rest, host, stdin, log)
+	return supervise(cfg, rest, host, creds, stdin, log)
 }
 
 // supervise runs the setup pipeline, then COMMAND, and returns the exit
 // status after REMAP_EXIT.
-func supervise(cfg *config.Config, argv []string, host setup.Host, stdin *os.File, log *slog.Logger) int {
+func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.Creds, stdin *os.File, log *slog.Logger) int {
 	// Signals are registered before anything else, so that one arriving
 	// during setup or while COMMAND starts is queued, then forwarded.
 	sigs := make(chan os.Signal, 1024)
@@ -143,7 +146,7 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, stdin *os.Fil
 		return execFailed(err, log)
 	}
 
-	res, err := setup.Run(cfg, host, log)
+	res, err := setup.Run(cfg, host, creds, log)
 	if err != nil {
 		// A setting that cannot work with this image (a NONROOT_USERNAME
 		// of uid 0) is found before step 1 changes anything.

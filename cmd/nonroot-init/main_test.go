@@ -72,7 +72,7 @@ func runArgs(t *testing.T, host setup.Host, args ...string) (int, string, string
 	}
 	// run registers every signal when it supervises; undo it.
 	defer signal.Reset()
-	code := run(args, host, files[0], files[1], files[2])
+	code := run(args, host, setup.ReadCreds(), files[0], files[1], files[2])
 	read := func(f *os.File) string {
 		b, err := os.ReadFile(f.Name())
 		if err != nil {

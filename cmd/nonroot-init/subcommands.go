@@ -19,7 +19,7 @@ import (
 
 // doctorCmd runs `nonroot-init doctor [--json]`: steps 2 to 5 in
 // check-only mode. It exits 0 with no problem, 1 with one, 2 on usage.
-func doctorCmd(raw config.Raw, args []string, host setup.Host, stdout, stderr io.Writer) int {
+func doctorCmd(raw config.Raw, args []string, host setup.Host, creds setup.Creds, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "write the report as JSON")
@@ -38,7 +38,7 @@ func doctorCmd(raw config.Raw, args []string, host setup.Host, stdout, stderr io
 		fmt.Fprintf(stderr, "nonroot-init doctor: invalid settings: %v\n", err)
 		return exitUsage
 	}
-	report := doctor.Run(cfg, host, version)
+	report := doctor.Run(cfg, host, creds, version)
 	if *asJSON {
 		err = report.WriteJSON(stdout)
 	} else {
@@ -62,7 +62,7 @@ func doctorCmd(raw config.Raw, args []string, host setup.Host, stdout, stderr io
 // is parsed before anything is touched). With --check the changes are
 // listed on stdout; progress (when stderr is a terminal), failures, the
 // privileged files left alone and the summary go to stderr.
-func fixPermissionsCmd(args []string, stdout, stderr io.Writer) int {
+func fixPermissionsCmd(args []string, creds setup.Creds, stdout, stderr io.Writer) int {
 	const usage = "usage: nonroot-init fix-permissions [--group GID] [--check] [--hardlinks] [--] PATH..."
 	fa, err := parseFixArgs(args)
 	if errors.Is(err, errHelp) {
@@ -79,7 +79,7 @@ func fixPermissionsCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "nonroot-init fix-permissions: %v; %s\n", err, usage)
 		return exitUsage
 	}
-	opts := volumes.FixOptions{GID: fa.gid, Check: fa.check, Hardlinks: fa.hardlinks}
+	opts := volumes.FixOptions{EUID: creds.EUID, GID: fa.gid, Check: fa.check, Hardlinks: fa.hardlinks}
 	if f, ok := stderr.(*os.File); ok {
 		if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
 			opts.Progress = stderr

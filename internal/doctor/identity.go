@@ -3,7 +3,6 @@ package doctor
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
@@ -11,7 +10,6 @@ import (
 	"github.com/nonroot-init/nonroot-init/internal/identity"
 	"github.com/nonroot-init/nonroot-init/internal/privileges"
 	"github.com/nonroot-init/nonroot-init/internal/procfs"
-	"golang.org/x/sys/unix"
 )
 
 // installNSSWrapper is the fix for a missing libnss_wrapper.
@@ -19,11 +17,11 @@ const installNSSWrapper = "install libnss_wrapper in the image (Debian/Ubuntu: a
 
 // identitySection reports who COMMAND would run as and how its passwd
 // entry would be provided (steps 1 and 2), without writing anything.
-func identitySection(cfg *config.Config, h host.Host, st procfs.Status, stErr error, sw runAs) (Section, *Identity) {
+func identitySection(cfg *config.Config, h host.Host, creds host.Creds, st procfs.Status, stErr error, sw runAs) (Section, *Identity) {
 	s := Section{Name: "identity"}
 	env := host.NewEnv(h.Environ)
-	o := identity.NewOptions(cfg, h.PasswdFile, h.GroupFile, os.Getuid(), os.Getgid(), env.Get)
-	groups, _ := unix.Getgroups()
+	o := identity.NewOptions(cfg, h.PasswdFile, h.GroupFile, creds, env.Get)
+	groups := creds.Groups
 	s.Add("uid", "%d", o.UID)
 	s.Add("gid", "%d", o.GID)
 	s.Add("groups", "%s", joinInts(groups))

@@ -84,7 +84,7 @@ func TestDoctorJSONTyped(t *testing.T) {
 		Templates: []config.Template{{Src: src, Dst: filepath.Join(root, "out")}},
 		Subreaper: config.SubreaperAuto,
 	}
-	rep := Run(cfg, h, "v1.2.3")
+	rep := Run(cfg, h, host.ReadCreds(), "v1.2.3")
 	var buf bytes.Buffer
 	if err := rep.WriteJSON(&buf); err != nil {
 		t.Fatal(err)

@@ -72,7 +72,7 @@ func TestTemplatesSection(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "out")
 	cfg := &config.Config{Templates: []config.Template{{Src: src, Dst: dst}}, Ports: []config.Port{{Name: "HTTP_PORT", Port: 80}}, PortOffset: 8000}
 	h := host.Host{ProcDir: portsProc(t, "1024", "1000680000", "0"), Environ: []string{"HOME=/h", "USER=u"}}
-	s, _ := templatesSection(cfg, h, planPorts(cfg, h).decisions)
+	s, _ := templatesSection(cfg, h, host.ReadCreds(), planPorts(cfg, h).decisions)
 	if len(s.Problems) != 0 || len(s.Facts) != 1 || !strings.Contains(s.Facts[0].Value, "render to "+filepath.Join(dst, "a.conf")) {
 		t.Errorf("templatesSection = %+v; want one fact rendering a.conf and no problem", s)
 	}
@@ -82,11 +82,11 @@ func TestTemplatesSection(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "b.conf.tmpl"), []byte("{{ if }}"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, _ = templatesSection(cfg, h, planPorts(cfg, h).decisions)
+	s, _ = templatesSection(cfg, h, host.ReadCreds(), planPorts(cfg, h).decisions)
 	if len(s.Problems) != 1 || !strings.Contains(s.Problems[0].What, "b.conf.tmpl:1: missing value for if") {
 		t.Errorf("templatesSection(bad) problems %+v; want the parse error", s.Problems)
 	}
-	if s, _ := templatesSection(&config.Config{}, h, nil); len(s.Problems) != 0 {
+	if s, _ := templatesSection(&config.Config{}, h, host.ReadCreds(), nil); len(s.Problems) != 0 {
 		t.Errorf("templatesSection(none) = %+v", s)
 	}
 }

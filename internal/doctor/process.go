@@ -75,7 +75,7 @@ func boundingFacts(s *Section, j *Process, cfg *config.Config, st procfs.Status,
 		return
 	}
 	runAs := sw.kind == privileges.RunAsSwitch
-	value, note := boundingSet(os.Getuid(), st.CapBnd, st.NoNewPrivs || cfg.NoNewPrivs, runAs, sw.plan)
+	value, note := boundingSet(sw.from.UID, st.CapBnd, st.NoNewPrivs || cfg.NoNewPrivs, runAs, sw.plan)
 	j.BoundingSetSummary = value
 	switch {
 	case !runAs:

@@ -190,6 +190,6 @@ func TestProcessSectionAsPID1(t *testing.T) {
 // step 1's plan, as Run gathers them.
 func processTestSection(cfg *config.Config, h host.Host) Section {
 	st, err := procfs.ReadStatus(filepath.Join(h.ProcDir, "self", "status"), procfs.Credentials)
-	s, _ := processSection(cfg, h, st, err, planSwitch(cfg, h, st, err))
+	s, _ := processSection(cfg, h, st, err, planSwitch(cfg, h, host.ReadCreds(), st, err))
 	return s
 }

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"github.com/nonroot-init/nonroot-init/internal/host"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,7 @@ func TestProcfsNoCapAmbIsEmptyAmbient(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := &config.Config{Passwd: config.PasswdAuto, Username: "default", StateDir: filepath.Join(t.TempDir(), "state"), Subreaper: config.SubreaperAuto}
-	rep := Run(cfg, h, "test")
+	rep := Run(cfg, h, host.ReadCreds(), "test")
 	if rep.Identity == nil || rep.Identity.Capabilities == nil {
 		t.Fatalf("identity %+v; want the capability sets, with an empty ambient set", rep.Identity)
 	}

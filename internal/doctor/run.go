@@ -2,7 +2,6 @@ package doctor
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
@@ -14,15 +13,17 @@ import (
 
 // Run runs setup's steps 2 to 5 in check-only mode, as the step packages
 // gather and plan them, and returns the report; version is the binary's.
-// It writes nothing, not even a probe file.
-func Run(cfg *config.Config, h host.Host, version string) Report {
+// creds is who doctor runs as (main reads it once): doctor switches no
+// user, so every section judges with it. It writes nothing, not even a
+// probe file.
+func Run(cfg *config.Config, h host.Host, creds host.Creds, version string) Report {
 	st, stErr := procfs.ReadStatus(filepath.Join(h.ProcDir, "self", "status"), procfs.Credentials)
-	sw := planSwitch(cfg, h, st, stErr)
+	sw := planSwitch(cfg, h, creds, st, stErr)
 	pp := planPorts(cfg, h)
-	idSec, id := identitySection(cfg, h, st, stErr, sw)
-	volSec, vols := volumesSection(cfg)
+	idSec, id := identitySection(cfg, h, creds, st, stErr, sw)
+	volSec, vols := volumesSection(cfg, creds)
 	portSec, prts := portsSection(cfg, pp)
-	tmplSec, tmpls := templatesSection(cfg, h, pp.decisions)
+	tmplSec, tmpls := templatesSection(cfg, h, creds, pp.decisions)
 	procSec, proc := processSection(cfg, h, st, stErr, sw)
 	r := New(idSec, volSec, portSec, tmplSec, procSec)
 	r.Version = version
@@ -33,6 +34,7 @@ func Run(cfg *config.Config, h host.Host, version string) Report {
 // runAs is step 1's plan as doctor sees it: what NONROOT_RUN_AS would do
 // and, for a switch, its target and plan.
 type runAs struct {
+	from   host.Creds // who it is planned from: doctor's own credentials
 	kind   privileges.RunAs
 	err    error // the switch cannot be planned: see identity
 	target privileges.Target
@@ -43,10 +45,10 @@ type runAs struct {
 }
 
 // planSwitch plans step 1 with the calls setup makes, from this process's
-// status st.
-func planSwitch(cfg *config.Config, h host.Host, st procfs.Status, stErr error) runAs {
-	var r runAs
-	r.kind, r.err = privileges.PlanRunAs(os.Getuid(), os.Getgid(), cfg.RunAs)
+// credentials creds and status st.
+func planSwitch(cfg *config.Config, h host.Host, creds host.Creds, st procfs.Status, stErr error) runAs {
+	r := runAs{from: creds}
+	r.kind, r.err = privileges.PlanRunAs(creds.UID, creds.GID, cfg.RunAs)
 	if r.err != nil || r.kind != privileges.RunAsSwitch {
 		return r
 	}

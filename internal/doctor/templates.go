@@ -2,7 +2,6 @@ package doctor
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
@@ -16,7 +15,7 @@ import (
 // memory only, with the init's own environment (what steps 2 and 4 would
 // add is not there, except the ports step 4 would resolve, decisions), so
 // doctor writes nothing.
-func templatesSection(cfg *config.Config, h host.Host, decisions []ports.Decision) (Section, []Template) {
+func templatesSection(cfg *config.Config, h host.Host, creds host.Creds, decisions []ports.Decision) (Section, []Template) {
 	s := Section{Name: "templates"}
 	js := make([]Template, len(cfg.Templates))
 	for i, p := range cfg.Templates {
@@ -34,7 +33,7 @@ func templatesSection(cfg *config.Config, h host.Host, decisions []ports.Decisio
 	}
 	home, _ := env.Get("HOME")
 	name, _ := env.Get("USER")
-	user := render.User{Name: name, UID: os.Getuid(), GID: os.Getgid(), Home: home}
+	user := render.User{Name: name, UID: creds.UID, GID: creds.GID, Home: home}
 	files, err := render.Render(cfg.Templates, render.Data{Env: env.Map(), User: user, Ports: resolved})
 	if err != nil {
 		problems := []error{err}

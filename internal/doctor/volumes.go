@@ -4,13 +4,14 @@ import (
 	"fmt"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/host"
 	"github.com/nonroot-init/nonroot-init/internal/volumes"
 )
 
 // volumesSection describes the volumes of NONROOT_VOLUMES (step 3), from
 // volumes.Inspect, which writes nothing.
-func volumesSection(cfg *config.Config) (Section, []Volume) {
-	who := volumes.CurrentIdentity()
+func volumesSection(cfg *config.Config, creds host.Creds) (Section, []Volume) {
+	who := volumes.IdentityOf(creds)
 	s := Section{Name: "volumes"}
 	s.Add("check", "%s", cfg.VolumeCheck)
 	s.Add("identity", "uid %d, groups %s", who.UID, who.GroupList())

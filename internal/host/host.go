@@ -7,6 +7,8 @@ package host
 import (
 	"fmt"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Host describes the machine: the files and facts the steps read.
@@ -71,4 +73,25 @@ func (e *Env) Map() map[string]string {
 		m[k] = e.vals[k]
 	}
 	return m
+}
+
+// Creds is who the process is: its real and effective IDs and its
+// supplementary groups. main reads them once (ReadCreds) and hands the
+// value to setup and doctor, which hand it to the steps, so that every
+// step judges with the same facts and a test can inject them. Step 1
+// (NONROOT_RUN_AS) changes who we are: setup.Run hands steps 2 to 5 the
+// credentials step 1 leaves, never the value it started with.
+type Creds struct {
+	UID, GID   int   // real IDs: who the passwd entry is for, what RUN_AS is judged from
+	EUID, EGID int   // effective IDs: what the kernel checks file access against
+	Groups     []int // supplementary groups, as getgroups(2) lists them
+}
+
+// ReadCreds reads the calling process's credentials.
+func ReadCreds() Creds {
+	groups, err := unix.Getgroups()
+	if err != nil {
+		groups = nil // getgroups(2) cannot fail with a large enough buffer
+	}
+	return Creds{UID: unix.Getuid(), GID: unix.Getgid(), EUID: unix.Geteuid(), EGID: unix.Getegid(), Groups: groups}
 }

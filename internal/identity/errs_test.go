@@ -14,10 +14,10 @@ func TestErrsStateDirOneFormat(t *testing.T) {
 	file := filepath.Join(root, "file")
 	must(t, os.WriteFile(file, nil, 0o600))
 	candidates := []string{filepath.Join(file, "a"), filepath.Join(file, "b")}
-	if _, _, err := openStateDir(candidates); err == nil || !strings.HasPrefix(err.Error(), "2 problems:\n  ") {
+	if _, _, err := openStateDir(candidates, os.Geteuid()); err == nil || !strings.HasPrefix(err.Error(), "2 problems:\n  ") {
 		t.Errorf("openStateDir(%v) error %q; want both reasons listed, one per line", candidates, err)
 	}
-	if _, _, err := inspectStateDir(candidates); err == nil || !strings.HasPrefix(err.Error(), "2 problems:\n  ") {
+	if _, _, err := inspectStateDir(candidates, os.Geteuid()); err == nil || !strings.HasPrefix(err.Error(), "2 problems:\n  ") {
 		t.Errorf("inspectStateDir(%v) error %q; want both reasons listed, one per line", candidates, err)
 	}
 }

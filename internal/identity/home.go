@@ -78,12 +78,12 @@ func planHome(f homeFacts) homePlan {
 func gatherHome(o Options, entryHome string) homeFacts {
 	f := homeFacts{setting: o.Home, entry: entryHome, uid: o.UID}
 	if o.Home != "" {
-		f.settingErr = sharedHome(o.Home)
+		f.settingErr = sharedHome(o.Home, o.EUID)
 		return f
 	}
 	f.env, _ = o.Getenv("HOME")
-	f.envErr = inheritedHome(f.env)
-	f.entryErr = inheritedHome(entryHome)
+	f.envErr = inheritedHome(f.env, o.EUID)
+	f.entryErr = inheritedHome(entryHome, o.EUID)
 	return f
 }
 
@@ -95,18 +95,18 @@ var errSharedHome = errors.New("another user could plant files there that COMMAN
 // rule): it is not an absolute path other than / that a passwd line can
 // hold, it is not writable by us, or it is shared (sharedHome). Provide
 // and Inspect both judge a home only through it.
-func inheritedHome(h string) error {
+func inheritedHome(h string, euid int) error {
 	if !usableEnvHome(h) {
 		return fmt.Errorf("%q is not an absolute path other than / that a passwd line can hold", h)
 	}
 	if err := writableDir(h); err != nil {
 		return err
 	}
-	return sharedHome(h)
+	return sharedHome(h, euid)
 }
 
 // sharedHome returns an error wrapping errSharedHome when a user other
-// than us (the effective UID, as for writableDir) and root could put
+// than us (uid, our effective UID, as for writableDir) and root could put
 // files in the directory h or put another directory in its place: h (or,
 // while it is missing, the directory it would be made in, where another
 // user could make it first) lets others write it, sticky or not (/tmp),
@@ -119,11 +119,10 @@ func inheritedHome(h string) error {
 // walked one component at a time, links resolved as the kernel resolves
 // them, so every directory COMMAND goes through is judged. Other errors
 // (a component is a file, a link loop) do not wrap errSharedHome.
-func sharedHome(h string) error {
+func sharedHome(h string, uid int) error {
 	if !filepath.IsAbs(h) {
 		return fmt.Errorf("%q is not an absolute path", h)
 	}
-	uid := os.Geteuid()
 	check := func(dir string, self bool) error {
 		var st unix.Stat_t
 		if err := unix.Stat(dir, &st); err != nil {

@@ -54,6 +54,9 @@ type Options struct {
 	GOARCH        string
 	Shell         string // the shell of a generated entry
 	UID, GID      int    // who we are now (after RUN_AS)
+	// EUID is our effective UID (after RUN_AS): the one owner, besides
+	// root, that the state directory and HOME checks trust.
+	EUID int
 	// Getenv reads COMMAND's environment as built so far.
 	Getenv func(string) (string, bool)
 }
@@ -134,7 +137,7 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 		if !sdOpened {
 			sdOpened = true
 			var skipped []error
-			sd, skipped, sdErr = openStateDir(stateDirCandidates(o.StateDir, o.Getenv))
+			sd, skipped, sdErr = openStateDir(stateDirCandidates(o.StateDir, o.Getenv), o.EUID)
 			logSkipped(log, skipped)
 		}
 		return sd, sdErr
@@ -274,7 +277,7 @@ func chooseHome(o Options, entryHome string, state func() (*stateDir, error), lo
 	case plan.setting:
 		if errors.Is(f.settingErr, errSharedHome) {
 			log.Warn("NONROOT_HOME is used as set, but another user could plant files in it; point it at a directory only COMMAND's user can write", "home", o.Home, "err", f.settingErr)
-			if os.Geteuid() == 0 {
+			if o.EUID == 0 {
 				if _, err := os.Stat(o.Home); err != nil {
 					log.Warn("NONROOT_HOME is not created: root does not make a shared home", "home", o.Home, "err", err)
 				}
@@ -292,7 +295,7 @@ func chooseHome(o Options, entryHome string, state func() (*stateDir, error), lo
 	}
 	sd, err := state()
 	if err == nil {
-		fd, herr := ensureDirAt(sd.fd, "home")
+		fd, herr := ensureDirAt(sd.fd, "home", o.EUID)
 		if herr == nil {
 			unix.Close(fd)
 			return filepath.Join(sd.path, "home")

@@ -81,12 +81,12 @@ func TestOpenStateDir(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(root, "file"), nil, 0o600))
 
 	for _, bad := range []string{"link", "open", "file", "missing/sub"} {
-		if sd, _, err := openStateDir([]string{filepath.Join(root, bad)}); err == nil {
+		if sd, _, err := openStateDir([]string{filepath.Join(root, bad)}, os.Geteuid()); err == nil {
 			sd.close()
 			t.Errorf("openStateDir(%s) accepted; want it refused", bad)
 		}
 	}
-	sd, _, err := openStateDir([]string{filepath.Join(root, "link"), filepath.Join(root, "good")})
+	sd, _, err := openStateDir([]string{filepath.Join(root, "link"), filepath.Join(root, "good")}, os.Geteuid())
 	if err != nil {
 		t.Fatalf("openStateDir(link, good): %v; want good", err)
 	}
@@ -106,7 +106,7 @@ func TestOpenStateDir(t *testing.T) {
 		foreign := filepath.Join(root, "foreign")
 		must(t, os.Mkdir(foreign, 0o700))
 		must(t, os.Chown(foreign, 4321, 4321))
-		if sd, _, err := openStateDir([]string{foreign}); err == nil {
+		if sd, _, err := openStateDir([]string{foreign}, os.Geteuid()); err == nil {
 			sd.close()
 			t.Errorf("openStateDir(foreign) accepted a directory owned by uid 4321")
 		}
@@ -182,7 +182,7 @@ func (f fixture) options(uid int, mode config.PasswdMode, env map[string]string)
 	return Options{
 		Mode: mode, Username: "default", PasswdFile: f.passwd, GroupFile: f.group,
 		LibDirs: []string{f.libDir}, GOARCH: runtime.GOARCH, StateDir: f.state, Shell: "/bin/sh",
-		UID: uid, GID: 0,
+		UID: uid, GID: 0, EUID: os.Geteuid(),
 		Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 	}
 }
@@ -352,7 +352,7 @@ func TestChooseHome(t *testing.T) {
 		state := func() (*stateDir, error) {
 			var err error
 			if sd == nil {
-				sd, _, err = openStateDir([]string{f.state})
+				sd, _, err = openStateDir([]string{f.state}, os.Geteuid())
 			}
 			return sd, err
 		}

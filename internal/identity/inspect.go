@@ -43,7 +43,7 @@ func Inspect(o Options) Inspection {
 	}
 	in.Entry, in.Found = LookupUID(passwd, o.UID)
 	in.Lib, in.LibErr = FindLib(o.NSSWrapperLib, o.LibDirs, o.GOARCH)
-	in.StateDir, in.StateSkipped, in.StateErr = inspectStateDir(stateDirCandidates(o.StateDir, o.Getenv))
+	in.StateDir, in.StateSkipped, in.StateErr = inspectStateDir(stateDirCandidates(o.StateDir, o.Getenv), o.EUID)
 	in.PasswdWrErr = writableFile(o.PasswdFile)
 	if in.PasswdWrErr == nil && !in.Found {
 		in.PasswdWrErr = nameTaken(passwd, o.Username, o.PasswdFile)

@@ -4,6 +4,7 @@ import (
 	"runtime"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/host"
 )
 
 // generatedShell is the login shell of a generated passwd entry.
@@ -13,7 +14,7 @@ const generatedShell = "/bin/sh"
 // passwd and group files, who we are (after RUN_AS) and COMMAND's
 // environment so far. setup's step 2 and doctor both start from it, so
 // that doctor judges what setup would do.
-func NewOptions(cfg *config.Config, passwdFile, groupFile string, uid, gid int, getenv func(string) (string, bool)) Options {
+func NewOptions(cfg *config.Config, passwdFile, groupFile string, creds host.Creds, getenv func(string) (string, bool)) Options {
 	return Options{
 		Mode:          cfg.Passwd,
 		Username:      cfg.Username,
@@ -25,8 +26,9 @@ func NewOptions(cfg *config.Config, passwdFile, groupFile string, uid, gid int, 
 		LibDirs:       LibDirs(runtime.GOARCH),
 		GOARCH:        runtime.GOARCH,
 		Shell:         generatedShell,
-		UID:           uid,
-		GID:           gid,
+		UID:           creds.UID,
+		GID:           creds.GID,
+		EUID:          creds.EUID,
 		Getenv:        getenv,
 	}
 }

@@ -67,8 +67,7 @@ func (d *stateDir) close() {
 // rename what is below it (hostileDir): COMMAND's shell reads
 // STATE_DIR/home/.bashrc by name long after our checks, so every
 // directory of the path must stay as it was.
-func openStateDir(candidates []string) (sd *stateDir, skipped []error, err error) {
-	euid := os.Geteuid()
+func openStateDir(candidates []string, euid int) (sd *stateDir, skipped []error, err error) {
 	for _, p := range candidates {
 		parent, pfd, err := openParent(p, euid)
 		if err != nil {
@@ -76,7 +75,7 @@ func openStateDir(candidates []string) (sd *stateDir, skipped []error, err error
 			continue
 		}
 		p = filepath.Join(parent, filepath.Base(p))
-		fd, err := ensureDirAt(pfd, filepath.Base(p))
+		fd, err := ensureDirAt(pfd, filepath.Base(p), euid)
 		unix.Close(pfd)
 		if err != nil {
 			skipped = append(skipped, fmt.Errorf("%s: %w", p, err))
@@ -149,10 +148,10 @@ func hostileDir(dir string, st *unix.Stat_t, uid int) error {
 
 // ensureDirAt makes name under the directory dirfd with mode 0700 unless
 // it exists, then opens it without following a symlink and checks that
-// it is a directory owned by our effective UID that neither group nor
+// it is a directory owned by euid (our effective UID) that neither group nor
 // others may write: anything else could have been planted by another
 // user of a shared /tmp.
-func ensureDirAt(dirfd int, name string) (int, error) {
+func ensureDirAt(dirfd int, name string, euid int) (int, error) {
 	if err := unix.Mkdirat(dirfd, name, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
 		return -1, &os.PathError{Op: "mkdir", Path: name, Err: err}
 	}
@@ -168,7 +167,7 @@ func ensureDirAt(dirfd int, name string) (int, error) {
 		unix.Close(fd)
 		return -1, &os.PathError{Op: "fstat", Path: name, Err: err}
 	}
-	if err := checkOwnDir(st, os.Geteuid()); err != nil {
+	if err := checkOwnDir(st, euid); err != nil {
 		unix.Close(fd)
 		return -1, err
 	}
@@ -194,8 +193,7 @@ func checkOwnDir(st unix.Stat_t, uid int) error {
 // creating anything, for doctor: the parent must pass the same checks, an
 // existing directory must be ours, a missing one needs a parent we may
 // write.
-func inspectStateDir(candidates []string) (dir string, skipped []error, err error) {
-	euid := os.Geteuid()
+func inspectStateDir(candidates []string, euid int) (dir string, skipped []error, err error) {
 	for _, p := range candidates {
 		parent, pfd, err := openParent(p, euid)
 		if err != nil {

@@ -83,7 +83,7 @@ func TestTrust2ChooseHomeShared(t *testing.T) {
 		state := func() (*stateDir, error) {
 			var err error
 			if sd == nil {
-				sd, _, err = openStateDir([]string{f.state})
+				sd, _, err = openStateDir([]string{f.state}, os.Geteuid())
 			}
 			return sd, err
 		}
@@ -171,7 +171,7 @@ func TestTrust2SharedHomeWalk(t *testing.T) {
 		{filepath.Join(safe, "file", "x"), false, true},
 	}
 	for _, tt := range tests {
-		err := sharedHome(tt.path)
+		err := sharedHome(tt.path, os.Geteuid())
 		if errors.Is(err, errSharedHome) != tt.shared || (err != nil) != tt.err {
 			t.Errorf("sharedHome(%s) = %v; want shared %v, an error %v", tt.path, err, tt.shared, tt.err)
 		}

@@ -70,7 +70,7 @@ func TestTrustOpenStateDirHostileParent(t *testing.T) {
 	must(t, os.Symlink(filepath.Join(root, "good"), filepath.Join(root, "link")))
 	hostile := []string{filepath.Join(root, "open", stateDirName), filepath.Join(root, "open2", "sticky", stateDirName)}
 	candidates := append(append([]string{}, hostile...), filepath.Join(root, "link", stateDirName))
-	sd, skipped, err := openStateDir(candidates)
+	sd, skipped, err := openStateDir(candidates, os.Geteuid())
 	if err != nil {
 		t.Fatalf("openStateDir(%v): %v; want the last one", candidates, err)
 	}
@@ -99,7 +99,7 @@ func TestTrustOpenStateDirHostileParent(t *testing.T) {
 		foreign := filepath.Join(root, "foreign")
 		must(t, os.Mkdir(foreign, 0o755))
 		must(t, os.Chown(foreign, 4321, 4321))
-		if sd, _, err := openStateDir([]string{filepath.Join(foreign, stateDirName)}); err == nil {
+		if sd, _, err := openStateDir([]string{filepath.Join(foreign, stateDirName)}, os.Geteuid()); err == nil {
 			sd.close()
 			t.Errorf("openStateDir accepted a parent owned by uid 4321")
 		}

@@ -126,6 +126,9 @@ func joinAnd(s []string) string {
 // capabilities are set to the plan's and checked on every thread listed
 // in procDir/self/task. It returns the plan it applied.
 func Drop(t Target, procDir string) (Plan, error) {
+	// The groups and capabilities are read here, right before the switch,
+	// not taken from host.Creds: the plan starts from what the kernel
+	// holds at the moment it is applied.
 	st, err := procfs.ReadStatus(filepath.Join(procDir, "self", "status"), procfs.Credentials)
 	if err != nil {
 		return Plan{}, err

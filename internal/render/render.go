@@ -23,6 +23,7 @@ import (
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/errlist"
+	"github.com/nonroot-init/nonroot-init/internal/host"
 )
 
 // User is the .User of a template.
@@ -195,6 +196,8 @@ func (s *session) readOne(src source, dir, rel string) (File, error) {
 	defer file.Close()
 	// Where fs.protected_hardlinks is 0, whoever writes SRC can give
 	// /etc/shadow a second name there; root does not copy such a file.
+	// Root is the effective UID read now, right before the read that
+	// root's power would let through, not a value handed in.
 	if st.Nlink > 1 && os.Geteuid() == 0 {
 		return File{}, fmt.Errorf("%s has %d hard links; running as root, nonroot-init does not read a source with more than one, since another user may have linked a file only root can read into SRC: copy the file instead of linking it, or set NONROOT_RUN_AS", src.path, st.Nlink)
 	}
@@ -381,18 +384,12 @@ func sourceError(path string, err error) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%s does not exist (a broken symbolic link, or a volume that is not mounted)", path)
 	case errors.Is(err, fs.ErrPermission):
+		// Who the kernel has just refused, read once for the message.
+		who := host.ReadCreds()
 		return fmt.Errorf("%s is not readable by uid %d (gid %d, groups %v)%s; set fsGroup in the pod's securityContext, or defaultMode 0440 (or 0444) on the Secret or ConfigMap volume",
-			path, os.Geteuid(), os.Getegid(), groups(), ownerMode(path))
+			path, who.EUID, who.EGID, who.Groups, ownerMode(path))
 	}
 	return fmt.Errorf("%s: %w", path, err)
-}
-
-func groups() []int {
-	gs, err := os.Getgroups()
-	if err != nil {
-		return nil
-	}
-	return gs
 }
 
 // ownerMode describes the owner and mode of a path (of its target, for a

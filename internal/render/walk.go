@@ -54,6 +54,10 @@ type walker struct {
 }
 
 // newWalker starts at "/", following links owned by root or euid.
+//
+// euid is read here, not handed in as setup's host.Creds: the owner
+// rule trusts the UID the kernel opens the walked files as, and the
+// value read where those opens happen cannot be a stale one.
 func newWalker() (*walker, error) {
 	fd, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {

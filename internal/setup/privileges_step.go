@@ -3,7 +3,6 @@ package setup
 import (
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
@@ -17,23 +16,28 @@ import (
 // for the target group, then switch every thread to the target UID and
 // GID. Not as root, RUN_AS may only name who we already are. Then, with
 // NONROOT_NO_NEW_PRIVS (the default with RUN_AS), set no_new_privs so
-// that no setuid program COMMAND runs gives back what was dropped.
-func dropPrivileges(cfg *config.Config, host Host, log *slog.Logger) error {
-	target, plan, err := switchUser(cfg, host, log)
+// that no setuid program COMMAND runs gives back what was dropped. It
+// returns who the process is afterwards: creds, who it started as, when
+// nothing was switched; else the target's IDs and the plan's groups,
+// which privileges.Drop has checked on every thread (real, effective,
+// saved and filesystem IDs alike), so they need not be read again.
+func dropPrivileges(cfg *config.Config, host Host, creds Creds, log *slog.Logger) (Creds, error) {
+	target, plan, err := switchUser(cfg, host, creds, log)
 	if err != nil {
-		return err
+		return Creds{}, err
 	}
 	if cfg.NoNewPrivs {
 		if err := privileges.SetNoNewPrivs(host.ProcDir); err != nil {
-			return fmt.Errorf("NONROOT_NO_NEW_PRIVS: %w; set NONROOT_NO_NEW_PRIVS=false to start COMMAND without it", err)
+			return Creds{}, fmt.Errorf("NONROOT_NO_NEW_PRIVS: %w; set NONROOT_NO_NEW_PRIVS=false to start COMMAND without it", err)
 		}
 	}
 	if plan == nil {
 		if cfg.NoNewPrivs {
 			log.Info("set no_new_privs: setuid and file-capability programs COMMAND runs gain nothing")
 		}
-		return nil
+		return creds, nil
 	}
+	after := Creds{UID: target.UID, GID: target.GID, EUID: target.UID, EGID: target.GID, Groups: plan.Groups}
 	log.Info("dropped privileges", "uid", target.UID, "gid", target.GID, "groups", joinInts(plan.Groups),
 		"dropped_groups", joinInts(plan.DroppedGroups), "capabilities", privileges.CapNames(plan.Caps), "no_new_privs", cfg.NoNewPrivs)
 	if plan.BoundingKept != 0 {
@@ -44,13 +48,13 @@ func dropPrivileges(cfg *config.Config, host Host, log *slog.Logger) error {
 		log.Warn("the bounding set cannot be cleared without CAP_SETPCAP: "+what+"; add CAP_SETPCAP for the switch, or drop what COMMAND does not need (securityContext.capabilities.drop: [ALL])",
 			"bounding_set", privileges.CapNames(plan.BoundingKept))
 	}
-	return nil
+	return after, nil
 }
 
 // switchUser does the switch of step 1 and returns its target and plan;
 // a nil plan when there is nothing to switch.
-func switchUser(cfg *config.Config, host Host, log *slog.Logger) (privileges.Target, *privileges.Plan, error) {
-	kind, err := privileges.PlanRunAs(os.Getuid(), os.Getgid(), cfg.RunAs)
+func switchUser(cfg *config.Config, host Host, creds Creds, log *slog.Logger) (privileges.Target, *privileges.Plan, error) {
+	kind, err := privileges.PlanRunAs(creds.UID, creds.GID, cfg.RunAs)
 	switch {
 	case err != nil:
 		return privileges.Target{}, nil, err
@@ -74,7 +78,7 @@ func switchUser(cfg *config.Config, host Host, log *slog.Logger) (privileges.Tar
 		return privileges.Target{}, nil, err
 	}
 	if len(cfg.Volumes) > 0 {
-		rep, err := volumes.FixPermissions(cfg.Volumes, volumes.FixOptions{GID: target.GID})
+		rep, err := volumes.FixPermissions(cfg.Volumes, volumes.FixOptions{EUID: creds.EUID, GID: target.GID})
 		if err != nil {
 			// The volume check (step 3) judges what is still wrong.
 			log.Warn("fix-permissions failed on some entries", "gid", target.GID, "err", err)
@@ -108,8 +112,8 @@ func runAsTarget(runAs *config.IDs, host Host) (privileges.Target, string, error
 }
 
 // provideIdentity is step 2: a passwd entry, HOME, USER and LOGNAME.
-func provideIdentity(cfg *config.Config, host Host, env *Env, log *slog.Logger) (identity.User, error) {
-	res, err := identity.Provide(identity.NewOptions(cfg, host.PasswdFile, host.GroupFile, os.Getuid(), os.Getgid(), env.Get), log)
+func provideIdentity(cfg *config.Config, host Host, creds Creds, env *Env, log *slog.Logger) (identity.User, error) {
+	res, err := identity.Provide(identity.NewOptions(cfg, host.PasswdFile, host.GroupFile, creds, env.Get), log)
 	if err != nil {
 		return identity.User{}, err
 	}

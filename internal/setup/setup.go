@@ -18,6 +18,9 @@ import (
 // package host, which doctor shares).
 type Host = host.Host
 
+// Creds is who the process is (host.Creds): main reads it once.
+type Creds = host.Creds
+
 // FailedError is a setup step that failed in strict mode: the init exits
 // 78 (EX_CONFIG) and COMMAND is not started.
 type FailedError struct {
@@ -34,8 +37,9 @@ type Result struct {
 }
 
 // Run runs the setup steps in SPEC.md's order and returns COMMAND's
-// environment. Nothing here starts a process.
-func Run(cfg *config.Config, host Host, log *slog.Logger) (Result, error) {
+// environment. creds is who the init started as; step 1 changes it, and
+// steps 2 to 5 receive what step 1 left. Nothing here starts a process.
+func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger) (Result, error) {
 	env := NewEnv(host.Environ)
 
 	// A NONROOT_USERNAME of a UID-0 entry is a usage error (exit 2), found
@@ -45,19 +49,21 @@ func Run(cfg *config.Config, host Host, log *slog.Logger) (Result, error) {
 	}
 
 	// 1. Drop privileges (RUN_AS): fix-permissions on VOLUMES first.
-	if err := dropPrivileges(cfg, host, log); err != nil {
+	// This changes who we are: from here on, creds is who step 1 left.
+	creds, err := dropPrivileges(cfg, host, creds, log)
+	if err != nil {
 		return Result{}, &FailedError{Step: "privileges", Err: err}
 	}
 
 	// 2. Identity: a passwd entry, HOME, USER and LOGNAME.
-	user, err := provideIdentity(cfg, host, env, log)
+	user, err := provideIdentity(cfg, host, creds, env, log)
 	if err != nil {
 		return Result{}, &FailedError{Step: "identity", Err: err}
 	}
 
 	// 3. Volumes: prove each path writable.
 	if len(cfg.Volumes) > 0 && cfg.VolumeCheck != config.CheckOff {
-		err := volumes.Check(cfg.Volumes, volumes.CurrentIdentity())
+		err := volumes.Check(cfg.Volumes, volumes.IdentityOf(creds))
 		switch {
 		case err == nil:
 			log.Info("volumes are writable", "paths", strings.Join(cfg.Volumes, ","))
@@ -89,3 +95,6 @@ type Env = host.Env
 
 // NewEnv starts COMMAND's environment from environ (host.NewEnv).
 func NewEnv(environ []string) *Env { return host.NewEnv(environ) }
+
+// ReadCreds reads who the process is (host.ReadCreds).
+func ReadCreds() Creds { return host.ReadCreds() }

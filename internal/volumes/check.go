@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nonroot-init/nonroot-init/internal/errlist"
+	"github.com/nonroot-init/nonroot-init/internal/host"
 )
 
 // Identity is who a volume must be writable for: the effective IDs and
@@ -21,14 +22,10 @@ type Identity struct {
 	Groups []int
 }
 
-// CurrentIdentity returns the process's effective UID and GID and its
-// supplementary groups.
-func CurrentIdentity() Identity {
-	groups, err := unix.Getgroups()
-	if err != nil {
-		groups = nil // getgroups(2) cannot fail with a large enough buffer
-	}
-	return Identity{UID: unix.Geteuid(), GID: unix.Getegid(), Groups: groups}
+// IdentityOf is who the process of credentials c writes as: its
+// effective UID and GID and its supplementary groups.
+func IdentityOf(c host.Creds) Identity {
+	return Identity{UID: c.EUID, GID: c.EGID, Groups: c.Groups}
 }
 
 // inGroup reports whether gid is the effective GID or a supplementary one.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/nonroot-init/nonroot-init/internal/errlist"
+	"github.com/nonroot-init/nonroot-init/internal/host"
 )
 
 // Check's problems are listed in the one layout of every list of
@@ -17,7 +18,7 @@ func TestErrsCheckOneFormat(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err := Check([]string{filepath.Join(dir, "missing"), file}, CurrentIdentity())
+	err := Check([]string{filepath.Join(dir, "missing"), file}, IdentityOf(host.ReadCreds()))
 	probs := Problems(err)
 	if len(probs) != 2 {
 		t.Fatalf("Check(missing, file) = %v; want 2 problems", err)

@@ -30,6 +30,10 @@ type FixOptions struct {
 	// limit), for doctor's bounded look; FixReport.Truncated then says so.
 	MaxEntries int64
 
+	// EUID is the effective UID the walk runs as (host.Creds.EUID): 0
+	// applies root's starting-path rule (openNoSymlinks).
+	EUID int
+
 	// asRoot applies the starting-path rule of a run as root whatever
 	// the effective UID: doctor tells what root's fix-permissions would
 	// refuse.
@@ -185,7 +189,7 @@ const queueSize = 512
 // listed, the others counted) and counted in Failed; the walk goes on
 // past it.
 func FixPermissions(paths []string, opts FixOptions) (FixReport, error) {
-	f := &fixer{opts: opts, queue: make(chan dirTask, queueSize), asRoot: opts.asRoot || unix.Geteuid() == 0}
+	f := &fixer{opts: opts, queue: make(chan dirTask, queueSize), asRoot: opts.asRoot || opts.EUID == 0}
 	workers := min(max(4, 2*runtime.NumCPU()), 16)
 	var done sync.WaitGroup
 	for range workers {

@@ -128,7 +128,7 @@ func TestTrust2HostileParentRefused(t *testing.T) {
 					dir = filepath.Dir(tt.cwd) // the first directory above the working one
 				}
 			}
-			r, err := FixPermissions([]string{tt.path}, FixOptions{GID: os.Getegid(), Check: true, asRoot: true})
+			r, err := FixPermissions([]string{tt.path}, FixOptions{EUID: os.Geteuid(), GID: os.Getegid(), Check: true, asRoot: true})
 			var he *HostileParentError
 			if dir == "" {
 				if err != nil || r.Failed != 0 {
@@ -188,7 +188,7 @@ func TestTrust2WritablePrivilegedFiles(t *testing.T) {
 		t.Log("not root: no file-capability case (setting security.capability needs CAP_SETFCAP)")
 	}
 	for _, check := range []bool{true, false} {
-		r, err := FixPermissions([]string{root}, FixOptions{GID: gid, Check: check})
+		r, err := FixPermissions([]string{root}, FixOptions{EUID: os.Geteuid(), GID: gid, Check: check})
 		got := map[string]string{}
 		for _, p := range r.Privileged {
 			if p.Writable {
@@ -231,7 +231,7 @@ func TestTrust2ListsAreBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r, err := FixPermissions([]string{root}, FixOptions{GID: os.Getegid(), Check: true})
+	r, err := FixPermissions([]string{root}, FixOptions{EUID: os.Geteuid(), GID: os.Getegid(), Check: true})
 	if r.Failed != n || len(r.Privileged) != listLimit || r.PrivilegedNotListed != 3 {
 		t.Errorf("FixPermissions = failed %d, %d privileged kept, %d not listed; want %d, %d, 3", r.Failed, len(r.Privileged), r.PrivilegedNotListed, n, listLimit)
 	}

@@ -45,7 +45,7 @@ func TestFixPermissionsRefusesSymlinkedPaths(t *testing.T) {
 		{"real/dir/last", "real/dir/last"},
 	}
 	for _, tt := range tests {
-		r, err := FixPermissions([]string{tt.path}, FixOptions{GID: os.Getegid()})
+		r, err := FixPermissions([]string{tt.path}, FixOptions{EUID: os.Geteuid(), GID: os.Getegid()})
 		var se *SymlinkError
 		if !errors.As(err, &se) || se.Component != tt.link || r.Failed != 1 || r.Changed != 0 {
 			t.Errorf("FixPermissions(%q) = %+v, %v; want it refused, naming %q", tt.path, r, err, tt.link)
@@ -59,7 +59,7 @@ func TestFixPermissionsRefusesSymlinkedPaths(t *testing.T) {
 		t.Errorf("a refused path changed real/dir/sub/f to %#o; want 0644", got)
 	}
 	for _, p := range []string{"real/dir/../dir/sub", "./real/dir", filepath.Join(real, "dir") + "/"} {
-		if r, err := FixPermissions([]string{p}, FixOptions{GID: os.Getegid(), Check: true}); err != nil || r.Changed == 0 {
+		if r, err := FixPermissions([]string{p}, FixOptions{EUID: os.Geteuid(), GID: os.Getegid(), Check: true}); err != nil || r.Changed == 0 {
 			t.Errorf("FixPermissions(%q, check) = %+v, %v; want changes found, no error", p, r, err)
 		}
 	}
@@ -97,7 +97,7 @@ func TestFixPermissionsLeavesPrivilegedFiles(t *testing.T) {
 	}
 
 	for _, check := range []bool{true, false} {
-		r, err := FixPermissions([]string{root}, FixOptions{GID: gid, Check: check})
+		r, err := FixPermissions([]string{root}, FixOptions{EUID: os.Geteuid(), GID: gid, Check: check})
 		if err != nil {
 			t.Fatalf("FixPermissions(check=%v) error = %v", check, err)
 		}
@@ -151,7 +151,7 @@ func TestFixPermissionsHardlinkedNonDirectories(t *testing.T) {
 		}
 	}
 	gid := os.Getegid()
-	if _, err := FixPermissions([]string{root}, FixOptions{GID: gid}); err != nil {
+	if _, err := FixPermissions([]string{root}, FixOptions{EUID: os.Geteuid(), GID: gid}); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{fifo, sock} {
@@ -159,7 +159,7 @@ func TestFixPermissionsHardlinkedNonDirectories(t *testing.T) {
 			t.Errorf("hard-linked %s changed to %#o; want 0600", filepath.Base(p), got)
 		}
 	}
-	if _, err := FixPermissions([]string{root}, FixOptions{GID: gid, Hardlinks: true}); err != nil {
+	if _, err := FixPermissions([]string{root}, FixOptions{EUID: os.Geteuid(), GID: gid, Hardlinks: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{fifo, sock} {
@@ -175,11 +175,11 @@ func TestFixPermissionsMaxEntries(t *testing.T) {
 	for i := range 50 {
 		mustWrite(t, filepath.Join(root, "f"+string(rune('a'+i%26))+string(rune('a'+i/26))), 0o644)
 	}
-	r, err := FixPermissions([]string{root}, FixOptions{GID: os.Getegid(), Check: true, MaxEntries: 10})
+	r, err := FixPermissions([]string{root}, FixOptions{EUID: os.Geteuid(), GID: os.Getegid(), Check: true, MaxEntries: 10})
 	if err != nil || !r.Truncated || r.Scanned >= 50 {
 		t.Errorf("FixPermissions(MaxEntries 10) = %+v, %v; want truncated before 50 entries", r, err)
 	}
-	if r, _ := FixPermissions([]string{root}, FixOptions{GID: os.Getegid(), Check: true}); r.Truncated || r.Scanned != 51 {
+	if r, _ := FixPermissions([]string{root}, FixOptions{EUID: os.Geteuid(), GID: os.Getegid(), Check: true}); r.Truncated || r.Scanned != 51 {
 		t.Errorf("FixPermissions(no bound) = %+v; want 51 entries, not truncated", r)
 	}
 }

@@ -8,11 +8,13 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/host"
 )
 
 func TestCheckWritableLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
-	if err := Check([]string{dir}, CurrentIdentity()); err != nil {
+	if err := Check([]string{dir}, IdentityOf(host.ReadCreds())); err != nil {
 		t.Fatalf("Check(%q) = %v; want nil", dir, err)
 	}
 	entries, err := os.ReadDir(dir)
@@ -28,7 +30,7 @@ func TestCheckReportsEveryPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "missing")
-	err := Check([]string{missing, dir, file}, CurrentIdentity())
+	err := Check([]string{missing, dir, file}, IdentityOf(host.ReadCreds()))
 	probs := Problems(err)
 	if len(probs) != 2 {
 		t.Fatalf("Check(missing, ok, file) = %v; want 2 problems", err)
@@ -59,7 +61,7 @@ func TestFixPermissionsOwnGroup(t *testing.T) {
 	}
 	want := map[string]uint32{"a": 0o2775, "a/b": 0o2775, "a/f": 0o664, "a/b/x": 0o770}
 
-	check, err := FixPermissions([]string{root}, FixOptions{GID: gid, Check: true})
+	check, err := FixPermissions([]string{root}, FixOptions{EUID: os.Geteuid(), GID: gid, Check: true})
 	if err != nil || check.Changed != 5 || len(check.Changes) != 5 || check.Skipped != 1 {
 		t.Fatalf("FixPermissions(check) = %+v, %v; want 5 changes listed, 1 skipped, no error", check, err)
 	}
@@ -67,7 +69,7 @@ func TestFixPermissionsOwnGroup(t *testing.T) {
 		t.Errorf("--check changed a/f to %#o; want 0644", got)
 	}
 
-	r, err := FixPermissions([]string{root}, FixOptions{GID: gid})
+	r, err := FixPermissions([]string{root}, FixOptions{EUID: os.Geteuid(), GID: gid})
 	if err != nil || r.Changed != 5 || r.Scanned != 6 {
 		t.Fatalf("FixPermissions = %+v, %v; want 6 scanned, 5 changed", r, err)
 	}
@@ -76,7 +78,7 @@ func TestFixPermissionsOwnGroup(t *testing.T) {
 			t.Errorf("mode of %s = %#o; want %#o", rel, got, mode)
 		}
 	}
-	again, err := FixPermissions([]string{root}, FixOptions{GID: gid})
+	again, err := FixPermissions([]string{root}, FixOptions{EUID: os.Geteuid(), GID: gid})
 	if err != nil || again.Changed != 0 {
 		t.Errorf("second FixPermissions = %+v, %v; want nothing changed", again, err)
 	}
@@ -85,7 +87,7 @@ func TestFixPermissionsOwnGroup(t *testing.T) {
 func TestFixPermissionsMissingPathKeepsGoing(t *testing.T) {
 	root := t.TempDir()
 	mustWrite(t, filepath.Join(root, "f"), 0o600)
-	r, err := FixPermissions([]string{filepath.Join(root, "missing"), root}, FixOptions{GID: os.Getegid()})
+	r, err := FixPermissions([]string{filepath.Join(root, "missing"), root}, FixOptions{EUID: os.Geteuid(), GID: os.Getegid()})
 	if err == nil || !strings.Contains(err.Error(), "missing: open: no such file or directory") {
 		t.Errorf("FixPermissions(missing, root) error = %v; want the missing path named", err)
 	}
