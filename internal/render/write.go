@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 )
 
 // Write writes each file atomically: a temporary file in the destination
@@ -47,16 +49,36 @@ func writeOne(f File) error {
 	if err != nil {
 		return err
 	}
-	defer unix.Close(dirfd)
-	name := filepath.Base(f.Rel)
+	defer fsx.Close(dirfd)
+	return writeAt(dirfd, filepath.Base(f.Rel), f, dirHint)
+}
+
+// WriteAt writes f.Content as name in the directory dirfd, atomically,
+// with mode f.Mode (not subject to the umask): a temporary file created
+// next to it (exclusively, never through a symbolic link), written,
+// given its mode, synced and closed, then renamed over name, and the
+// directory synced. A name that is a mount point of its own (a file
+// bind-mounted with a Kubernetes subPath) cannot be renamed over (EBUSY)
+// and is rewritten in place instead, keeping its owner's mode when we
+// may not change it. On failure the old file is as it was and the
+// temporary file is removed, and nothing else. f.Path() names the file
+// in errors. It is the one atomic writer: templates, ConfigMap copies and
+// identity's state files all go through it.
+func WriteAt(dirfd int, name string, f File) error {
+	return writeAt(dirfd, name, f, func(error) string { return "" })
+}
+
+// writeAt is WriteAt with hint's advice added to a failure to create the
+// temporary file.
+func writeAt(dirfd int, name string, f File, hint func(error) string) error {
 	if isMountRoot(dirfd, name) {
 		return writeInPlace(dirfd, name, f)
 	}
 	tmp, err := writeTemp(dirfd, name, f, randomTempName)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w%s", err, hint(err))
 	}
-	err = unix.Renameat(dirfd, tmp.name, dirfd, name)
+	err = fsx.Renameat(dirfd, tmp.name, dirfd, name)
 	if errors.Is(err, unix.EBUSY) {
 		// A kernel without STATX_ATTR_MOUNT_ROOT (before 5.8) did not
 		// tell us it is a mount point; rename did.
@@ -65,11 +87,11 @@ func writeOne(f File) error {
 	}
 	if err != nil {
 		removeTemp(dirfd, tmp)
-		return fmt.Errorf("write %s: %w", f.Path(), &os.SyscallError{Syscall: "renameat", Err: err})
+		return fmt.Errorf("write %s: %w", f.Path(), err)
 	}
 	// Make the rename itself durable; some filesystems cannot sync a
 	// directory, which costs nothing but durability.
-	_ = unix.Fsync(dirfd)
+	_ = fsx.Fsync(dirfd)
 	return nil
 }
 
@@ -80,9 +102,9 @@ func openDestDir(dir, rel string) (int, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return -1, fmt.Errorf("create DST %s: %w", dir, err)
 	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := fsx.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, fmt.Errorf("open DST %s: %w", dir, &os.SyscallError{Syscall: "open", Err: err})
+		return -1, fmt.Errorf("open DST %s: %w", dir, err)
 	}
 	if rel == "." {
 		return fd, nil
@@ -91,20 +113,20 @@ func openDestDir(dir, rel string) (int, error) {
 	for _, comp := range strings.Split(rel, "/") {
 		path = filepath.Join(path, comp)
 		if comp == ".." || comp == "." || comp == "" {
-			unix.Close(fd)
+			fsx.Close(fd)
 			return -1, fmt.Errorf("%s: refusing a path that leaves DST %s", path, dir)
 		}
-		if err := unix.Mkdirat(fd, comp, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-			unix.Close(fd)
-			return -1, fmt.Errorf("create %s: %w", path, &os.SyscallError{Syscall: "mkdirat", Err: err})
+		if err := fsx.Mkdirat(fd, comp, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+			fsx.Close(fd)
+			return -1, fmt.Errorf("create %s: %w", path, err)
 		}
-		next, err := unix.Openat(fd, comp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		unix.Close(fd)
+		next, err := fsx.Openat(fd, comp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		fsx.Close(fd)
 		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
 			return -1, fmt.Errorf("%s is a symbolic link or not a directory; nonroot-init never writes through a link in DST: remove it", path)
 		}
 		if err != nil {
-			return -1, fmt.Errorf("open %s: %w", path, &os.SyscallError{Syscall: "openat", Err: err})
+			return -1, fmt.Errorf("open %s: %w", path, err)
 		}
 		fd = next
 	}
@@ -127,8 +149,8 @@ const tempTries = 100
 // it fits NAME_MAX.
 func randomTempName() (string, error) {
 	var b [6]byte
-	if _, err := unix.Getrandom(b[:], 0); err != nil {
-		return "", &os.SyscallError{Syscall: "getrandom", Err: err}
+	if _, err := fsx.Getrandom(b[:], 0); err != nil {
+		return "", err
 	}
 	return ".nonroot-init-" + hex.EncodeToString(b[:]), nil
 }
@@ -144,12 +166,12 @@ func writeTemp(dirfd int, name string, f File, tempName func() (string, error)) 
 		if err != nil {
 			return tempFile{}, fmt.Errorf("write %s: temporary name: %w", f.Path(), err)
 		}
-		fd, err = unix.Openat(dirfd, n, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		fd, err = fsx.Openat(dirfd, n, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 		if errors.Is(err, unix.EEXIST) {
 			continue
 		}
 		if err != nil {
-			return tempFile{}, fmt.Errorf("write %s: %w%s", f.Path(), &os.SyscallError{Syscall: "openat", Err: err}, dirHint(err))
+			return tempFile{}, fmt.Errorf("write %s: %w", f.Path(), err)
 		}
 		tmp.name = n
 		break
@@ -159,12 +181,12 @@ func writeTemp(dirfd int, name string, f File, tempName func() (string, error)) 
 	}
 	file := os.NewFile(uintptr(fd), filepath.Join(filepath.Dir(f.Path()), tmp.name))
 	var st unix.Stat_t
-	err := unix.Fstat(fd, &st)
+	err := fsx.Fstat(fd, &st)
 	if err != nil {
 		// Without the inode the cleanup cannot tell the file is ours:
 		// leave the empty file rather than risk removing another.
 		file.Close()
-		return tempFile{}, fmt.Errorf("write %s: %w", f.Path(), &os.SyscallError{Syscall: "fstat", Err: err})
+		return tempFile{}, fmt.Errorf("write %s: %w", f.Path(), err)
 	}
 	tmp.id = devIno{uint64(st.Dev), st.Ino}
 	err = writeAll(file, f)
@@ -185,13 +207,13 @@ func writeTemp(dirfd int, name string, f File, tempName func() (string, error)) 
 // remaining window, which no unlink-by-descriptor call closes.)
 func removeTemp(dirfd int, t tempFile) {
 	var st unix.Stat_t
-	if err := unix.Fstatat(dirfd, t.name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	if err := fsx.Fstatat(dirfd, t.name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return
 	}
 	if (devIno{uint64(st.Dev), st.Ino}) != t.id {
 		return
 	}
-	_ = unix.Unlinkat(dirfd, t.name, 0)
+	_ = fsx.Unlinkat(dirfd, t.name, 0)
 }
 
 func writeAll(file *os.File, f File) error {
@@ -210,9 +232,9 @@ func writeAll(file *os.File, f File) error {
 // so that a shorter content leaves no tail. Not atomic, but nothing reads
 // it yet: COMMAND has not started.
 func writeInPlace(dirfd int, name string, f File) error {
-	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := fsx.Openat(dirfd, name, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("write %s in place (a mount point, e.g. a subPath): %w", f.Path(), &os.SyscallError{Syscall: "openat", Err: err})
+		return fmt.Errorf("write %s in place (a mount point, e.g. a subPath): %w", f.Path(), err)
 	}
 	file := os.NewFile(uintptr(fd), f.Path())
 	_, err = file.Write(f.Content)
@@ -242,7 +264,7 @@ func writeInPlace(dirfd int, name string, f File) error {
 // file bind-mounted on its own, which rename cannot replace (EBUSY).
 func isMountRoot(dirfd int, name string) bool {
 	var stx unix.Statx_t
-	if err := unix.Statx(dirfd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_TYPE, &stx); err != nil {
+	if err := fsx.Statx(dirfd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_TYPE, &stx); err != nil {
 		return false
 	}
 	return stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 &&
@@ -301,8 +323,8 @@ func checkDest(f File) error {
 			case last && info.IsDir():
 				return fmt.Errorf("%s: %s is a directory in the way of the file", f.Source, path)
 			case last && info.Mode().IsRegular() && isMountRoot(unix.AT_FDCWD, path):
-				if err := unix.Faccessat(unix.AT_FDCWD, path, unix.W_OK, unix.AT_EACCESS); err != nil {
-					return fmt.Errorf("%s: %s is a mount point (a subPath) and not writable by uid %d: %w", f.Source, path, os.Geteuid(), err)
+				if err := fsx.Faccessat(unix.AT_FDCWD, path, unix.W_OK, unix.AT_EACCESS); err != nil {
+					return fmt.Errorf("%s: %s is a mount point (a subPath) and not writable by uid %d: %w", f.Source, path, os.Geteuid(), fsx.Errno(err))
 				}
 				return nil
 			}
@@ -311,8 +333,8 @@ func checkDest(f File) error {
 			}
 		}
 	}
-	if err := unix.Faccessat(unix.AT_FDCWD, existing, unix.W_OK|unix.X_OK, unix.AT_EACCESS); err != nil {
-		return fmt.Errorf("%s: cannot write into %s: %w%s", f.Source, existing, err, dirHint(err))
+	if err := fsx.Faccessat(unix.AT_FDCWD, existing, unix.W_OK|unix.X_OK, unix.AT_EACCESS); err != nil {
+		return fmt.Errorf("%s: cannot write into %s: %w%s", f.Source, existing, fsx.Errno(err), dirHint(err))
 	}
 	return nil
 }

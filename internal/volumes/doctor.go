@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nonroot-init/nonroot-init/internal/doctor"
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 )
 
 // DoctorSection describes the volumes of NONROOT_VOLUMES for `doctor`,
@@ -94,7 +95,7 @@ func accessCheck(dir string, f facts) error {
 	if !f.isDir {
 		return unix.ENOTDIR
 	}
-	return unix.Faccessat(unix.AT_FDCWD, dir, unix.W_OK|unix.X_OK, unix.AT_EACCESS)
+	return fsx.Errno(fsx.Faccessat(unix.AT_FDCWD, dir, unix.W_OK|unix.X_OK, unix.AT_EACCESS))
 }
 
 // describe is the one-line fact for a path.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/go-multierror"
 	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 	"golang.org/x/sys/unix"
 )
 
@@ -202,6 +203,8 @@ type fixer struct {
 
 func (f *fixer) fail(path, op string, err error) {
 	f.failed.Add(1)
+	// op already says what was attempted: the errno alone follows it.
+	err = fsx.Errno(err)
 	f.mu.Lock()
 	f.errs = multierror.Append(f.errs, fmt.Errorf("%s: %s: %w", path, op, err))
 	f.mu.Unlock()
@@ -249,7 +252,7 @@ func (f *fixer) reportProgress(ticks <-chan time.Time, start time.Time, quit <-c
 const statxMask = unix.STATX_TYPE | unix.STATX_MODE | unix.STATX_UID | unix.STATX_GID | unix.STATX_NLINK | unix.STATX_INO
 
 func fstatx(fd int, st *unix.Statx_t) error {
-	return unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, statxMask, st)
+	return fsx.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, statxMask, st)
 }
 
 func devOf(st *unix.Statx_t) uint64 { return unix.Mkdev(st.Dev_major, st.Dev_minor) }
@@ -272,7 +275,7 @@ func (f *fixer) root(path string) {
 		}
 		return
 	}
-	defer unix.Close(fd)
+	defer fsx.Close(fd)
 	if f.skip(&st) {
 		f.skipped.Add(1)
 		return
@@ -292,7 +295,7 @@ func (f *fixer) root(path string) {
 // and dispatches its walk. "." through the pinned descriptor reopens that
 // very directory.
 func (f *fixer) enter(fd int, path string, dev uint64) {
-	dfd, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	dfd, err := fsx.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		f.fail(path, "open directory", err)
 		return
@@ -412,9 +415,9 @@ func privilegedReason(stMode uint16, caps bool) string {
 // xattrs (EOPNOTSUPP) has no capabilities.
 func hasFileCaps(fd int) (bool, error) {
 	const name = "security.capability"
-	_, err := unix.Fgetxattr(fd, name, nil)
+	_, err := fsx.Fgetxattr(fd, name, nil)
 	if errors.Is(err, unix.EBADF) {
-		_, err = unix.Getxattr("/proc/self/fd/"+strconv.Itoa(fd), name, nil)
+		_, err = fsx.Getxattr("/proc/self/fd/"+strconv.Itoa(fd), name, nil)
 	}
 	switch {
 	case err == nil:
@@ -439,12 +442,12 @@ func openNoSymlinks(path string, st *unix.Statx_t) (int, error) {
 	if strings.HasPrefix(path, "/") {
 		start = "/"
 	}
-	fd, err := unix.Open(start, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := fsx.Open(start, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, err
 	}
 	if err := fstatx(fd, st); err != nil {
-		unix.Close(fd)
+		fsx.Close(fd)
 		return -1, err
 	}
 	prefix := strings.TrimSuffix(start, ".")
@@ -456,20 +459,20 @@ func openNoSymlinks(path string, st *unix.Statx_t) (int, error) {
 			prefix += "/"
 		}
 		prefix += name
-		next, err := unix.Openat(fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		unix.Close(fd)
+		next, err := fsx.Openat(fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		fsx.Close(fd)
 		if err != nil {
 			return -1, err
 		}
 		fd = next
 		if err := fstatx(fd, st); err != nil {
-			unix.Close(fd)
+			fsx.Close(fd)
 			return -1, err
 		}
 		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
 			target := make([]byte, unix.PathMax)
-			n, err := unix.Readlinkat(fd, "", target)
-			unix.Close(fd)
+			n, err := fsx.Readlinkat(fd, "", target)
+			fsx.Close(fd)
 			e := &SymlinkError{Path: path, Component: prefix}
 			if err == nil {
 				e.Target = string(target[:n])
@@ -489,14 +492,14 @@ func (f *fixer) entry(t dirTask, name string, eager bool) (changed bool) {
 	fd := -1
 	defer func() {
 		if fd >= 0 {
-			unix.Close(fd)
+			fsx.Close(fd)
 		}
 	}()
 	var err error
 	if eager {
 		fd, err = openEntry(t.fd, name, &st)
 	} else {
-		err = unix.Statx(t.fd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, statxMask, &st)
+		err = fsx.Statx(t.fd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, statxMask, &st)
 	}
 	if errors.Is(err, unix.ENOENT) {
 		return false // removed while we walked
@@ -547,12 +550,12 @@ func (f *fixer) entry(t dirTask, name string, eager bool) (changed bool) {
 // and chmod go through it, so the entry cannot be swapped for another
 // between the decision and the change.
 func openEntry(dir int, name string, st *unix.Statx_t) (int, error) {
-	fd, err := unix.Openat(dir, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := fsx.Openat(dir, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, err
 	}
 	if err := fstatx(fd, st); err != nil {
-		unix.Close(fd)
+		fsx.Close(fd)
 		return -1, err
 	}
 	return fd, nil
@@ -584,7 +587,7 @@ func (f *fixer) fix(fd int, path string, st *unix.Statx_t) {
 		return
 	}
 	if int(st.Gid) != gid {
-		if err := unix.Fchownat(fd, "", -1, gid, unix.AT_EMPTY_PATH); err != nil {
+		if err := fsx.Fchownat(fd, "", -1, gid, unix.AT_EMPTY_PATH); err != nil {
 			f.fail(path, "chown to group "+strconv.Itoa(gid), err)
 			return
 		}
@@ -607,14 +610,14 @@ func (f *fixer) fix(fd int, path string, st *unix.Statx_t) {
 // ordinary descriptor takes fchmod and an O_PATH one the /proc/self/fd
 // link, which names the very inode and is not a path walk.
 func chmodFD(fd int, mode uint32) error {
-	err := unix.Fchmodat(fd, "", mode, unix.AT_EMPTY_PATH)
+	err := fsx.Fchmodat(fd, "", mode, unix.AT_EMPTY_PATH)
 	if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
 		return err
 	}
-	if err := unix.Fchmod(fd, mode); !errors.Is(err, unix.EBADF) {
+	if err := fsx.Fchmod(fd, mode); !errors.Is(err, unix.EBADF) {
 		return err
 	}
-	return unix.Chmod("/proc/self/fd/"+strconv.Itoa(fd), mode)
+	return fsx.Chmod("/proc/self/fd/"+strconv.Itoa(fd), mode)
 }
 
 // wanted returns the group and mode an entry of the given type and mode
