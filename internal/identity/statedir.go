@@ -3,14 +3,15 @@ package identity
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/nonroot-init/nonroot-init/internal/fsx"
+	"github.com/nonroot-init/nonroot-init/internal/render"
 )
 
 // stateDirName is the directory made under $XDG_RUNTIME_DIR, $TMPDIR or
@@ -227,35 +228,12 @@ func inspectStateDir(candidates []string) (dir string, skipped []error, err erro
 	return "", skipped, joinErrs(skipped)
 }
 
-// writeFileAt writes data to name under dirfd atomically: a temporary
-// file created exclusively (never through a symlink), synced, then
-// renamed over name.
+// writeFileAt writes data to name under dirfd with render.WriteAt, the
+// one atomic writer: a temporary file created exclusively (never through
+// a symlink), given mode, synced, then renamed over name; on failure the
+// old file stays and the temporary one is removed.
 func writeFileAt(dirfd int, name string, data []byte, mode uint32) error {
-	tmp := "." + name + ".tmp-" + strconv.Itoa(os.Getpid())
-	_ = fsx.Unlinkat(dirfd, tmp, 0) // a leftover of a crashed run; ours, the directory is 0700
-	fd, err := fsx.Openat(dirfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
-	if err != nil {
-		return &os.PathError{Op: "create", Path: tmp, Err: fsx.Errno(err)}
-	}
-	f := os.NewFile(uintptr(fd), tmp)
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(os.FileMode(mode)) // the umask may have taken bits away
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = fsx.Renameat(dirfd, tmp, dirfd, name)
-	}
-	if err != nil {
-		_ = fsx.Unlinkat(dirfd, tmp, 0)
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
+	return render.WriteAt(dirfd, name, render.File{Rel: name, Mode: fs.FileMode(mode), Content: data})
 }
 
 // joinErrs joins errors on one line, for a log attribute or a doctor fact.
