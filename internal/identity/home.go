@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 )
 
 // homeFacts are what the HOME rule depends on.
@@ -126,8 +128,8 @@ func sharedHome(h string) error {
 	uid := os.Geteuid()
 	check := func(dir string, self bool) error {
 		var st unix.Stat_t
-		if err := unix.Stat(dir, &st); err != nil {
-			return &os.PathError{Op: "stat", Path: dir, Err: err}
+		if err := fsx.Stat(dir, &st); err != nil {
+			return &os.PathError{Op: "stat", Path: dir, Err: fsx.Errno(err)}
 		}
 		if why := plantable(st.Mode, st.Uid, uid, self); why != "" {
 			return fmt.Errorf("%s (on the way to %s) %s: %w", dir, h, why, errSharedHome)
@@ -150,11 +152,11 @@ func sharedHome(h string) error {
 		}
 		next := filepath.Join(cur, name)
 		var st unix.Stat_t
-		if err := unix.Lstat(next, &st); err != nil {
+		if err := fsx.Lstat(next, &st); err != nil {
 			if errors.Is(err, unix.ENOENT) {
 				return check(cur, true) // where the home would be made
 			}
-			return &os.PathError{Op: "lstat", Path: next, Err: err}
+			return &os.PathError{Op: "lstat", Path: next, Err: fsx.Errno(err)}
 		}
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFLNK:

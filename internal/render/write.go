@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nonroot-init/nonroot-init/internal/errlist"
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 )
 
 // Write writes each file atomically: a temporary file in the destination
@@ -56,15 +57,37 @@ func writeOne(f File) error {
 	if err != nil {
 		return err
 	}
-	defer unix.Close(dirfd)
+	defer fsx.Close(dirfd)
+	return writeAt(dirfd, name, f, dirHint)
+}
+
+// WriteAt writes f.Content as name in the directory dirfd (an O_PATH
+// descriptor or an open one), atomically, with mode f.Mode (not subject
+// to the umask): a temporary file created next to it (exclusively, never
+// through a symbolic link), written, given its mode, synced and closed,
+// then renamed over name, and the directory synced. A name that is a
+// mount point of its own (a file bind-mounted with a Kubernetes subPath)
+// cannot be renamed over (EBUSY) and is rewritten in place instead,
+// keeping its owner's mode when we may not change it. On failure the old
+// file is as it was and the temporary file is removed, and nothing else.
+// f.Path() names the file in errors. It is the one atomic writer:
+// templates, ConfigMap copies and identity's state files all go through
+// it; the caller has reached dirfd by its own checked walk.
+func WriteAt(dirfd int, name string, f File) error {
+	return writeAt(dirfd, name, f, func(error) string { return "" })
+}
+
+// writeAt is WriteAt with hint's advice added to a failure to create or
+// write the temporary file.
+func writeAt(dirfd int, name string, f File, hint func(error) string) error {
 	if isMountRoot(dirfd, name) {
 		return writeInPlace(dirfd, name, f)
 	}
 	tmp, err := writeTemp(dirfd, name, f, randomTempName)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w%s", err, hint(err))
 	}
-	err = unix.Renameat(dirfd, tmp.name, dirfd, name)
+	err = fsx.Renameat(dirfd, tmp.name, dirfd, name)
 	if errors.Is(err, unix.EBUSY) {
 		// A kernel without STATX_ATTR_MOUNT_ROOT (before 5.8) did not
 		// tell us it is a mount point; rename did.
@@ -73,14 +96,14 @@ func writeOne(f File) error {
 	}
 	if err != nil {
 		removeTemp(dirfd, tmp)
-		return fmt.Errorf("write %s: %w", f.Path(), &os.SyscallError{Syscall: "renameat", Err: err})
+		return fmt.Errorf("write %s: %w", f.Path(), err)
 	}
 	// Make the rename itself durable; some filesystems cannot sync a
 	// directory, which costs nothing but durability. dirfd is O_PATH,
 	// which fsync refuses; "." in it is the same directory.
-	if d, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
-		_ = unix.Fsync(d)
-		unix.Close(d)
+	if d, err := fsx.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+		_ = fsx.Fsync(d)
+		fsx.Close(d)
 	}
 	return nil
 }
@@ -101,9 +124,9 @@ func openDestDir(dir, rel string) (int, error) {
 		return -1, destError(err)
 	}
 	defer w.close()
-	fd, err := unix.FcntlInt(uintptr(w.fd()), unix.F_DUPFD_CLOEXEC, 0)
+	fd, err := fsx.DupCloexec(w.fd())
 	if err != nil {
-		return -1, fmt.Errorf("open %s: %w", w.path(), &os.SyscallError{Syscall: "fcntl F_DUPFD_CLOEXEC", Err: err})
+		return -1, fmt.Errorf("open %s: %w", w.path(), err)
 	}
 	return fd, nil
 }
@@ -159,8 +182,8 @@ const tempTries = 100
 // it fits NAME_MAX.
 func randomTempName() (string, error) {
 	var b [6]byte
-	if _, err := unix.Getrandom(b[:], 0); err != nil {
-		return "", &os.SyscallError{Syscall: "getrandom", Err: err}
+	if _, err := fsx.Getrandom(b[:], 0); err != nil {
+		return "", err
 	}
 	return ".nonroot-init-" + hex.EncodeToString(b[:]), nil
 }
@@ -176,12 +199,12 @@ func writeTemp(dirfd int, name string, f File, tempName func() (string, error)) 
 		if err != nil {
 			return tempFile{}, fmt.Errorf("write %s: temporary name: %w", f.Path(), err)
 		}
-		fd, err = unix.Openat(dirfd, n, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		fd, err = fsx.Openat(dirfd, n, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 		if errors.Is(err, unix.EEXIST) {
 			continue
 		}
 		if err != nil {
-			return tempFile{}, fmt.Errorf("write %s: %w%s", f.Path(), &os.SyscallError{Syscall: "openat", Err: err}, dirHint(err))
+			return tempFile{}, fmt.Errorf("write %s: %w", f.Path(), err)
 		}
 		tmp.name = n
 		break
@@ -191,12 +214,12 @@ func writeTemp(dirfd int, name string, f File, tempName func() (string, error)) 
 	}
 	file := os.NewFile(uintptr(fd), filepath.Join(filepath.Dir(f.Path()), tmp.name))
 	var st unix.Stat_t
-	err := unix.Fstat(fd, &st)
+	err := fsx.Fstat(fd, &st)
 	if err != nil {
 		// Without the inode the cleanup cannot tell the file is ours:
 		// leave the empty file rather than risk removing another.
 		file.Close()
-		return tempFile{}, fmt.Errorf("write %s: %w", f.Path(), &os.SyscallError{Syscall: "fstat", Err: err})
+		return tempFile{}, fmt.Errorf("write %s: %w", f.Path(), err)
 	}
 	tmp.id = devIno{uint64(st.Dev), st.Ino}
 	err = writeAll(file, f)
@@ -217,13 +240,13 @@ func writeTemp(dirfd int, name string, f File, tempName func() (string, error)) 
 // remaining window, which no unlink-by-descriptor call closes.)
 func removeTemp(dirfd int, t tempFile) {
 	var st unix.Stat_t
-	if err := unix.Fstatat(dirfd, t.name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	if err := fsx.Fstatat(dirfd, t.name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return
 	}
 	if (devIno{uint64(st.Dev), st.Ino}) != t.id {
 		return
 	}
-	_ = unix.Unlinkat(dirfd, t.name, 0)
+	_ = fsx.Unlinkat(dirfd, t.name, 0)
 }
 
 func writeAll(file *os.File, f File) error {
@@ -245,9 +268,9 @@ func writeAll(file *os.File, f File) error {
 // the kernel tells (5.8 and later): a name that another user turned into
 // a hard link to someone else's file is left alone.
 func writeInPlace(dirfd int, name string, f File) error {
-	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	fd, err := fsx.Openat(dirfd, name, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("write %s in place (a mount point, e.g. a subPath): %w", f.Path(), &os.SyscallError{Syscall: "openat", Err: err})
+		return fmt.Errorf("write %s in place (a mount point, e.g. a subPath): %w", f.Path(), err)
 	}
 	file := os.NewFile(uintptr(fd), f.Path())
 	if err := checkMountRoot(fd); err != nil {
@@ -281,8 +304,8 @@ func writeInPlace(dirfd int, name string, f File) error {
 // when the kernel says, the root of a mount.
 func checkMountRoot(fd int) error {
 	var stx unix.Statx_t
-	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_TYPE, &stx); err != nil {
-		return &os.SyscallError{Syscall: "statx", Err: err}
+	if err := fsx.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_TYPE, &stx); err != nil {
+		return err
 	}
 	if stx.Mode&unix.S_IFMT != unix.S_IFREG {
 		return errors.New("it is not a regular file")
@@ -297,7 +320,7 @@ func checkMountRoot(fd int) error {
 // file bind-mounted on its own, which rename cannot replace (EBUSY).
 func isMountRoot(dirfd int, name string) bool {
 	var stx unix.Statx_t
-	if err := unix.Statx(dirfd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_TYPE, &stx); err != nil {
+	if err := fsx.Statx(dirfd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_TYPE, &stx); err != nil {
 		return false
 	}
 	return stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 &&
@@ -329,21 +352,21 @@ func checkDest(f File) error {
 	if err == nil {
 		name := filepath.Base(f.Rel)
 		var st unix.Stat_t
-		err := unix.Fstatat(w.fd(), name, &st, unix.AT_SYMLINK_NOFOLLOW)
+		err := fsx.Fstatat(w.fd(), name, &st, unix.AT_SYMLINK_NOFOLLOW)
 		switch {
 		case err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR:
 			return fmt.Errorf("%s: %s is a directory in the way of the file", f.Source, f.Path())
 		case err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && isMountRoot(w.fd(), name):
-			if err := unix.Faccessat(w.fd(), name, unix.W_OK, unix.AT_EACCESS); err != nil {
-				return fmt.Errorf("%s: %s is a mount point (a subPath) and not writable by uid %d: %w", f.Source, f.Path(), os.Geteuid(), err)
+			if err := fsx.Faccessat(w.fd(), name, unix.W_OK, unix.AT_EACCESS); err != nil {
+				return fmt.Errorf("%s: %s is a mount point (a subPath) and not writable by uid %d: %w", f.Source, f.Path(), os.Geteuid(), fsx.Errno(err))
 			}
 			return nil
 		case err != nil && !errors.Is(err, unix.ENOENT):
-			return fmt.Errorf("%s: %s: %w", f.Source, f.Path(), &os.SyscallError{Syscall: "fstatat", Err: err})
+			return fmt.Errorf("%s: %s: %w", f.Source, f.Path(), err)
 		}
 	}
-	if err := unix.Faccessat(w.fd(), ".", unix.W_OK|unix.X_OK, unix.AT_EACCESS); err != nil {
-		return fmt.Errorf("%s: cannot write into %s: %w%s", f.Source, w.path(), err, dirHint(err))
+	if err := fsx.Faccessat(w.fd(), ".", unix.W_OK|unix.X_OK, unix.AT_EACCESS); err != nil {
+		return fmt.Errorf("%s: cannot write into %s: %w%s", f.Source, w.path(), fsx.Errno(err), dirHint(err))
 	}
 	return nil
 }
