@@ -3,7 +3,9 @@
 // failure's errno in an *os.SyscallError naming the call, so that
 // callers can errors.Is(err, unix.EROFS). Volumes can be NFS or FUSE
 // mounts, where a signal can interrupt a call that a local filesystem
-// never would.
+// never would. On top of them, WriteAt is the one atomic file writer
+// (atomic.go) that render and identity share. fsx imports no package of
+// this project.
 package fsx
 
 import (

@@ -11,7 +11,6 @@ import (
 
 	"github.com/nonroot-init/nonroot-init/internal/errlist"
 	"github.com/nonroot-init/nonroot-init/internal/fsx"
-	"github.com/nonroot-init/nonroot-init/internal/render"
 )
 
 // stateDirName is the directory made under $XDG_RUNTIME_DIR, $TMPDIR or
@@ -228,10 +227,10 @@ func inspectStateDir(candidates []string) (dir string, skipped []error, err erro
 	return "", skipped, errlist.Join(skipped...)
 }
 
-// writeFileAt writes data to name under dirfd with render.WriteAt, the
+// writeFileAt writes data to name under dirfd with fsx.WriteAt, the
 // one atomic writer: a temporary file created exclusively (never through
 // a symlink), given mode, synced, then renamed over name; on failure the
 // old file stays and the temporary one is removed.
 func writeFileAt(dirfd int, name string, data []byte, mode uint32) error {
-	return render.WriteAt(dirfd, name, render.File{Rel: name, Mode: fs.FileMode(mode), Content: data})
+	return fsx.WriteAt(dirfd, name, fsx.AtomicFile{Path: filepath.Clean(name), Mode: fs.FileMode(mode), Content: data})
 }
