@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 )
 
 // homeFacts are what the HOME rule depends on.
@@ -125,8 +127,8 @@ func sharedHome(h string, uid int) error {
 	}
 	check := func(dir string, self bool) error {
 		var st unix.Stat_t
-		if err := unix.Stat(dir, &st); err != nil {
-			return &os.PathError{Op: "stat", Path: dir, Err: err}
+		if err := fsx.Stat(dir, &st); err != nil {
+			return &os.PathError{Op: "stat", Path: dir, Err: fsx.Errno(err)}
 		}
 		if why := plantable(st.Mode, st.Uid, uid, self); why != "" {
 			return fmt.Errorf("%s (on the way to %s) %s: %w", dir, h, why, errSharedHome)
@@ -149,11 +151,11 @@ func sharedHome(h string, uid int) error {
 		}
 		next := filepath.Join(cur, name)
 		var st unix.Stat_t
-		if err := unix.Lstat(next, &st); err != nil {
+		if err := fsx.Lstat(next, &st); err != nil {
 			if errors.Is(err, unix.ENOENT) {
 				return check(cur, true) // where the home would be made
 			}
-			return &os.PathError{Op: "lstat", Path: next, Err: err}
+			return &os.PathError{Op: "lstat", Path: next, Err: fsx.Errno(err)}
 		}
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFLNK:

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 	"golang.org/x/sys/unix"
 )
 
@@ -297,7 +298,7 @@ func chooseHome(o Options, entryHome string, state func() (*stateDir, error), lo
 	if err == nil {
 		fd, herr := ensureDirAt(sd.fd, "home", o.EUID)
 		if herr == nil {
-			unix.Close(fd)
+			fsx.Close(fd)
 			return filepath.Join(sd.path, "home")
 		}
 		err = fmt.Errorf("%s/home: %w", sd.path, herr)
@@ -329,8 +330,8 @@ func writableDir(dir string) error {
 func writable(path string) error { return writableErr(path, unix.W_OK) }
 
 func writableErr(path string, mode uint32) error {
-	if err := unix.Faccessat(unix.AT_FDCWD, path, mode, unix.AT_EACCESS); err != nil {
-		return fmt.Errorf("%s is not writable: %w", path, err)
+	if err := fsx.Faccessat(unix.AT_FDCWD, path, mode, unix.AT_EACCESS); err != nil {
+		return fmt.Errorf("%s is not writable: %w", path, fsx.Errno(err))
 	}
 	return nil
 }

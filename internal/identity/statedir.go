@@ -3,13 +3,14 @@ package identity
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/nonroot-init/nonroot-init/internal/errlist"
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 )
 
 // stateDirName is the directory made under $XDG_RUNTIME_DIR, $TMPDIR or
@@ -55,7 +56,7 @@ type stateDir struct {
 
 func (d *stateDir) close() {
 	if d != nil {
-		unix.Close(d.fd)
+		fsx.Close(d.fd)
 	}
 }
 
@@ -76,7 +77,7 @@ func openStateDir(candidates []string, euid int) (sd *stateDir, skipped []error,
 		}
 		p = filepath.Join(parent, filepath.Base(p))
 		fd, err := ensureDirAt(pfd, filepath.Base(p), euid)
-		unix.Close(pfd)
+		fsx.Close(pfd)
 		if err != nil {
 			skipped = append(skipped, fmt.Errorf("%s: %w", p, err))
 			continue
@@ -152,23 +153,23 @@ func hostileDir(dir string, st *unix.Stat_t, uid int) error {
 // others may write: anything else could have been planted by another
 // user of a shared /tmp.
 func ensureDirAt(dirfd int, name string, euid int) (int, error) {
-	if err := unix.Mkdirat(dirfd, name, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
-		return -1, &os.PathError{Op: "mkdir", Path: name, Err: err}
+	if err := fsx.Mkdirat(dirfd, name, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
+		return -1, &os.PathError{Op: "mkdir", Path: name, Err: fsx.Errno(err)}
 	}
-	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := fsx.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
-			return -1, fmt.Errorf("is not a directory (a symbolic link or a file): %w", err)
+			return -1, fmt.Errorf("is not a directory (a symbolic link or a file): %w", fsx.Errno(err))
 		}
-		return -1, &os.PathError{Op: "open", Path: name, Err: err}
+		return -1, &os.PathError{Op: "open", Path: name, Err: fsx.Errno(err)}
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		unix.Close(fd)
-		return -1, &os.PathError{Op: "fstat", Path: name, Err: err}
+	if err := fsx.Fstat(fd, &st); err != nil {
+		fsx.Close(fd)
+		return -1, &os.PathError{Op: "fstat", Path: name, Err: fsx.Errno(err)}
 	}
 	if err := checkOwnDir(st, euid); err != nil {
-		unix.Close(fd)
+		fsx.Close(fd)
 		return -1, err
 	}
 	return fd, nil
@@ -202,16 +203,16 @@ func inspectStateDir(candidates []string, euid int) (dir string, skipped []error
 		}
 		p = filepath.Join(parent, filepath.Base(p))
 		var st unix.Stat_t
-		err = unix.Fstatat(pfd, filepath.Base(p), &st, unix.AT_SYMLINK_NOFOLLOW)
+		err = fsx.Errno(fsx.Fstatat(pfd, filepath.Base(p), &st, unix.AT_SYMLINK_NOFOLLOW))
 		switch {
 		case err == nil:
 			err = checkOwnDir(st, euid)
 		case errors.Is(err, unix.ENOENT):
-			if err = unix.Faccessat(pfd, ".", unix.W_OK|unix.X_OK, unix.AT_EACCESS); err != nil {
-				err = fmt.Errorf("parent not writable: %w", err)
+			if err = fsx.Faccessat(pfd, ".", unix.W_OK|unix.X_OK, unix.AT_EACCESS); err != nil {
+				err = fmt.Errorf("parent not writable: %w", fsx.Errno(err))
 			}
 		}
-		unix.Close(pfd)
+		fsx.Close(pfd)
 		if err != nil {
 			skipped = append(skipped, fmt.Errorf("%s: %w", p, err))
 			continue
@@ -224,33 +225,10 @@ func inspectStateDir(candidates []string, euid int) (dir string, skipped []error
 	return "", skipped, errlist.Join(skipped...)
 }
 
-// writeFileAt writes data to name under dirfd atomically: a temporary
-// file created exclusively (never through a symlink), synced, then
-// renamed over name.
+// writeFileAt writes data to name under dirfd with fsx.WriteAt, the
+// one atomic writer: a temporary file created exclusively (never through
+// a symlink), given mode, synced, then renamed over name; on failure the
+// old file stays and the temporary one is removed.
 func writeFileAt(dirfd int, name string, data []byte, mode uint32) error {
-	tmp := "." + name + ".tmp-" + strconv.Itoa(os.Getpid())
-	_ = unix.Unlinkat(dirfd, tmp, 0) // a leftover of a crashed run; ours, the directory is 0700
-	fd, err := unix.Openat(dirfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
-	if err != nil {
-		return &os.PathError{Op: "create", Path: tmp, Err: err}
-	}
-	f := os.NewFile(uintptr(fd), tmp)
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(os.FileMode(mode)) // the umask may have taken bits away
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = unix.Renameat(dirfd, tmp, dirfd, name)
-	}
-	if err != nil {
-		_ = unix.Unlinkat(dirfd, tmp, 0)
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
+	return fsx.WriteAt(dirfd, name, fsx.AtomicFile{Path: filepath.Clean(name), Mode: fs.FileMode(mode), Content: data})
 }

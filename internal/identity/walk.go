@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 )
 
 // openDirNoFollow opens the absolute directory dir one component at a
@@ -20,9 +22,9 @@ func openDirNoFollow(dir string, check func(path string, st *unix.Stat_t) error)
 		return -1, fmt.Errorf("%q is not an absolute path", dir)
 	}
 	dir = filepath.Clean(dir)
-	fd, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := fsx.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, &os.PathError{Op: "open", Path: "/", Err: err}
+		return -1, &os.PathError{Op: "open", Path: "/", Err: fsx.Errno(err)}
 	}
 	cur := "/"
 	var names []string
@@ -33,25 +35,25 @@ func openDirNoFollow(dir string, check func(path string, st *unix.Stat_t) error)
 		if i >= 0 { // i == -1 checks / itself
 			parent := fd
 			cur = filepath.Join(cur, names[i])
-			next, err := unix.Openat(parent, names[i], unix.O_PATH|unix.O_NOFOLLOW|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			next, err := fsx.Openat(parent, names[i], unix.O_PATH|unix.O_NOFOLLOW|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 			if err != nil {
 				err = componentErr(parent, names[i], cur, err)
-				unix.Close(parent)
+				fsx.Close(parent)
 				return -1, err
 			}
-			unix.Close(parent)
+			fsx.Close(parent)
 			fd = next
 		}
 		if check == nil {
 			continue
 		}
 		var st unix.Stat_t
-		if err := unix.Fstat(fd, &st); err != nil {
-			unix.Close(fd)
-			return -1, &os.PathError{Op: "fstat", Path: cur, Err: err}
+		if err := fsx.Fstat(fd, &st); err != nil {
+			fsx.Close(fd)
+			return -1, &os.PathError{Op: "fstat", Path: cur, Err: fsx.Errno(err)}
 		}
 		if err := check(cur, &st); err != nil {
-			unix.Close(fd)
+			fsx.Close(fd)
 			return -1, err
 		}
 	}
@@ -66,11 +68,11 @@ var errSymlink = errors.New("is a symbolic link, which nonroot-init never follow
 func componentErr(dirfd int, name, path string, err error) error {
 	if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
 		var st unix.Stat_t
-		if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		if fsx.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
 			return fmt.Errorf("%s %w", path, errSymlink)
 		}
 	}
-	return &os.PathError{Op: "open", Path: path, Err: err}
+	return &os.PathError{Op: "open", Path: path, Err: fsx.Errno(err)}
 }
 
 // openFileNoFollow opens the file at the absolute path with flags (which
@@ -81,8 +83,8 @@ func openFileNoFollow(path string, flags int) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer unix.Close(pfd)
-	fd, err := unix.Openat(pfd, filepath.Base(path), flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	defer fsx.Close(pfd)
+	fd, err := fsx.Openat(pfd, filepath.Base(path), flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, componentErr(pfd, filepath.Base(path), path, err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 )
 
 // UntrustedError is a file root does not take facts from in step 1,
@@ -37,17 +39,17 @@ func ReadTrusted(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%q is not an absolute path", path)
 	}
 	path = filepath.Clean(path)
-	dir, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	dir, err := fsx.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: "/", Err: err}
+		return nil, &os.PathError{Op: "open", Path: "/", Err: fsx.Errno(err)}
 	}
-	defer func() { unix.Close(dir) }()
+	defer func() { fsx.Close(dir) }()
 	cur := "/"
 	names := strings.Split(path[1:], "/")
 	for i, name := range names {
 		var st unix.Stat_t
-		if err := unix.Fstat(dir, &st); err != nil {
-			return nil, &os.PathError{Op: "fstat", Path: cur, Err: err}
+		if err := fsx.Fstat(dir, &st); err != nil {
+			return nil, &os.PathError{Op: "fstat", Path: cur, Err: fsx.Errno(err)}
 		}
 		if why := dirWriters(&st); why != "" {
 			return nil, &UntrustedError{Path: path, Why: fmt.Sprintf("the directory %s on its path %s", cur, why)}
@@ -56,16 +58,16 @@ func ReadTrusted(path string) ([]byte, error) {
 		if i == len(names)-1 {
 			return readTrustedAt(dir, name, path)
 		}
-		next, err := unix.Openat(dir, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		next, err := fsx.Openat(dir, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		switch {
 		case errors.Is(err, unix.ENOENT):
 			return nil, nil
 		case (errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP)) && isSymlinkAt(dir, name):
 			return nil, &UntrustedError{Path: path, Why: fmt.Sprintf("the directory %s on its path is a symbolic link, which root does not follow there", cur)}
 		case err != nil:
-			return nil, &os.PathError{Op: "open", Path: cur, Err: err}
+			return nil, &os.PathError{Op: "open", Path: cur, Err: fsx.Errno(err)}
 		}
-		unix.Close(dir)
+		fsx.Close(dir)
 		dir = next
 	}
 	return nil, fmt.Errorf("%q names no file", path)
@@ -74,31 +76,31 @@ func ReadTrusted(path string) ([]byte, error) {
 // readTrustedAt judges the file name in the directory dirfd (trusted:
 // no one but root can swap its entries), then reads it.
 func readTrustedAt(dirfd int, name, path string) ([]byte, error) {
-	pfd, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	pfd, err := fsx.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ENOENT) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		return nil, &os.PathError{Op: "open", Path: path, Err: fsx.Errno(err)}
 	}
 	var st unix.Stat_t
-	err = unix.Fstat(pfd, &st)
-	unix.Close(pfd)
+	err = fsx.Fstat(pfd, &st)
+	fsx.Close(pfd)
 	if err != nil {
-		return nil, &os.PathError{Op: "fstat", Path: path, Err: err}
+		return nil, &os.PathError{Op: "fstat", Path: path, Err: fsx.Errno(err)}
 	}
 	if why := fileWriters(&st); why != "" {
 		return nil, &UntrustedError{Path: path, Why: why}
 	}
-	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	fd, err := fsx.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		return nil, &os.PathError{Op: "open", Path: path, Err: fsx.Errno(err)}
 	}
 	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
 	var again unix.Stat_t
-	if err := unix.Fstat(fd, &again); err != nil {
-		return nil, &os.PathError{Op: "fstat", Path: path, Err: err}
+	if err := fsx.Fstat(fd, &again); err != nil {
+		return nil, &os.PathError{Op: "fstat", Path: path, Err: fsx.Errno(err)}
 	}
 	if again.Dev != st.Dev || again.Ino != st.Ino {
 		return nil, &UntrustedError{Path: path, Why: "it was replaced while it was checked"}
@@ -113,7 +115,7 @@ func readTrustedAt(dirfd int, name, path string) ([]byte, error) {
 // isSymlinkAt reports whether name in dirfd is a symbolic link.
 func isSymlinkAt(dirfd int, name string) bool {
 	var st unix.Stat_t
-	return unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK
+	return fsx.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK
 }
 
 // fileWriters says who besides root could have written the file of stat

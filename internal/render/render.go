@@ -23,6 +23,7 @@ import (
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/errlist"
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 	"github.com/nonroot-init/nonroot-init/internal/host"
 )
 
@@ -268,8 +269,8 @@ type source struct {
 func collect(w *walker, root string, visit func(source) error) []error {
 	var errs []error
 	var st unix.Stat_t
-	if err := unix.Fstat(w.fd(), &st); err != nil {
-		return []error{fmt.Errorf("%s: %w", root, &os.SyscallError{Syscall: "fstat", Err: err})}
+	if err := fsx.Fstat(w.fd(), &st); err != nil {
+		return []error{fmt.Errorf("%s: %w", root, err)}
 	}
 	w.confine(insideLinks, root, root)
 	var walk func(w *walker, rel string, seen []devIno)
@@ -296,8 +297,8 @@ func collect(w *walker, root string, visit func(source) error) []error {
 				errs = append(errs, srcError(path, err))
 			case l == nil:
 				var st unix.Stat_t
-				if err := unix.Fstat(at.fd(), &st); err != nil {
-					errs = append(errs, fmt.Errorf("%s: %w", path, &os.SyscallError{Syscall: "fstat", Err: err}))
+				if err := fsx.Fstat(at.fd(), &st); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", path, err))
 					break
 				}
 				id := devIno{uint64(st.Dev), st.Ino}
@@ -324,9 +325,9 @@ func collect(w *walker, root string, visit func(source) error) []error {
 // readDirNames lists the directory fd (an O_PATH descriptor) in
 // lexical order.
 func readDirNames(fd int) ([]string, error) {
-	d, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	d, err := fsx.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, &os.SyscallError{Syscall: "openat", Err: err}
+		return nil, err
 	}
 	f := os.NewFile(uintptr(d), ".")
 	defer f.Close()

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/nonroot-init/nonroot-init/internal/config"
 )
 
@@ -185,33 +183,6 @@ func TestTrust2DstRelNeverFollowsLinks(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
 		t.Errorf("written through the link: %v", entries)
-	}
-}
-
-// TestTrust2InPlaceOnlyMountRoot: the in-place path never follows a link
-// and writes only the root of a mount (a subPath): a name that turned
-// into a link, or into a hard link to another file, is refused, and the
-// other file is untouched.
-func TestTrust2InPlaceOnlyMountRoot(t *testing.T) {
-	var stx unix.Statx_t
-	if err := unix.Statx(unix.AT_FDCWD, "/", 0, unix.STATX_TYPE, &stx); err != nil || stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT == 0 {
-		t.Skip("needs STATX_ATTR_MOUNT_ROOT (Linux 5.8)")
-	}
-	dir, v := t.TempDir(), newVictim(t)
-	must(t, os.Symlink(v.path, filepath.Join(dir, "link")))
-	hard := filepath.Join(t.TempDir(), "hard")
-	must(t, os.WriteFile(hard, []byte("other\n"), 0o600))
-	must(t, os.Link(hard, filepath.Join(dir, "hard")))
-	dirfd := openDir(t, dir)
-	for _, name := range []string{"link", "hard"} {
-		f := File{Dir: dir, Rel: name, Mode: 0o644, Content: []byte("pwned\n")}
-		if err := writeInPlace(dirfd, name, f); err == nil {
-			t.Errorf("writeInPlace(%s) = nil; want a refusal", name)
-		}
-	}
-	v.untouched(t, "writeInPlace(link)")
-	if got, _ := os.ReadFile(hard); string(got) != "other\n" {
-		t.Errorf("writeInPlace(hard) wrote the other file: %q", got)
 	}
 }
 

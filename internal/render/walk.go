@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 )
 
 // maxLinks is how many symbolic links one walk follows, the kernel's
@@ -59,9 +61,9 @@ type walker struct {
 // rule trusts the UID the kernel opens the walked files as, and the
 // value read where those opens happen cannot be a stale one.
 func newWalker() (*walker, error) {
-	fd, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := fsx.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, &os.SyscallError{Syscall: "open /", Err: err}
+		return nil, &fs.PathError{Op: "open", Path: "/", Err: fsx.Errno(err)}
 	}
 	return &walker{dirs: []int{fd}, names: []string{"/"}, rule: ownedLinks, euid: os.Geteuid()}, nil
 }
@@ -74,7 +76,7 @@ func (w *walker) close() { w.truncate(0) }
 // truncate closes the directories from dirs[n] on.
 func (w *walker) truncate(n int) {
 	for _, fd := range w.dirs[n:] {
-		unix.Close(fd)
+		fsx.Close(fd)
 	}
 	w.dirs, w.names = w.dirs[:n], w.names[:n]
 }
@@ -100,10 +102,10 @@ func (w *walker) clone() (*walker, error) {
 	c := *w
 	c.dirs, c.names = make([]int, 0, len(w.dirs)), append([]string(nil), w.names...)
 	for _, fd := range w.dirs {
-		d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+		d, err := fsx.DupCloexec(fd)
 		if err != nil {
 			c.close()
-			return nil, &os.SyscallError{Syscall: "fcntl F_DUPFD_CLOEXEC", Err: err}
+			return nil, err
 		}
 		c.dirs = append(c.dirs, d)
 	}
@@ -162,20 +164,20 @@ func (w *walker) walk(path string, opts walkOpts) (*leaf, error) {
 			continue
 		}
 		path := filepath.Join(w.path(), s.name)
-		fd, err := unix.Openat(w.fd(), s.name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		fd, err := fsx.Openat(w.fd(), s.name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if errors.Is(err, unix.ENOENT) && opts.create {
-			if err := unix.Mkdirat(w.fd(), s.name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-				return nil, &fs.PathError{Op: "create", Path: path, Err: &os.SyscallError{Syscall: "mkdirat", Err: err}}
+			if err := fsx.Mkdirat(w.fd(), s.name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+				return nil, &fs.PathError{Op: "create", Path: path, Err: err}
 			}
-			fd, err = unix.Openat(w.fd(), s.name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			fd, err = fsx.Openat(w.fd(), s.name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		}
 		if err != nil {
-			return nil, &fs.PathError{Op: "open", Path: path, Err: &os.SyscallError{Syscall: "openat", Err: err}}
+			return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 		}
 		var st unix.Stat_t
-		if err := unix.Fstat(fd, &st); err != nil {
-			unix.Close(fd)
-			return nil, &fs.PathError{Op: "stat", Path: path, Err: &os.SyscallError{Syscall: "fstat", Err: err}}
+		if err := fsx.Fstat(fd, &st); err != nil {
+			fsx.Close(fd)
+			return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
 		}
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFDIR:
@@ -183,7 +185,7 @@ func (w *walker) walk(path string, opts walkOpts) (*leaf, error) {
 			continue
 		case unix.S_IFLNK:
 			target, err := readlink(fd)
-			unix.Close(fd)
+			fsx.Close(fd)
 			if err != nil {
 				return nil, &fs.PathError{Op: "readlink", Path: path, Err: err}
 			}
@@ -200,7 +202,7 @@ func (w *walker) walk(path string, opts walkOpts) (*leaf, error) {
 			queue = append(steps(rest, path, target), queue...)
 			continue
 		}
-		unix.Close(fd)
+		fsx.Close(fd)
 		if len(queue) == 0 && opts.leaf {
 			return &leaf{name: s.name, st: st}, nil
 		}
@@ -267,9 +269,9 @@ func (w *walker) outError(link, target string) error {
 // readlink reads the link fd is an O_PATH|O_NOFOLLOW descriptor of.
 func readlink(fd int) (string, error) {
 	buf := make([]byte, unix.PathMax)
-	n, err := unix.Readlinkat(fd, "", buf)
+	n, err := fsx.Readlinkat(fd, "", buf)
 	if err != nil {
-		return "", &os.SyscallError{Syscall: "readlinkat", Err: err}
+		return "", err
 	}
 	if n == len(buf) {
 		return "", &os.SyscallError{Syscall: "readlinkat", Err: unix.ENAMETOOLONG}
@@ -283,16 +285,16 @@ func readlink(fd int) (string, error) {
 // status, taken on the open descriptor.
 func openLeaf(dirfd int, l *leaf, shown string) (*os.File, unix.Stat_t, error) {
 	var st unix.Stat_t
-	fd, err := unix.Openat(dirfd, l.name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	fd, err := fsx.Openat(dirfd, l.name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, st, &fs.PathError{Op: "open", Path: shown, Err: &os.SyscallError{Syscall: "openat", Err: err}}
+		return nil, st, &fs.PathError{Op: "open", Path: shown, Err: err}
 	}
-	if err := unix.Fstat(fd, &st); err != nil {
-		unix.Close(fd)
-		return nil, st, &fs.PathError{Op: "stat", Path: shown, Err: &os.SyscallError{Syscall: "fstat", Err: err}}
+	if err := fsx.Fstat(fd, &st); err != nil {
+		fsx.Close(fd)
+		return nil, st, &fs.PathError{Op: "stat", Path: shown, Err: err}
 	}
 	if st.Dev != l.st.Dev || st.Ino != l.st.Ino {
-		unix.Close(fd)
+		fsx.Close(fd)
 		return nil, st, fmt.Errorf("%s was replaced while it was read; start again, and keep other users from writing SRC", shown)
 	}
 	return os.NewFile(uintptr(fd), shown), st, nil

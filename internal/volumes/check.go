@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/hashicorp/go-multierror"
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 	"golang.org/x/sys/unix"
 
 	"github.com/nonroot-init/nonroot-init/internal/errlist"
@@ -112,49 +113,46 @@ const probeSize = 4096
 // interrupt it, because the init has already caught every signal (only
 // SIGKILL can leave a ".nonroot-init-probe-*" file behind).
 func probe(dir string) error {
-	dfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	dfd, err := fsx.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return &os.PathError{Op: "open", Path: dir, Err: err}
+		return &os.PathError{Op: "open", Path: dir, Err: fsx.Errno(err)}
 	}
-	defer unix.Close(dfd)
+	defer fsx.Close(dfd)
 	var rnd [8]byte
 	// getrandom(2) directly: crypto/rand would pull its FIPS machinery
 	// into a binary that only needs a unique name.
-	if _, err := unix.Getrandom(rnd[:], 0); err != nil {
+	if _, err := fsx.Getrandom(rnd[:], 0); err != nil {
 		return fmt.Errorf("probe name: %w", err)
 	}
 	name := fmt.Sprintf(".nonroot-init-probe-%d-%s", os.Getpid(), hex.EncodeToString(rnd[:]))
-	fd, err := unix.Openat(dfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	fd, err := fsx.Openat(dfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		return &os.PathError{Op: "create", Path: dir + "/" + name, Err: err}
+		return &os.PathError{Op: "create", Path: dir + "/" + name, Err: fsx.Errno(err)}
 	}
 	werr := writeAll(fd, make([]byte, probeSize))
 	var serr error
 	if werr == nil {
-		serr = unix.Fsync(fd)
+		serr = fsx.Fsync(fd)
 	}
-	cerr := unix.Close(fd)
-	uerr := unix.Unlinkat(dfd, name, 0)
+	cerr := fsx.Close(fd)
+	uerr := fsx.Unlinkat(dfd, name, 0)
 	path := dir + "/" + name
 	switch {
 	case werr != nil:
-		return &os.PathError{Op: "write", Path: path, Err: werr}
+		return &os.PathError{Op: "write", Path: path, Err: fsx.Errno(werr)}
 	case serr != nil:
-		return &os.PathError{Op: "fsync", Path: path, Err: serr}
+		return &os.PathError{Op: "fsync", Path: path, Err: fsx.Errno(serr)}
 	case cerr != nil:
-		return &os.PathError{Op: "close", Path: path, Err: cerr}
+		return &os.PathError{Op: "close", Path: path, Err: fsx.Errno(cerr)}
 	case uerr != nil:
-		return &os.PathError{Op: "remove", Path: path, Err: uerr}
+		return &os.PathError{Op: "remove", Path: path, Err: fsx.Errno(uerr)}
 	}
 	return nil
 }
 
 func writeAll(fd int, b []byte) error {
 	for len(b) > 0 {
-		n, err := unix.Write(fd, b)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
+		n, err := fsx.Write(fd, b)
 		if err != nil {
 			return err
 		}
@@ -192,8 +190,8 @@ func gather(path string) facts {
 		f.realPath = real
 	}
 	var st unix.Statx_t
-	if err := unix.Statx(unix.AT_FDCWD, path, 0, unix.STATX_TYPE|unix.STATX_MODE|unix.STATX_UID|unix.STATX_GID, &st); err != nil {
-		f.statErr = err
+	if err := fsx.Statx(unix.AT_FDCWD, path, 0, unix.STATX_TYPE|unix.STATX_MODE|unix.STATX_UID|unix.STATX_GID, &st); err != nil {
+		f.statErr = fsx.Errno(err)
 		return f
 	}
 	f.uid, f.gid, f.mode = int(st.Uid), int(st.Gid), uint32(st.Mode)&0o7777
@@ -201,7 +199,7 @@ func gather(path string) facts {
 	f.kind = kindOf(uint32(st.Mode))
 	f.mountRoot = st.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && st.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0
 	var sfs unix.Statfs_t
-	if err := unix.Statfs(path, &sfs); err == nil {
+	if err := fsx.Statfs(path, &sfs); err == nil {
 		f.statfsOK = true
 		f.readOnly = sfs.Flags&unix.ST_RDONLY != 0
 		f.freeBytes = sfs.Bavail * uint64(sfs.Bsize)

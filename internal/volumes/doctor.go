@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 )
 
 // Report is what doctor shows about one path of NONROOT_VOLUMES, found
@@ -153,7 +155,7 @@ func accessCheck(dir string, f facts) error {
 	if !f.isDir {
 		return unix.ENOTDIR
 	}
-	return unix.Faccessat(unix.AT_FDCWD, dir, unix.W_OK|unix.X_OK, unix.AT_EACCESS)
+	return fsx.Errno(fsx.Faccessat(unix.AT_FDCWD, dir, unix.W_OK|unix.X_OK, unix.AT_EACCESS))
 }
 
 // describe is the one-line fact for a path.

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nonroot-init/nonroot-init/internal/errlist"
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 )
 
 // FixOptions says how FixPermissions changes a tree.
@@ -257,6 +258,8 @@ type fixer struct {
 
 func (f *fixer) fail(path, op string, err error) {
 	f.failed.Add(1)
+	// op already says what was attempted: the errno alone follows it.
+	err = fsx.Errno(err)
 	f.mu.Lock()
 	f.addErr(fmt.Errorf("%s: %s: %w", quote(path), op, err))
 	f.mu.Unlock()
@@ -322,7 +325,7 @@ func (f *fixer) reportProgress(ticks <-chan time.Time, start time.Time, quit <-c
 const statxMask = unix.STATX_TYPE | unix.STATX_MODE | unix.STATX_UID | unix.STATX_GID | unix.STATX_NLINK | unix.STATX_INO
 
 func fstatx(fd int, st *unix.Statx_t) error {
-	return unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, statxMask, st)
+	return fsx.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, statxMask, st)
 }
 
 func devOf(st *unix.Statx_t) uint64 { return unix.Mkdev(st.Dev_major, st.Dev_minor) }
@@ -346,7 +349,7 @@ func (f *fixer) root(path string) {
 		}
 		return
 	}
-	defer unix.Close(fd)
+	defer fsx.Close(fd)
 	if f.writablePrivileged(fd, path, &st) {
 		return
 	}
@@ -369,7 +372,7 @@ func (f *fixer) root(path string) {
 // and dispatches its walk. "." through the pinned descriptor reopens that
 // very directory.
 func (f *fixer) enter(fd int, path string, dev uint64) {
-	dfd, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	dfd, err := fsx.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		f.fail(path, "open directory", err)
 		return
@@ -516,9 +519,9 @@ func privilegedReason(stMode uint16, caps bool) string {
 // xattrs (EOPNOTSUPP) has no capabilities.
 func hasFileCaps(fd int) (bool, error) {
 	const name = "security.capability"
-	_, err := unix.Fgetxattr(fd, name, nil)
+	_, err := fsx.Fgetxattr(fd, name, nil)
 	if errors.Is(err, unix.EBADF) {
-		_, err = unix.Getxattr("/proc/self/fd/"+strconv.Itoa(fd), name, nil)
+		_, err = fsx.Getxattr("/proc/self/fd/"+strconv.Itoa(fd), name, nil)
 	}
 	switch {
 	case err == nil:
@@ -540,14 +543,14 @@ func (f *fixer) entry(t dirTask, name string, eager bool) (changed bool) {
 	fd := -1
 	defer func() {
 		if fd >= 0 {
-			unix.Close(fd)
+			fsx.Close(fd)
 		}
 	}()
 	var err error
 	if eager {
 		fd, err = openEntry(t.fd, name, &st)
 	} else {
-		err = unix.Statx(t.fd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, statxMask, &st)
+		err = fsx.Statx(t.fd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, statxMask, &st)
 	}
 	if errors.Is(err, unix.ENOENT) {
 		return false // removed while we walked
@@ -602,7 +605,7 @@ func (f *fixer) reopen(t dirTask, name, path string, st *unix.Statx_t) int {
 		return -1
 	}
 	if !sameInode(&seen, st) {
-		unix.Close(fd)
+		fsx.Close(fd)
 		f.skipped.Add(1)
 		return -1
 	}
@@ -614,12 +617,12 @@ func (f *fixer) reopen(t dirTask, name, path string, st *unix.Statx_t) int {
 // and chmod go through it, so the entry cannot be swapped for another
 // between the decision and the change.
 func openEntry(dir int, name string, st *unix.Statx_t) (int, error) {
-	fd, err := unix.Openat(dir, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := fsx.Openat(dir, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, err
 	}
 	if err := fstatx(fd, st); err != nil {
-		unix.Close(fd)
+		fsx.Close(fd)
 		return -1, err
 	}
 	return fd, nil
@@ -660,7 +663,7 @@ func (f *fixer) fix(fd int, path string, st *unix.Statx_t) {
 		return
 	}
 	if int(st.Gid) != gid {
-		if err := unix.Fchownat(fd, "", -1, gid, unix.AT_EMPTY_PATH); err != nil {
+		if err := fsx.Fchownat(fd, "", -1, gid, unix.AT_EMPTY_PATH); err != nil {
 			f.fail(path, "chown to group "+strconv.Itoa(gid), err)
 			return
 		}
@@ -683,14 +686,14 @@ func (f *fixer) fix(fd int, path string, st *unix.Statx_t) {
 // ordinary descriptor takes fchmod and an O_PATH one the /proc/self/fd
 // link, which names the very inode and is not a path walk.
 func chmodFD(fd int, mode uint32) error {
-	err := unix.Fchmodat(fd, "", mode, unix.AT_EMPTY_PATH)
+	err := fsx.Fchmodat(fd, "", mode, unix.AT_EMPTY_PATH)
 	if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
 		return err
 	}
-	if err := unix.Fchmod(fd, mode); !errors.Is(err, unix.EBADF) {
+	if err := fsx.Fchmod(fd, mode); !errors.Is(err, unix.EBADF) {
 		return err
 	}
-	return unix.Chmod("/proc/self/fd/"+strconv.Itoa(fd), mode)
+	return fsx.Chmod("/proc/self/fd/"+strconv.Itoa(fd), mode)
 }
 
 // wanted returns the group and mode an entry of the given type and mode

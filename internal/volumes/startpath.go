@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 )
 
 // SymlinkError is a starting path that is, or passes through, a symbolic
@@ -92,17 +94,17 @@ func openNoSymlinks(path string, st *unix.Statx_t, asRoot bool) (int, error) {
 	if strings.HasPrefix(path, "/") {
 		start = "/"
 	}
-	fd, err := unix.Open(start, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := fsx.Open(start, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, err
 	}
 	if err := fstatx(fd, st); err != nil {
-		unix.Close(fd)
+		fsx.Close(fd)
 		return -1, err
 	}
 	if asRoot && start == "." {
 		if err := checkUp(fd, st, path); err != nil {
-			unix.Close(fd)
+			fsx.Close(fd)
 			return -1, err
 		}
 	}
@@ -117,20 +119,20 @@ func openNoSymlinks(path string, st *unix.Statx_t, asRoot bool) (int, error) {
 		}
 		prefix += name
 		parent := *st
-		next, err := unix.Openat(fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		unix.Close(fd)
+		next, err := fsx.Openat(fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		fsx.Close(fd)
 		if err != nil {
 			return -1, err
 		}
 		fd = next
 		if err := fstatx(fd, st); err != nil {
-			unix.Close(fd)
+			fsx.Close(fd)
 			return -1, err
 		}
 		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
 			target := make([]byte, unix.PathMax)
-			n, err := unix.Readlinkat(fd, "", target)
-			unix.Close(fd)
+			n, err := fsx.Readlinkat(fd, "", target)
+			fsx.Close(fd)
 			e := &SymlinkError{Path: path, Component: prefix}
 			if err == nil {
 				e.Target = string(target[:n])
@@ -145,7 +147,7 @@ func openNoSymlinks(path string, st *unix.Statx_t, asRoot bool) (int, error) {
 			holder, held, dir = st, &parent, prefix
 		}
 		if who, why := renamableBy(holder); who != "" && !isMountRoot(held) {
-			unix.Close(fd)
+			fsx.Close(fd)
 			// No component so far is a link: the lexical form is the
 			// real one.
 			dir = filepath.Clean(dir)
@@ -163,21 +165,21 @@ func openNoSymlinks(path string, st *unix.Statx_t, asRoot bool) (int, error) {
 // relative path is only as safe as the directories that hold the
 // working directory.
 func checkUp(fd int, st *unix.Statx_t, path string) error {
-	cur, err := unix.Openat(fd, ".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	cur, err := fsx.Openat(fd, ".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
-	defer func() { unix.Close(cur) }()
+	defer func() { fsx.Close(cur) }()
 	held := *st
 	dir := workDir()
 	// PATH_MAX/2 levels at most: "/" is the directory whose ".." is
 	// itself.
 	for range unix.PathMax / 2 {
-		up, err := unix.Openat(cur, "..", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		up, err := fsx.Openat(cur, "..", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return err
 		}
-		unix.Close(cur)
+		fsx.Close(cur)
 		cur = up
 		var holder unix.Statx_t
 		if err := fstatx(cur, &holder); err != nil {

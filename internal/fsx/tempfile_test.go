@@ -1,4 +1,4 @@
-package render
+package fsx
 
 import (
 	"os"
@@ -17,6 +17,13 @@ func openDir(t *testing.T, dir string) int {
 	return fd
 }
 
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestWriteTempCollisions: when every temporary name is taken, writeTemp
 // fails and leaves the file of that name alone (it used to carry on
 // with descriptor -1 and unlink the other file).
@@ -26,7 +33,7 @@ func TestWriteTempCollisions(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(dir, taken), []byte("theirs"), 0o644))
 	tries := 0
 	name := func() (string, error) { tries++; return taken, nil }
-	f := File{Dir: dir, Rel: "app.conf", Mode: 0o644, Content: []byte("ours")}
+	f := AtomicFile{Path: filepath.Join(dir, "app.conf"), Mode: 0o644, Content: []byte("ours")}
 	tmp, err := writeTemp(openDir(t, dir), "app.conf", f, name)
 	if err == nil || !strings.Contains(err.Error(), "no free temporary name after 100 tries") {
 		t.Errorf("writeTemp with every name taken = %+v, %v; want an error", tmp, err)
@@ -48,7 +55,7 @@ func TestWriteTempCollisions(t *testing.T) {
 func TestRemoveTempOnlyOurs(t *testing.T) {
 	dir := t.TempDir()
 	dirfd := openDir(t, dir)
-	f := File{Dir: dir, Rel: "app.conf", Mode: 0o644, Content: []byte("ours")}
+	f := AtomicFile{Path: filepath.Join(dir, "app.conf"), Mode: 0o644, Content: []byte("ours")}
 	tmp, err := writeTemp(dirfd, "app.conf", f, randomTempName)
 	must(t, err)
 	other := filepath.Join(dir, "other")
