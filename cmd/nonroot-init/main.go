@@ -142,9 +142,13 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 	// 9). PATH is the init's own here; the lookup after setup sees the
 	// environment COMMAND gets.
 	pathEnv, _ := setup.NewEnv(host.Environ).Get("PATH")
-	if _, err := supervisor.LookPath(argv[0], pathEnv); err != nil {
+	found, err := supervisor.LookPath(argv[0], pathEnv)
+	if err != nil {
 		return execFailed(err, log)
 	}
+	// Step 2 picks the nss_wrapper build for the program the kernel
+	// will run: COMMAND, or its #! interpreter.
+	host.Command = supervisor.Programs(found)
 
 	res, err := setup.Run(cfg, host, creds, log)
 	if err != nil {
@@ -218,7 +222,8 @@ func usage(w io.Writer) {
 
 usage:
   nonroot-init [FLAGS] [--] COMMAND [ARG...]   set up, then run and supervise COMMAND
-  nonroot-init doctor [--json]                 report the runtime environment and every problem found
+  nonroot-init doctor [--json] [-- COMMAND...] report the runtime environment and every problem found,
+                                               and COMMAND's C library
   nonroot-init fix-permissions [--group GID] [--check] [--hardlinks] [--] PATH...
                                                make trees usable by any UID in group GID (default 0)
   nonroot-init version                         print version, commit, Go version

@@ -14,11 +14,14 @@ import (
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/doctor"
 	"github.com/nonroot-init/nonroot-init/internal/setup"
+	"github.com/nonroot-init/nonroot-init/internal/supervisor"
 	"github.com/nonroot-init/nonroot-init/internal/volumes"
 )
 
-// doctorCmd runs `nonroot-init doctor [--json]`: steps 2 to 5 in
-// check-only mode. It exits 0 with no problem, 1 with one, 2 on usage.
+// doctorCmd runs `nonroot-init doctor [--json] [-- COMMAND [ARG...]]`:
+// steps 2 to 5 in check-only mode, judging COMMAND's C library when it is
+// given. It exits 0 with no problem, 1 with one (or a COMMAND that would
+// not start), 2 on usage.
 func doctorCmd(raw config.Raw, args []string, host setup.Host, creds setup.Creds, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -29,9 +32,22 @@ func doctorCmd(raw config.Raw, args []string, host setup.Host, creds setup.Creds
 		}
 		return exitUsage
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "nonroot-init doctor: unexpected argument %q\n", fs.Arg(0))
+	rest := fs.Args()
+	afterDashes := len(args) > len(rest) && args[len(args)-len(rest)-1] == "--"
+	if len(rest) > 0 && !afterDashes {
+		fmt.Fprintf(stderr, "nonroot-init doctor: unexpected argument %q (COMMAND goes after --)\n", rest[0])
 		return exitUsage
+	}
+	var lookErr error
+	if len(rest) > 0 {
+		// As setup looks COMMAND up before step 1: with the init's PATH.
+		pathEnv, _ := setup.NewEnv(host.Environ).Get("PATH")
+		found, err := supervisor.LookPath(rest[0], pathEnv)
+		if err != nil {
+			lookErr = err
+			found = rest[0]
+		}
+		host.Command = supervisor.Programs(found)
 	}
 	cfg, err := config.Parse(raw)
 	if err != nil {
@@ -46,6 +62,10 @@ func doctorCmd(raw config.Raw, args []string, host setup.Host, creds setup.Creds
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "nonroot-init doctor: write report: %v\n", err)
+		return 1
+	}
+	if lookErr != nil {
+		fmt.Fprintf(stderr, "nonroot-init doctor: COMMAND would not start: %v\n", lookErr)
 		return 1
 	}
 	if !report.OK {

@@ -21,6 +21,7 @@ func identitySection(cfg *config.Config, h host.Host, creds host.Creds, st procf
 	s := Section{Name: "identity"}
 	env := host.NewEnv(h.Environ)
 	o := identity.NewOptions(cfg, h.PasswdFile, h.GroupFile, creds, env.Get)
+	o.Command = h.Command
 	groups := creds.Groups
 	s.Add("uid", "%d", o.UID)
 	s.Add("gid", "%d", o.GID)
@@ -64,7 +65,8 @@ func identitySection(cfg *config.Config, h host.Host, creds host.Creds, st procf
 		s.Add("passwd entry", "none for uid %d; would be appended to %s as %q", o.UID, h.PasswdFile, cfg.Username)
 	default:
 		s.Add("passwd entry", "none for uid %d; COMMAND would get USER, LOGNAME and HOME only (%s)", o.UID, strings.Join(in.Reasons, "; "))
-		if o.UID != 0 && cfg.Passwd != config.PasswdOff {
+		// A COMMAND problem below says the same, naming COMMAND.
+		if o.UID != 0 && cfg.Passwd != config.PasswdOff && (in.Command == nil || in.Command.Problem == "") {
 			s.Problem(fmt.Sprintf("uid %d has no passwd entry and none can be provided: whoami, ssh, git and Python's getpass will fail", o.UID), installNSSWrapper)
 		}
 	}
@@ -76,7 +78,7 @@ func identitySection(cfg *config.Config, h host.Host, creds host.Creds, st procf
 		s.Problem(in.MethodErr.Error(), fix)
 	}
 	if in.LibErr != nil {
-		s.Add("nss_wrapper", "not found: %v", in.LibErr)
+		s.Add("nss_wrapper", "not usable: %v", in.LibErr)
 	} else {
 		s.Add("nss_wrapper", "%s", in.Lib)
 	}
@@ -100,6 +102,29 @@ func identitySection(cfg *config.Config, h host.Host, creds host.Creds, st procf
 	if in.PasswdExposed && o.UID != 0 {
 		s.Problem(fmt.Sprintf("%s is writable by uid %d: any process of the container can add a user, a privilege-escalation risk", h.PasswdFile, o.UID),
 			"make it read-only in the image (chown root:root, chmod 0644) and let nonroot-init provide the entry through nss_wrapper (NONROOT_PASSWD=auto)")
+	}
+	if c := in.Command; c != nil {
+		j.Command = &Command{Path: c.Path, Program: c.Program, Libc: c.Libc, LookupsFindEntry: c.LookupsFindEntry}
+		s.Add("command", "%s", c.Path)
+		if c.Program != c.Path {
+			s.Add("command program", "%s (its #! interpreter)", c.Program)
+		}
+		if c.LibcErr != nil {
+			s.Add("command libc", "%s: %v", c.Libc, c.LibcErr)
+		} else {
+			s.Add("command libc", "%s", c.Libc)
+		}
+		switch {
+		case c.LookupsFindEntry == nil:
+			s.Add("command lookups", "not known: its C library is not known")
+		case *c.LookupsFindEntry:
+			s.Add("command lookups", "find the entry for uid %d", o.UID)
+		default:
+			s.Add("command lookups", "would not find an entry for uid %d", o.UID)
+		}
+		if c.Problem != "" {
+			s.Problem(c.Problem, c.Fix)
+		}
 	}
 	s.Notes = append(s.Notes, "writability judged by the kernel's access check with the effective IDs; nothing was written")
 	return s, j

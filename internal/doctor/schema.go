@@ -44,6 +44,18 @@ type Identity struct {
 	NoNewPrivs     *bool         `json:"no_new_privs"`
 	// RunAs is NONROOT_RUN_AS's switch from root, null without one.
 	RunAs *RunAs `json:"run_as"`
+	// Command is COMMAND's C library (doctor -- COMMAND), null without one.
+	Command *Command `json:"command"`
+}
+
+// Command is what step 2 would do for COMMAND's own lookups.
+type Command struct {
+	Path    string `json:"path"`
+	Program string `json:"program"` // the ELF run for it: path, or its #! interpreter
+	Libc    string `json:"libc"`    // "glibc", "musl", "static", "unknown"
+	// LookupsFindEntry: COMMAND's own getpwuid would find the entry; null
+	// when its C library is unknown.
+	LookupsFindEntry *bool `json:"lookups_find_entry"`
 }
 
 // Capabilities are this process's capability sets, by name.

@@ -20,6 +20,10 @@ type Host struct {
 	PID        int      // our pid; 1 when PID 1 of a namespace
 	RootDir    string   // /: statfs'ed by doctor for a read-only root
 	CgroupDir  string   // /sys/fs/cgroup: doctor reads the memory limit there
+	// Command is COMMAND's resolved path, then each #! interpreter the
+	// kernel runs for it (supervisor.Programs); empty when not known
+	// (doctor without -- COMMAND). Step 2 reads the last one's C library.
+	Command []string
 }
 
 // Env is COMMAND's environment under construction: the inherited

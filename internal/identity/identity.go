@@ -60,6 +60,10 @@ type Options struct {
 	EUID int
 	// Getenv reads COMMAND's environment as built so far.
 	Getenv func(string) (string, bool)
+	// Command is COMMAND's resolved path, then each #! interpreter the
+	// kernel runs for it (supervisor.Programs); empty when not known. The
+	// last one's C library picks the nss_wrapper build (command.go).
+	Command []string
 }
 
 // Var is one variable for COMMAND's environment.
@@ -147,8 +151,9 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 
 	p := probe{uid: o.UID, found: found}
 	var lib string
+	cmd := inspectCommand(o.Command)
 	if !found && o.UID != 0 && o.Mode != config.PasswdOff && o.Mode != config.PasswdEtcPasswd {
-		lib, p.libErr = FindLib(o.NSSWrapperLib, o.LibDirs, o.GOARCH)
+		lib, p.libErr = findLib(o.NSSWrapperLib, o.LibDirs, o.GOARCH, cmd)
 		if p.libErr == nil {
 			_, p.stateErr = state()
 		}
@@ -166,6 +171,10 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 	if readErr != nil {
 		reasons = append(reasons, readErr.Error())
 	}
+	// A static COMMAND ignores LD_PRELOAD: in auto mode its entry also
+	// goes to an already writable passwd file.
+	alsoAppend := appendsForStatic(o.Mode, cmd, method, p.passwdWrErr)
+	unservedWhat, unservedFix, unserved := cmd.unserved(method, alsoAppend, p.libErr)
 	// Only a method that writes an entry needs the groups; an image that
 	// knows the UID (most starts) does not pay for reading them.
 	var group []byte
@@ -192,7 +201,11 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 			return Result{}, err
 		}
 		res.Env = env
-		log.Info("passwd entry provided through nss_wrapper", "user", name, "uid", o.UID, "gid", o.GID, "home", home, "dir", sd.path, "lib", lib)
+		logProvided(log, cmd, o, alsoAppend, name, home, sd.path, lib)
+		if !alsoAppend {
+			break
+		}
+		fallthrough
 	case MethodEtcPasswd:
 		if err := appendEntry(o.PasswdFile, e); err != nil {
 			return Result{}, err
@@ -204,8 +217,14 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 		}
 		log.Info("passwd entry appended", "file", o.PasswdFile, "user", name, "uid", o.UID, "gid", o.GID, "home", home)
 	case MethodEnv:
+		if unserved {
+			break
+		}
 		log.Warn("no passwd entry for our uid: COMMAND gets USER, LOGNAME and HOME only, so programs that look the user up (whoami, ssh, git) may fail",
 			"uid", o.UID, "user", name, "why", strings.Join(reasons, "; "))
+	}
+	if unserved {
+		log.Warn(unservedWhat, "uid", o.UID, "user", name, "fix", unservedFix)
 	}
 	res.Env = append(res.Env, Var{"HOME", home}, Var{"USER", name}, Var{"LOGNAME", name})
 	return res, nil

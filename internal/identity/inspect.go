@@ -29,6 +29,23 @@ type Inspection struct {
 	// PasswdExposed: the passwd file, or what a symbolic link there points
 	// to, is writable by us, so any process of the container can add a user.
 	PasswdExposed bool
+	// Command is COMMAND's C library and whether its own lookups would
+	// find the entry; nil when no COMMAND was given.
+	Command *CommandInspection
+}
+
+// CommandInspection is what doctor says of COMMAND (doctor -- COMMAND).
+type CommandInspection struct {
+	Path    string // as found on PATH
+	Program string // the ELF program run for it: Path, or its #! interpreter
+	Libc    string // "glibc", "musl", "static", "unknown"
+	LibcErr error  // why Libc is unknown, when the program could not be read
+	// LookupsFindEntry: COMMAND's own lookups by UID would find the entry;
+	// nil when that cannot be told (unknown C library).
+	LookupsFindEntry *bool
+	// Problem and Fix: why those lookups would fail, when they would;
+	// empty otherwise.
+	Problem, Fix string
 }
 
 // Inspect judges the identity step in check-only mode: the same choices
@@ -42,7 +59,8 @@ func Inspect(o Options) Inspection {
 		return in
 	}
 	in.Entry, in.Found = LookupUID(passwd, o.UID)
-	in.Lib, in.LibErr = FindLib(o.NSSWrapperLib, o.LibDirs, o.GOARCH)
+	cmd := inspectCommand(o.Command)
+	in.Lib, in.LibErr = findLib(o.NSSWrapperLib, o.LibDirs, o.GOARCH, cmd)
 	in.StateDir, in.StateSkipped, in.StateErr = inspectStateDir(stateDirCandidates(o.StateDir, o.Getenv), o.EUID)
 	in.PasswdWrErr = writableFile(o.PasswdFile)
 	if in.PasswdWrErr == nil && !in.Found {
@@ -56,6 +74,9 @@ func Inspect(o Options) Inspection {
 	}
 	if err != nil {
 		in.Reasons = append(in.Reasons, err.Error())
+	}
+	if cmd.path != "" {
+		in.Command = inspectCommandLookups(o, cmd, in)
 	}
 
 	entryHome := ""
@@ -74,3 +95,24 @@ func Inspect(o Options) Inspection {
 	}
 	return in
 }
+
+// inspectCommandLookups judges COMMAND's own lookups as Provide would
+// leave them.
+func inspectCommandLookups(o Options, cmd command, in Inspection) *CommandInspection {
+	ci := &CommandInspection{Path: cmd.path, Program: cmd.program, Libc: string(cmd.libc), LibcErr: cmd.err}
+	alsoAppend := appendsForStatic(o.Mode, cmd, in.Method, in.PasswdWrErr)
+	switch served, known := cmd.ownLookupsServed(in.Method, alsoAppend); {
+	case in.Found:
+		ci.LookupsFindEntry = ptrBool(true)
+	case in.MethodErr != nil:
+		ci.LookupsFindEntry = ptrBool(false)
+	case known:
+		ci.LookupsFindEntry = ptrBool(served)
+	}
+	if !in.Found && in.MethodErr == nil {
+		ci.Problem, ci.Fix, _ = cmd.unserved(in.Method, alsoAppend, in.LibErr)
+	}
+	return ci
+}
+
+func ptrBool(b bool) *bool { return &b }

@@ -1,13 +1,12 @@
 package identity
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/nonroot-init/nonroot-init/internal/elfinfo"
 )
 
 // libNames are the names libnss_wrapper has in the distributions' packages
@@ -72,6 +71,45 @@ func elfMachine(goarch string) uint16 {
 // architecture than goarch is skipped, as ld.so would refuse it. The
 // error lists what was tried.
 func FindLib(explicit string, dirs []string, goarch string) (string, error) {
+	return findLib(explicit, dirs, goarch, command{libc: elfinfo.Unknown})
+}
+
+// LibcMismatchError is a COMMAND whose C library has no build of
+// nss_wrapper: preloading another build would stop it from starting (the
+// musl loader refuses glibc's library: "Error relocating ...
+// __snprintf_chk: symbol not found").
+type LibcMismatchError struct {
+	Command string // COMMAND, and the program that runs it
+	Libc    elfinfo.Libc
+	Skipped []string // the builds found, with their C library
+}
+
+func (e *LibcMismatchError) Error() string {
+	msg := fmt.Sprintf("no %s build of libnss_wrapper.so for COMMAND %s", e.Libc, e.Command)
+	if len(e.Skipped) > 0 {
+		msg += "; skipped " + strings.Join(e.Skipped, ", ")
+	}
+	return msg + "; install Alpine's nss_wrapper (apk add nss_wrapper) or set NONROOT_NSS_WRAPPER_LIB to a musl build"
+}
+
+// libAccepts says whether a build of nss_wrapper for the C library lib
+// may be preloaded into cmd: a glibc program takes any build but musl's,
+// a musl program only musl's; for a static program, whose children are
+// unknown, or an unknown one, the first build found serves.
+func libAccepts(cmd elfinfo.Libc, lib elfinfo.Libc) bool {
+	switch cmd {
+	case elfinfo.Glibc:
+		return lib != elfinfo.Musl
+	case elfinfo.Musl:
+		return lib == elfinfo.Musl
+	}
+	return true
+}
+
+// findLib is FindLib for COMMAND cmd: a build for another C library than
+// cmd's is skipped (libAccepts). Each library is judged once, however
+// many names and directories lead to it (Debian's /lib is /usr/lib).
+func findLib(explicit string, dirs []string, goarch string, cmd command) (string, error) {
 	var candidates []string
 	if explicit != "" {
 		candidates = []string{explicit}
@@ -82,7 +120,8 @@ func FindLib(explicit string, dirs []string, goarch string) (string, error) {
 			}
 		}
 	}
-	var wrongArch []string
+	var wrongArch, wrongLibc []string
+	seen := map[string]bool{}
 	for _, c := range candidates {
 		resolved, err := filepath.EvalSymlinks(c)
 		if err != nil {
@@ -91,71 +130,52 @@ func FindLib(explicit string, dirs []string, goarch string) (string, error) {
 			}
 			continue
 		}
-		if err := checkELF(resolved, elfMachine(goarch)); err != nil {
+		if seen[resolved] {
+			continue
+		}
+		seen[resolved] = true
+		info, err := checkELF(resolved, elfMachine(goarch))
+		if err != nil {
 			if explicit != "" {
 				return "", fmt.Errorf("NONROOT_NSS_WRAPPER_LIB=%s: %w", explicit, err)
 			}
 			wrongArch = append(wrongArch, fmt.Sprintf("%s (%v)", resolved, err))
 			continue
 		}
+		if lc := elfinfo.LibraryLibc(info); !libAccepts(cmd.libc, lc) {
+			wrongLibc = append(wrongLibc, fmt.Sprintf("%s (a %s build)", resolved, lc))
+			continue
+		}
 		return resolved, nil
+	}
+	if len(wrongLibc) > 0 || cmd.libc == elfinfo.Musl {
+		err := &LibcMismatchError{Command: cmd.String(), Libc: cmd.libc, Skipped: append(wrongLibc, wrongArch...)}
+		if explicit != "" {
+			return "", fmt.Errorf("NONROOT_NSS_WRAPPER_LIB=%s: %w", explicit, err)
+		}
+		return "", err
 	}
 	msg := fmt.Sprintf("libnss_wrapper.so not found in %s", strings.Join(dirs, ", "))
 	if len(wrongArch) > 0 {
-		msg += "; skipped " + strings.Join(wrongArch, ", ")
+		msg = fmt.Sprintf("no usable libnss_wrapper.so in %s; skipped %s", strings.Join(dirs, ", "), strings.Join(wrongArch, ", "))
 	}
 	return "", errors.New(msg + "; install libnss-wrapper (Debian), nss_wrapper-libs (Fedora, UBI) or nss_wrapper (Alpine), or set NONROOT_NSS_WRAPPER_LIB")
 }
 
-// checkELF accepts a regular file that is a shared object for machine.
-// Only the ELF header is read (debug/elf would add a quarter of a
-// megabyte to the binary for these two fields).
-func checkELF(path string, machine uint16) error {
-	fi, err := os.Stat(path)
+// checkELF accepts a regular file that is a shared object for machine
+// and returns what elfinfo read of it.
+func checkELF(path string, machine uint16) (elfinfo.Info, error) {
+	info, err := elfinfo.Read(path)
 	if err != nil {
-		return err
+		return elfinfo.Info{}, fmt.Errorf("not an ELF library: %w", err)
 	}
-	if !fi.Mode().IsRegular() {
-		return errors.New("not a regular file")
+	if info.Type != 3 { // ET_DYN
+		return elfinfo.Info{}, fmt.Errorf("ELF type %d, not a shared object", info.Type)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
+	if machine != emNone && info.Machine != machine {
+		return elfinfo.Info{}, fmt.Errorf("built for ELF machine %d, not %d", info.Machine, machine)
 	}
-	defer f.Close()
-	var hdr [20]byte
-	if _, err := io.ReadFull(f, hdr[:]); err != nil {
-		return fmt.Errorf("not an ELF library: %w", err)
-	}
-	typ, mach, err := parseELFHeader(hdr[:])
-	if err != nil {
-		return err
-	}
-	if typ != 3 { // ET_DYN
-		return fmt.Errorf("ELF type %d, not a shared object", typ)
-	}
-	if machine != emNone && mach != machine {
-		return fmt.Errorf("built for ELF machine %d, not %d", mach, machine)
-	}
-	return nil
-}
-
-// parseELFHeader returns e_type and e_machine from the first 20 bytes of
-// an ELF file, in the byte order its header declares.
-func parseELFHeader(h []byte) (typ, machine uint16, err error) {
-	if len(h) < 20 || string(h[:4]) != "\x7fELF" {
-		return 0, 0, errors.New("not an ELF library: bad magic")
-	}
-	var order binary.ByteOrder
-	switch h[5] {
-	case 1:
-		order = binary.LittleEndian
-	case 2:
-		order = binary.BigEndian
-	default:
-		return 0, 0, fmt.Errorf("not an ELF library: bad data encoding %d", h[5])
-	}
-	return order.Uint16(h[16:18]), order.Uint16(h[18:20]), nil
+	return info, nil
 }
 
 // appendPreload adds lib to an LD_PRELOAD value, keeping what is there.

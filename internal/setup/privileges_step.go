@@ -113,7 +113,9 @@ func runAsTarget(runAs *config.IDs, host Host) (privileges.Target, string, error
 
 // provideIdentity is step 2: a passwd entry, HOME, USER and LOGNAME.
 func provideIdentity(cfg *config.Config, host Host, creds Creds, env *Env, log *slog.Logger) (identity.User, error) {
-	res, err := identity.Provide(identity.NewOptions(cfg, host.PasswdFile, host.GroupFile, creds, env.Get), log)
+	o := identity.NewOptions(cfg, host.PasswdFile, host.GroupFile, creds, env.Get)
+	o.Command = host.Command
+	res, err := identity.Provide(o, log)
 	if err != nil {
 		return identity.User{}, err
 	}
