@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/elfinfo"
 	"github.com/nonroot-init/nonroot-init/internal/fsx"
 	"golang.org/x/sys/unix"
 )
@@ -217,13 +218,13 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 		}
 		log.Info("passwd entry appended", "file", o.PasswdFile, "user", name, "uid", o.UID, "gid", o.GID, "home", home)
 	case MethodEnv:
-		if unserved {
-			break
-		}
 		log.Warn("no passwd entry for our uid: COMMAND gets USER, LOGNAME and HOME only, so programs that look the user up (whoami, ssh, git) may fail",
 			"uid", o.UID, "user", name, "why", strings.Join(reasons, "; "))
 	}
-	if unserved {
+	// Without any entry, the warning above says why (a musl COMMAND
+	// without a musl build among the reasons); a static COMMAND is told
+	// that nss_wrapper would not have helped it.
+	if unserved && (method != MethodEnv || cmd.libc == elfinfo.Static) {
 		log.Warn(unservedWhat, "uid", o.UID, "user", name, "fix", unservedFix)
 	}
 	res.Env = append(res.Env, Var{"HOME", home}, Var{"USER", name}, Var{"LOGNAME", name})

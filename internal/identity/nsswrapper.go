@@ -85,7 +85,7 @@ type LibcMismatchError struct {
 }
 
 func (e *LibcMismatchError) Error() string {
-	msg := fmt.Sprintf("no %s build of libnss_wrapper.so for COMMAND %s", e.Libc, e.Command)
+	msg := fmt.Sprintf("no %s build of libnss_wrapper.so for COMMAND %s, so its own lookups by uid will fail (another C library's build would stop it from starting)", e.Libc, e.Command)
 	if len(e.Skipped) > 0 {
 		msg += "; skipped " + strings.Join(e.Skipped, ", ")
 	}
