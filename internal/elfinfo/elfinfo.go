@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Libc is the C library a program or library is built for.
@@ -46,9 +48,16 @@ type Info struct {
 }
 
 // Read reads the ELF facts of the file at path. It follows symbolic
-// links, as exec and ld.so do.
+// links, as exec and ld.so do. Only a regular file is opened, and with
+// O_NONBLOCK, so that a FIFO put in its place between the two checks
+// cannot hang the init.
 func Read(path string) (Info, error) {
-	f, err := os.Open(path)
+	if fi, err := os.Stat(path); err != nil {
+		return Info{}, err
+	} else if !fi.Mode().IsRegular() {
+		return Info{}, fmt.Errorf("%s: not a regular file", path)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return Info{}, err
 	}

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // build compiles a tiny C program with cc and flags, skipping when cc is
@@ -215,6 +217,20 @@ func TestProgramLibc(t *testing.T) {
 	for _, c := range cases {
 		if got := ProgramLibc(c.info, c.resolved); got != c.want {
 			t.Errorf("ProgramLibc(%+v, %q) = %s; want %s", c.info, c.resolved, got, c.want)
+		}
+	}
+}
+
+// TestReadNotRegular: a FIFO, a directory or a device is refused without
+// being read (opening a FIFO for reading would block until a writer came).
+func TestReadNotRegular(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, t.TempDir(), "/dev/zero", filepath.Join(t.TempDir(), "missing")} {
+		if info, err := Read(p); err == nil {
+			t.Errorf("Read(%s) = %+v, nil; want an error", p, info)
 		}
 	}
 }

@@ -152,7 +152,11 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 
 	p := probe{uid: o.UID, found: found}
 	var lib string
-	cmd := inspectCommand(o.Command)
+	// COMMAND's program is read only when an entry is to be provided.
+	cmd := command{libc: elfinfo.Unknown}
+	if !found && o.UID != 0 && o.Mode != config.PasswdOff {
+		cmd = inspectCommand(o.Command)
+	}
 	if !found && o.UID != 0 && o.Mode != config.PasswdOff && o.Mode != config.PasswdEtcPasswd {
 		lib, p.libErr = findLib(o.NSSWrapperLib, o.LibDirs, o.GOARCH, cmd)
 		if p.libErr == nil {

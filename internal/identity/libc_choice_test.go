@@ -86,7 +86,7 @@ func TestFindLibForCommand(t *testing.T) {
 
 	_, err := findLib("", []string{g, alias}, "amd64", musl)
 	var me *LibcMismatchError
-	if !errors.As(err, &me) || len(me.Skipped) != 1 || !strings.Contains(err.Error(), "a glibc build") || !strings.Contains(err.Error(), "/app/prog (musl)") {
+	if !errors.As(err, &me) || len(me.Skipped) != 1 || !strings.Contains(err.Error(), "built for glibc") || !strings.Contains(err.Error(), "/app/prog (musl)") {
 		t.Errorf("findLib(glibc's only, twice, musl COMMAND) = %v; want one LibcMismatchError naming the glibc build once and COMMAND", err)
 	}
 	if _, err := findLib("", []string{root}, "amd64", musl); !errors.As(err, &me) {

@@ -143,7 +143,11 @@ func findLib(explicit string, dirs []string, goarch string, cmd command) (string
 			continue
 		}
 		if lc := elfinfo.LibraryLibc(info); !libAccepts(cmd.libc, lc) {
-			wrongLibc = append(wrongLibc, fmt.Sprintf("%s (a %s build)", resolved, lc))
+			built := "built for " + string(lc)
+			if lc == elfinfo.Unknown {
+				built = "built for a C library not known"
+			}
+			wrongLibc = append(wrongLibc, fmt.Sprintf("%s (%s)", resolved, built))
 			continue
 		}
 		return resolved, nil
