@@ -276,3 +276,18 @@ func TestAppsExecStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestAppsExecSSH: ssh refuses to start for a UID without a passwd entry
+// ("No user exists for uid"); in a session through `nonroot-init exec` it
+// finds the user the init gave COMMAND.
+func TestAppsExecSSH(t *testing.T) {
+	harness.NeedTool(t, "ssh")
+	c := startExecContainer(t, "INIT", "--", "sh", "-c", "echo ready; exec sleep 300")
+	if r := c.exec(t, "ssh", "-G", "localhost"); r.Code == 0 {
+		t.Fatalf("ssh without nonroot-init exec started (stdout %q); the test needs a UID with no entry", r.Stdout)
+	}
+	r := c.exec(t, c.init, "exec", "--", "ssh", "-G", "localhost")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "\nuser default\n") {
+		t.Errorf("nonroot-init exec -- ssh -G localhost: exit %d; want 0 and user default\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
+	}
+}
