@@ -100,6 +100,8 @@ func run(args []string, host setup.Host, creds setup.Creds, stdin, stdout, stder
 			return doctorCmd(raw, rest[1:], host, creds, stdout, stderr)
 		case "fix-permissions":
 			return fixPermissionsCmd(rest[1:], creds, stdout, stderr)
+		case "exec":
+			return execCmd(raw, rest[1:], host, creds, stdout, stderr)
 		}
 	}
 	if len(rest) == 0 {
@@ -226,6 +228,8 @@ usage:
                                                and COMMAND's C library
   nonroot-init fix-permissions [--group GID] [--check] [--hardlinks] [--] PATH...
                                                make trees usable by any UID in group GID (default 0)
+  nonroot-init exec [--] COMMAND [ARG...]      run COMMAND with the identity the running init gave its COMMAND
+                                               (for kubectl exec and oc rsh sessions)
   nonroot-init version                         print version, commit, Go version
 
 Settings (a flag wins over its environment variable; lists are comma-separated):

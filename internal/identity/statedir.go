@@ -156,6 +156,13 @@ func ensureDirAt(dirfd int, name string, euid int) (int, error) {
 	if err := fsx.Mkdirat(dirfd, name, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
 		return -1, &os.PathError{Op: "mkdir", Path: name, Err: fsx.Errno(err)}
 	}
+	return openOwnDirAt(dirfd, name, euid)
+}
+
+// openOwnDirAt opens the directory name under dirfd without following a
+// symlink and checks it as ensureDirAt does (checkOwnDir). A missing one
+// is an error that errors.Is(err, unix.ENOENT).
+func openOwnDirAt(dirfd int, name string, euid int) (int, error) {
 	fd, err := fsx.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
@@ -188,6 +195,36 @@ func checkOwnDir(st unix.Stat_t, uid int) error {
 		return fmt.Errorf("mode %04o lets group or others write it", st.Mode&0o7777)
 	}
 	return nil
+}
+
+// openExistingStateDir opens the STATE_DIR a running init uses without
+// creating anything: the first candidate that exists and passes
+// openStateDir's checks (a parent no other user controls, a directory of
+// ours that is no symlink and that group and others cannot write). A
+// missing candidate is one the init did not use (it would have made it),
+// so the search goes on past it, as past a refused one. With none found,
+// the error is ErrNoState, joined with why each candidate was skipped.
+func openExistingStateDir(candidates []string, euid int) (*stateDir, []error, error) {
+	var skipped []error
+	for _, p := range candidates {
+		parent, pfd, err := openParent(p, euid)
+		if err != nil {
+			skipped = append(skipped, err)
+			continue
+		}
+		p = filepath.Join(parent, filepath.Base(p))
+		fd, err := openOwnDirAt(pfd, filepath.Base(p), euid)
+		fsx.Close(pfd)
+		if err != nil {
+			skipped = append(skipped, fmt.Errorf("%s: %w", p, err))
+			continue
+		}
+		return &stateDir{path: p, fd: fd}, skipped, nil
+	}
+	if len(skipped) == 0 {
+		return nil, nil, ErrNoState
+	}
+	return nil, skipped, fmt.Errorf("%w: %w", ErrNoState, errlist.Join(skipped...))
 }
 
 // inspectStateDir judges the candidates as openStateDir does, without

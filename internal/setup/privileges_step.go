@@ -112,17 +112,18 @@ func runAsTarget(runAs *config.IDs, host Host) (privileges.Target, string, error
 }
 
 // provideIdentity is step 2: a passwd entry, HOME, USER and LOGNAME.
-func provideIdentity(cfg *config.Config, host Host, creds Creds, env *Env, log *slog.Logger) (identity.User, error) {
+// It returns what the step did: the user and the variables it set.
+func provideIdentity(cfg *config.Config, host Host, creds Creds, env *Env, log *slog.Logger) (identity.Result, error) {
 	o := identity.NewOptions(cfg, host.PasswdFile, host.GroupFile, creds, env.Get)
 	o.Command = host.Command
 	res, err := identity.Provide(o, log)
 	if err != nil {
-		return identity.User{}, err
+		return identity.Result{}, err
 	}
 	for _, v := range res.Env {
 		env.Set(v.Key, v.Value)
 	}
-	return res.User, nil
+	return res, nil
 }
 
 func joinInts(ids []int) string {

@@ -55,11 +55,14 @@ func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger) (Result, 
 		return Result{}, &FailedError{Step: "privileges", Err: err}
 	}
 
-	// 2. Identity: a passwd entry, HOME, USER and LOGNAME.
-	user, err := provideIdentity(cfg, host, creds, env, log)
+	// 2. Identity: a passwd entry, HOME, USER and LOGNAME; the same
+	// identity goes to STATE_DIR/env for `nonroot-init exec`.
+	id, err := provideIdentity(cfg, host, creds, env, log)
 	if err != nil {
 		return Result{}, &FailedError{Step: "identity", Err: err}
 	}
+	user := id.User
+	writeExecEnv(cfg, creds, env, id.Env, log)
 
 	// 3. Volumes: prove each path writable.
 	if len(cfg.Volumes) > 0 && cfg.VolumeCheck != config.CheckOff {

@@ -264,12 +264,13 @@ func TestPodmanKubePlay(t *testing.T) {
 	}
 
 	// The identity step found podman's entry and generated nothing: no
-	// nss_wrapper copies in the state directory, only HOME, writable.
+	// nss_wrapper copies in the state directory, only HOME, writable, and
+	// the identity for `nonroot-init exec` (env).
 	if out, err := inside("/usr/bin/getent", "passwd", "1000680000"); err != nil || out != "1000680000:*:1000680000:0:container user:/:/bin/sh\n" {
 		t.Errorf("getent passwd 1000680000 in the pod = %q, %v; want podman's own entry", out, err)
 	}
-	if out, err := inside("/bin/ls", "-A", "/tmp/nonroot-init"); err != nil || out != "home\n" {
-		t.Errorf("state directory holds %q, %v; want only home (nothing generated for an existing entry)", out, err)
+	if out, err := inside("/bin/ls", "-A", "/tmp/nonroot-init"); err != nil || out != "env\nhome\n" {
+		t.Errorf("state directory holds %q, %v; want only env and home (nothing generated for an existing entry)", out, err)
 	}
 	if _, err := inside("/bin/touch", home+"/probe"); err != nil {
 		t.Errorf("HOME %s is not writable by the pod's UID: %v", home, err)
