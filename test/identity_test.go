@@ -81,7 +81,7 @@ func TestIdentityNSSWrapper(t *testing.T) {
 	want := []string{
 		"appuser",
 		"appuser",
-		"appuser:x:1000680000:0:nonroot-init:" + home + ":/bin/sh",
+		"appuser:x:1000680000:0:appuser:" + home + ":/bin/sh",
 		home,
 		"home-writable",
 		"/nonexistent/libkeep.so:" + lib,
@@ -181,7 +181,7 @@ func TestIdentityEtcPasswd(t *testing.T) {
 	}
 	got, _ := os.ReadFile(copyPath)
 	added := strings.TrimPrefix(string(got), string(realBefore))
-	want := "default:x:1000680000:0:nonroot-init:" + filepath.Join(dir, "state", "home") + ":/bin/sh\n"
+	want := "default:x:1000680000:0:default:" + filepath.Join(dir, "state", "home") + ":/bin/sh\n"
 	if added != want {
 		t.Errorf("copy of /etc/passwd gained %q; want exactly %q", added, want)
 	}
@@ -267,7 +267,7 @@ func TestIdentityInheritedHomeNotInjected(t *testing.T) {
 		PID1: true, UID: harness.OpenShiftUID, GID: 0,
 		Env: []string{"HOME=" + evil, "NONROOT_STATE_DIR=" + state},
 	}, "--", "getent", "passwd", "1000680000")
-	want := "default:x:1000680000:0:nonroot-init:" + filepath.Join(state, "home") + ":/bin/sh\n"
+	want := "default:x:1000680000:0:default:" + filepath.Join(state, "home") + ":/bin/sh\n"
 	if r.Code != 0 || r.Stdout != want {
 		t.Errorf("exit %d, getent %q; want 0, %q\nstderr: %s", r.Code, r.Stdout, want, r.Stderr)
 	}

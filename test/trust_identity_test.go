@@ -115,7 +115,7 @@ func TestTrustIdentityCRLF(t *testing.T) {
 
 	r := trustIDEtcRun(t, 0, crlf, env, "--", "sh", "-c", `getent passwd root; getent passwd 1000680000; getent group 0; id -gn`)
 	want := "root:x:0:0:root:/root:/bin/bash\n" +
-		"default:x:1000680000:0:nonroot-init:" + filepath.Join(state, "home") + ":/bin/sh\n" +
+		"default:x:1000680000:0:default:" + filepath.Join(state, "home") + ":/bin/sh\n" +
 		"root:x:0:\n" +
 		"root\n"
 	if r.Code != 0 || r.Stdout != want {

@@ -10,9 +10,16 @@ import (
 // Inspection is what doctor reports about the identity, found without
 // writing anything.
 type Inspection struct {
-	UID, GID  int
-	Entry     Entry
-	Found     bool
+	UID, GID int
+	Entry    Entry
+	Found    bool
+	// EntryHomeErr says why the found entry's home cannot be COMMAND's
+	// home; with Method nss-wrapper the copy gets Home instead.
+	EntryHomeErr error
+	// Taken is the image's entry of NONROOT_USERNAME, for another UID,
+	// that the provided entry takes over (TakenOK).
+	Taken     Entry
+	TakenOK   bool
 	Method    Method   // what setup would do; empty when it would fail
 	MethodErr error    // why setup would fail
 	Reasons   []string // why auto skipped a better method
@@ -42,6 +49,10 @@ func Inspect(o Options) Inspection {
 		return in
 	}
 	in.Entry, in.Found = LookupUID(passwd, o.UID)
+	in.Taken, in.TakenOK = takenEntry(passwd, o.Username, in.Found)
+	if in.Found {
+		in.EntryHomeErr = inheritedHome(in.Entry.Home, o.EUID)
+	}
 	in.Lib, in.LibErr = FindLib(o.NSSWrapperLib, o.LibDirs, o.GOARCH)
 	in.StateDir, in.StateSkipped, in.StateErr = inspectStateDir(stateDirCandidates(o.StateDir, o.Getenv), o.EUID)
 	in.PasswdWrErr = writableFile(o.PasswdFile)
@@ -49,7 +60,7 @@ func Inspect(o Options) Inspection {
 		in.PasswdWrErr = nameTaken(passwd, o.Username, o.PasswdFile)
 	}
 	in.PasswdExposed = writable(o.PasswdFile) == nil
-	p := probe{uid: o.UID, found: in.Found, libErr: in.LibErr, stateErr: in.StateErr, passwdWrErr: in.PasswdWrErr}
+	p := probe{uid: o.UID, found: in.Found, homeErr: in.EntryHomeErr, libErr: in.LibErr, stateErr: in.StateErr, passwdWrErr: in.PasswdWrErr}
 	in.Method, in.Reasons, in.MethodErr = decide(o.Mode, p)
 	if uerr := checkUsername(passwd, o.Username, o.PasswdFile); uerr != nil {
 		in.Method, in.MethodErr = "", uerr
@@ -61,6 +72,8 @@ func Inspect(o Options) Inspection {
 	entryHome := ""
 	if in.Found {
 		entryHome = in.Entry.Home
+	} else if in.TakenOK {
+		entryHome = in.Taken.Home
 	}
 	plan := planHome(gatherHome(o, entryHome))
 	in.Home = plan.path
