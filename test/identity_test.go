@@ -96,16 +96,10 @@ func TestIdentityNSSWrapper(t *testing.T) {
 }
 
 // TestIdentityExistingEntry: a UID the image knows (CRI-O may have
-// injected it) gets nothing generated and no LD_PRELOAD.
+// injected it), with a home it can write, gets nothing generated and no
+// LD_PRELOAD. (An entry whose home is missing gets a copy: issue #11.)
 func TestIdentityExistingEntry(t *testing.T) {
-	data, err := os.ReadFile("/etc/passwd")
-	if err != nil {
-		t.Skipf("no /etc/passwd: %v", err)
-	}
-	e, ok := identity.LookupUID(data, 65534)
-	if !ok {
-		t.Skip("needs an entry for uid 65534 (nobody) in /etc/passwd")
-	}
+	e := identity.Entry{Name: "app", UID: harness.OpenShiftUID, GID: 0, Home: "/etc/app-home"}
 	dir := idSharedDir(t)
 	state := filepath.Join(dir, "state")
 	// A home of its own: a 1777 HOME is not used (another user could plant files in it).
@@ -113,13 +107,11 @@ func TestIdentityExistingEntry(t *testing.T) {
 	if err := os.Mkdir(home, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chown(home, 65534, e.GID); err != nil {
+	if err := os.Chown(home, e.UID, e.GID); err != nil {
 		t.Fatal(err)
 	}
-	r := harness.Run(t, idTimeout, harness.Opts{
-		PID1: true, UID: 65534, GID: e.GID,
-		Env: []string{"NONROOT_STATE_DIR=" + state, "HOME=" + home},
-	}, "--", harness.Child(t), "env")
+	prepare := `mkdir /etc/app-home && chown 1000680000 /etc/app-home && echo 'app:x:1000680000:0:app:/etc/app-home:/bin/sh' >> /etc/passwd`
+	r := trustIDEtcRun(t, 0, prepare, []string{"NONROOT_STATE_DIR=" + state, "HOME=" + home}, "--", harness.Child(t), "env")
 	if r.Code != 0 {
 		t.Fatalf("exit %d\nstderr: %s", r.Code, r.Stderr)
 	}

@@ -122,7 +122,8 @@ func TestTrustIdentityCRLF(t *testing.T) {
 		t.Errorf("unknown uid: exit %d, stdout %q; want 0, %q\nstderr: %s", r.Code, r.Stdout, want, r.Stderr)
 	}
 
-	known := crlf + "\nprintf 'app:x:1000680000:0:app:/home/app:/bin/sh\\r\\n' >> /etc/passwd"
+	// A home the UID can write: an entry whose home is missing gets a copy (issue #11).
+	known := crlf + "\nmkdir /etc/app-home && chown 1000680000 /etc/app-home && printf 'app:x:1000680000:0:app:/etc/app-home:/bin/sh\\r\\n' >> /etc/passwd"
 	r = trustIDEtcRun(t, 0, known, env, "--", harness.Child(t), "env")
 	if r.Code != 0 {
 		t.Fatalf("known uid: exit %d\nstderr: %s", r.Code, r.Stderr)

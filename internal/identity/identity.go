@@ -80,7 +80,10 @@ type probe struct {
 	found bool
 	// homeErr says why the home of the UID's entry (found) cannot be
 	// COMMAND's home: nss_wrapper's copy then gets the HOME rule's.
-	homeErr     error
+	homeErr error
+	// copyErr says why the found entry cannot go into nss_wrapper's copy
+	// (a line only glibc reads, such as one with a tab in its GECOS).
+	copyErr     error
 	libErr      error
 	stateErr    error
 	passwdWrErr error
@@ -109,6 +112,9 @@ func decide(mode config.PasswdMode, p probe) (method Method, reasons []string, e
 	}
 	switch mode {
 	case config.PasswdNSSWrapper:
+		if nss == nil && p.found {
+			nss = p.copyErr
+		}
 		if nss != nil {
 			return "", nil, fmt.Errorf("NONROOT_PASSWD=nss-wrapper: %w", nss)
 		}
@@ -127,6 +133,9 @@ func decide(mode config.PasswdMode, p probe) (method Method, reasons []string, e
 			return MethodExisting, nil, nil
 		}
 		why := "the passwd entry's home is not usable: " + p.homeErr.Error()
+		if nss == nil && p.copyErr != nil {
+			return MethodExisting, []string{why, p.copyErr.Error()}, nil
+		}
 		if nss == nil {
 			return MethodNSSWrapper, []string{why}, nil
 		}
@@ -151,6 +160,15 @@ func takenEntry(passwd []byte, name string, found bool) (Entry, bool) {
 	}
 	e, strict, ok := lookupName(passwd, name)
 	return e, ok && strict && e.UID != 0
+}
+
+// copyable says why the UID's entry e, as glibc read it, cannot go into
+// nss_wrapper's copy, which holds only lines every reader agrees on.
+func copyable(e Entry) error {
+	if err := validPasswd(e.Line()); err != nil {
+		return fmt.Errorf("the passwd entry cannot be copied for nss_wrapper: %w", err)
+	}
+	return nil
 }
 
 // providedEntry is the line the copy (or an appended file) gets for us:
@@ -206,6 +224,7 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 	p := probe{uid: o.UID, found: found}
 	if found {
 		p.homeErr = inheritedHome(entry.Home, o.EUID)
+		p.copyErr = copyable(entry)
 	}
 	// An entry found with a usable home needs no copy, except when
 	// NONROOT_PASSWD=nss-wrapper asks for one.

@@ -53,6 +53,10 @@ func Inspect(o Options) Inspection {
 	if in.Found {
 		in.EntryHomeErr = inheritedHome(in.Entry.Home, o.EUID)
 	}
+	var copyErr error
+	if in.Found {
+		copyErr = copyable(in.Entry)
+	}
 	in.Lib, in.LibErr = FindLib(o.NSSWrapperLib, o.LibDirs, o.GOARCH)
 	in.StateDir, in.StateSkipped, in.StateErr = inspectStateDir(stateDirCandidates(o.StateDir, o.Getenv), o.EUID)
 	in.PasswdWrErr = writableFile(o.PasswdFile)
@@ -60,7 +64,7 @@ func Inspect(o Options) Inspection {
 		in.PasswdWrErr = nameTaken(passwd, o.Username, o.PasswdFile)
 	}
 	in.PasswdExposed = writable(o.PasswdFile) == nil
-	p := probe{uid: o.UID, found: in.Found, homeErr: in.EntryHomeErr, libErr: in.LibErr, stateErr: in.StateErr, passwdWrErr: in.PasswdWrErr}
+	p := probe{uid: o.UID, found: in.Found, homeErr: in.EntryHomeErr, copyErr: copyErr, libErr: in.LibErr, stateErr: in.StateErr, passwdWrErr: in.PasswdWrErr}
 	in.Method, in.Reasons, in.MethodErr = decide(o.Mode, p)
 	if uerr := checkUsername(passwd, o.Username, o.PasswdFile); uerr != nil {
 		in.Method, in.MethodErr = "", uerr

@@ -160,3 +160,17 @@ func TestTakeGecos(t *testing.T) {
 		}
 	}
 }
+
+// TestTakeInjectedEntryNotCopyable: an entry only glibc reads (a tab in
+// its GECOS) cannot go into the copy: auto keeps it, with a warning,
+// and nss-wrapper mode says why it cannot.
+func TestTakeInjectedEntryNotCopyable(t *testing.T) {
+	f := newFixture(t, true)
+	must(t, os.WriteFile(f.passwd, []byte("app:x:1000680000:0:App\tUser:/:/bin/sh\n"), 0o644))
+	if res, err := Provide(f.options(1000680000, config.PasswdAuto, map[string]string{"HOME": "/"}), quiet); err != nil || res.Method != MethodExisting {
+		t.Errorf("Provide(auto, entry with a tab) = %s, %v; want existing", res.Method, err)
+	}
+	if _, err := Provide(f.options(1000680000, config.PasswdNSSWrapper, nil), quiet); err == nil || !strings.Contains(err.Error(), "cannot be copied") {
+		t.Errorf("Provide(nss-wrapper, entry with a tab) err = %v; want one saying it cannot be copied", err)
+	}
+}
