@@ -81,7 +81,7 @@ func TestIdentityNSSWrapper(t *testing.T) {
 	want := []string{
 		"appuser",
 		"appuser",
-		"appuser:x:1000680000:0:nonroot-init:" + home + ":/bin/sh",
+		"appuser:x:1000680000:0:appuser:" + home + ":/bin/sh",
 		home,
 		"home-writable",
 		"/nonexistent/libkeep.so:" + lib,
@@ -96,16 +96,10 @@ func TestIdentityNSSWrapper(t *testing.T) {
 }
 
 // TestIdentityExistingEntry: a UID the image knows (CRI-O may have
-// injected it) gets nothing generated and no LD_PRELOAD.
+// injected it), with a home it can write, gets nothing generated and no
+// LD_PRELOAD. (An entry whose home is missing gets a copy: issue #11.)
 func TestIdentityExistingEntry(t *testing.T) {
-	data, err := os.ReadFile("/etc/passwd")
-	if err != nil {
-		t.Skipf("no /etc/passwd: %v", err)
-	}
-	e, ok := identity.LookupUID(data, 65534)
-	if !ok {
-		t.Skip("needs an entry for uid 65534 (nobody) in /etc/passwd")
-	}
+	e := identity.Entry{Name: "app", UID: harness.OpenShiftUID, GID: 0, Home: "/etc/app-home"}
 	dir := idSharedDir(t)
 	state := filepath.Join(dir, "state")
 	// A home of its own: a 1777 HOME is not used (another user could plant files in it).
@@ -113,13 +107,11 @@ func TestIdentityExistingEntry(t *testing.T) {
 	if err := os.Mkdir(home, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chown(home, 65534, e.GID); err != nil {
+	if err := os.Chown(home, e.UID, e.GID); err != nil {
 		t.Fatal(err)
 	}
-	r := harness.Run(t, idTimeout, harness.Opts{
-		PID1: true, UID: 65534, GID: e.GID,
-		Env: []string{"NONROOT_STATE_DIR=" + state, "HOME=" + home},
-	}, "--", harness.Child(t), "env")
+	prepare := `mkdir /etc/app-home && chown 1000680000 /etc/app-home && echo 'app:x:1000680000:0:app:/etc/app-home:/bin/sh' >> /etc/passwd`
+	r := trustIDEtcRun(t, 0, prepare, []string{"NONROOT_STATE_DIR=" + state, "HOME=" + home}, "--", harness.Child(t), "env")
 	if r.Code != 0 {
 		t.Fatalf("exit %d\nstderr: %s", r.Code, r.Stderr)
 	}
@@ -181,7 +173,7 @@ func TestIdentityEtcPasswd(t *testing.T) {
 	}
 	got, _ := os.ReadFile(copyPath)
 	added := strings.TrimPrefix(string(got), string(realBefore))
-	want := "default:x:1000680000:0:nonroot-init:" + filepath.Join(dir, "state", "home") + ":/bin/sh\n"
+	want := "default:x:1000680000:0:default:" + filepath.Join(dir, "state", "home") + ":/bin/sh\n"
 	if added != want {
 		t.Errorf("copy of /etc/passwd gained %q; want exactly %q", added, want)
 	}
@@ -267,7 +259,7 @@ func TestIdentityInheritedHomeNotInjected(t *testing.T) {
 		PID1: true, UID: harness.OpenShiftUID, GID: 0,
 		Env: []string{"HOME=" + evil, "NONROOT_STATE_DIR=" + state},
 	}, "--", "getent", "passwd", "1000680000")
-	want := "default:x:1000680000:0:nonroot-init:" + filepath.Join(state, "home") + ":/bin/sh\n"
+	want := "default:x:1000680000:0:default:" + filepath.Join(state, "home") + ":/bin/sh\n"
 	if r.Code != 0 || r.Stdout != want {
 		t.Errorf("exit %d, getent %q; want 0, %q\nstderr: %s", r.Code, r.Stdout, want, r.Stderr)
 	}

@@ -61,7 +61,7 @@ func TestTrust2IdentityUIDAsGlibc(t *testing.T) {
 
 	r := trustIDEtcRun(t, 0, `echo '#app:x:1000680000:0::/home/app:/bin/sh' >> /etc/passwd`, env,
 		"--", "sh", "-c", `getent passwd 1000680000; echo "USER=$USER"`)
-	want := "default:x:1000680000:0:nonroot-init:" + filepath.Join(state, "home") + ":/bin/sh\nUSER=default\n"
+	want := "default:x:1000680000:0:default:" + filepath.Join(state, "home") + ":/bin/sh\nUSER=default\n"
 	if r.Code != 0 || r.Stdout != want {
 		t.Errorf("a comment: exit %d, stdout %q; want 0, %q\nstderr: %s", r.Code, r.Stdout, want, r.Stderr)
 	}

@@ -115,14 +115,15 @@ func TestTrustIdentityCRLF(t *testing.T) {
 
 	r := trustIDEtcRun(t, 0, crlf, env, "--", "sh", "-c", `getent passwd root; getent passwd 1000680000; getent group 0; id -gn`)
 	want := "root:x:0:0:root:/root:/bin/bash\n" +
-		"default:x:1000680000:0:nonroot-init:" + filepath.Join(state, "home") + ":/bin/sh\n" +
+		"default:x:1000680000:0:default:" + filepath.Join(state, "home") + ":/bin/sh\n" +
 		"root:x:0:\n" +
 		"root\n"
 	if r.Code != 0 || r.Stdout != want {
 		t.Errorf("unknown uid: exit %d, stdout %q; want 0, %q\nstderr: %s", r.Code, r.Stdout, want, r.Stderr)
 	}
 
-	known := crlf + "\nprintf 'app:x:1000680000:0:app:/home/app:/bin/sh\\r\\n' >> /etc/passwd"
+	// A home the UID can write: an entry whose home is missing gets a copy (issue #11).
+	known := crlf + "\nmkdir /etc/app-home && chown 1000680000 /etc/app-home && printf 'app:x:1000680000:0:app:/etc/app-home:/bin/sh\\r\\n' >> /etc/passwd"
 	r = trustIDEtcRun(t, 0, known, env, "--", harness.Child(t), "env")
 	if r.Code != 0 {
 		t.Fatalf("known uid: exit %d\nstderr: %s", r.Code, r.Stderr)

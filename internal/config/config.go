@@ -99,6 +99,9 @@ type Config struct {
 	RemapExit      map[int]int
 	LogLevel       slog.Level
 	LogFormat      LogFormat
+	// Gecos is the GECOS field of the provided entry; empty: the login
+	// name for a new entry, the old one for an entry taken over.
+	Gecos string
 	// NoNewPrivs sets no_new_privs before COMMAND starts; it defaults to
 	// whether RunAs is set.
 	NoNewPrivs bool
@@ -171,6 +174,10 @@ func Parse(r Raw) (*Config, error) {
 		}
 		c.RunAs = ids
 	}
+	if err := ValidPasswdField(r.Gecos); err != nil {
+		bad("GECOS", err)
+	}
+	c.Gecos = r.Gecos
 	c.NoNewPrivs = r.RunAs != ""
 	if r.NoNewPrivs != "" {
 		if c.NoNewPrivs, err = parseBool(r.NoNewPrivs); err != nil {

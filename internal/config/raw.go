@@ -46,6 +46,7 @@ type Raw struct {
 	RemapExit      string `split_words:"true" flag:"remap-exit" desc:"comma-separated FROM:TO exit-status pairs, e.g. 143:0"`
 	LogLevel       string `split_words:"true" default:"info" flag:"log-level" desc:"debug, info, warn or error"`
 	LogFormat      string `split_words:"true" default:"text" flag:"log-format" desc:"text or json"`
+	Gecos          string `split_words:"true" flag:"gecos" desc:"GECOS (full name) field of the provided entry, read by git, finger and mail (default: the login name)"`
 	NoNewPrivs     string `split_words:"true" flag:"no-new-privs" bool:"true" desc:"set no_new_privs before COMMAND, so a setuid program cannot give back what RUN_AS dropped (default true with RUN_AS, else false)"`
 }
 

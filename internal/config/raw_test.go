@@ -15,7 +15,7 @@ import (
 // specEnv is the settings table of SPEC.md, in its order.
 var specEnv = []string{"USERNAME", "HOME", "PASSWD", "NSS_WRAPPER_LIB", "STATE_DIR", "VOLUMES", "VOLUME_CHECK",
 	"TEMPLATES", "PORTS", "PORT_OFFSET", "RUN_AS", "UMASK", "SUBREAPER", "EXEC", "SIGNAL_GROUP",
-	"REWRITE_SIGNALS", "GRACE_PERIOD", "REMAP_EXIT", "LOG_LEVEL", "LOG_FORMAT", "NO_NEW_PRIVS"}
+	"REWRITE_SIGNALS", "GRACE_PERIOD", "REMAP_EXIT", "LOG_LEVEL", "LOG_FORMAT", "GECOS", "NO_NEW_PRIVS"}
 
 // clearEnv unsets every NONROOT_ variable for the test (t.Setenv restores
 // them afterwards).

@@ -10,6 +10,7 @@ import (
 	"github.com/nonroot-init/nonroot-init/internal/identity"
 	"github.com/nonroot-init/nonroot-init/internal/privileges"
 	"github.com/nonroot-init/nonroot-init/internal/procfs"
+	"github.com/nonroot-init/nonroot-init/internal/volumes"
 )
 
 // installNSSWrapper is the fix for a missing libnss_wrapper.
@@ -25,7 +26,9 @@ func identitySection(cfg *config.Config, h host.Host, creds host.Creds, st procf
 	groups := creds.Groups
 	s.Add("uid", "%d", o.UID)
 	s.Add("gid", "%d", o.GID)
-	s.Add("groups", "%s", joinInts(groups))
+	// The same list, from the same creds, as the volumes section's
+	// identity: the effective GID first, then the supplementary groups.
+	s.Add("groups", "%s", volumes.IdentityOf(creds).GroupList())
 	j := &Identity{UID: o.UID, GID: o.GID, Groups: orEmpty(groups), PasswdFile: h.PasswdFile, StateDirSkipped: []string{}}
 
 	privilegesFacts(&s, j, st, stErr, sw)
@@ -38,7 +41,7 @@ func identitySection(cfg *config.Config, h host.Host, creds host.Creds, st procf
 	if in.MethodErr == nil && in.Method != "" {
 		j.PasswdMethod = ptr(string(in.Method))
 	}
-	if in.MethodErr == nil && (in.Method == identity.MethodNSSWrapper || in.Method == identity.MethodEtcPasswd) {
+	if in.MethodErr == nil && !in.Found && (in.Method == identity.MethodNSSWrapper || in.Method == identity.MethodEtcPasswd) {
 		j.ProvidedUsername = ptr(cfg.Username)
 	}
 	if in.LibErr == nil {
@@ -54,13 +57,23 @@ func identitySection(cfg *config.Config, h host.Host, creds host.Creds, st procf
 	}
 	j.Home, j.HomeWritable = in.Home, in.HomeErr == nil
 	j.PasswdWritable = in.PasswdExposed
+	taking := ""
+	if in.TakenOK {
+		taking = fmt.Sprintf(", taking over the image's entry of that name (uid %d)", in.Taken.UID)
+	}
 	switch {
+	case in.Found && in.EntryHomeErr != nil && in.MethodErr == nil && in.Method == identity.MethodNSSWrapper:
+		s.Add("passwd entry", "%s (found in %s); its home cannot be COMMAND's (%v), so COMMAND would get a copy through nss_wrapper with home %s", in.Entry.Line(), h.PasswdFile, in.EntryHomeErr, in.Home)
 	case in.Found:
 		s.Add("passwd entry", "%s (found in %s)", in.Entry.Line(), h.PasswdFile)
+		if in.EntryHomeErr != nil && o.UID != 0 && cfg.Passwd != config.PasswdOff {
+			s.Problem(fmt.Sprintf("the passwd entry's home %s cannot be COMMAND's home (%v): programs that read the entry (ssh, Java's user.home, Node's os.userInfo) get it, not HOME", in.Entry.Home, in.EntryHomeErr),
+				installNSSWrapper+", so that nonroot-init gives COMMAND a copy of the entry with a writable home (NONROOT_PASSWD=auto or nss-wrapper); or make that home a writable directory")
+		}
 	case in.MethodErr != nil:
 		s.Add("passwd entry", "none for uid %d", o.UID)
 	case in.Method == identity.MethodNSSWrapper:
-		s.Add("passwd entry", "none for uid %d; would be provided through nss_wrapper as %q", o.UID, cfg.Username)
+		s.Add("passwd entry", "none for uid %d; would be provided through nss_wrapper as %q%s", o.UID, cfg.Username, taking)
 	case in.Method == identity.MethodEtcPasswd:
 		s.Add("passwd entry", "none for uid %d; would be appended to %s as %q", o.UID, h.PasswdFile, cfg.Username)
 	default:

@@ -39,14 +39,12 @@ const (
 	MethodEnv        Method = "environment" // USER, LOGNAME and HOME only
 )
 
-// gecos marks the entries nonroot-init writes.
-const gecos = "nonroot-init"
-
 // Options is what the identity step needs; setup fills it from the
 // settings and the host.
 type Options struct {
 	Mode          config.PasswdMode
 	Username      string // NONROOT_USERNAME
+	Gecos         string // NONROOT_GECOS, empty when unset
 	Home          string // NONROOT_HOME, empty when unset
 	NSSWrapperLib string // NONROOT_NSS_WRAPPER_LIB, empty to search LibDirs
 	StateDir      string // NONROOT_STATE_DIR, empty for the defaults
@@ -56,6 +54,9 @@ type Options struct {
 	GOARCH        string
 	Shell         string // the shell of a generated entry
 	UID, GID      int    // who we are now (after RUN_AS)
+	// Groups are our supplementary groups (after RUN_AS), as getgroups(2)
+	// lists them: each without a group entry gets one in the copy.
+	Groups []int
 	// EUID is our effective UID (after RUN_AS): the one owner, besides
 	// root, that the state directory and HOME checks trust.
 	EUID int
@@ -80,8 +81,14 @@ type Result struct {
 // probe holds the facts the choice of method depends on. A nil error
 // means the thing is usable.
 type probe struct {
-	uid         int
-	found       bool
+	uid   int
+	found bool
+	// homeErr says why the home of the UID's entry (found) cannot be
+	// COMMAND's home: nss_wrapper's copy then gets the HOME rule's.
+	homeErr error
+	// copyErr says why the found entry cannot go into nss_wrapper's copy
+	// (a line only glibc reads, such as one with a tab in its GECOS).
+	copyErr     error
 	libErr      error
 	stateErr    error
 	passwdWrErr error
@@ -89,31 +96,55 @@ type probe struct {
 
 // decide picks how the entry is provided, in SPEC.md's order for auto.
 // An explicit mode that cannot be honoured is an error; auto falls back,
-// and reasons says why each better method was skipped.
+// and reasons says why each better method was skipped (or, for an entry
+// copied through nss_wrapper, why it is copied).
 func decide(mode config.PasswdMode, p probe) (method Method, reasons []string, err error) {
-	if p.found {
-		return MethodExisting, nil, nil
-	}
 	if p.uid == 0 {
+		if p.found {
+			return MethodExisting, nil, nil
+		}
 		return MethodEnv, []string{"uid 0 never gets an entry written"}, nil
+	}
+	if mode == config.PasswdOff {
+		if p.found {
+			return MethodExisting, nil, nil
+		}
+		return MethodEnv, []string{"NONROOT_PASSWD=off"}, nil
 	}
 	nss := p.libErr
 	if nss == nil && p.stateErr != nil {
 		nss = fmt.Errorf("no usable NONROOT_STATE_DIR: %w", p.stateErr)
 	}
 	switch mode {
-	case config.PasswdOff:
-		return MethodEnv, []string{"NONROOT_PASSWD=off"}, nil
 	case config.PasswdNSSWrapper:
+		if nss == nil && p.found {
+			nss = p.copyErr
+		}
 		if nss != nil {
 			return "", nil, fmt.Errorf("NONROOT_PASSWD=nss-wrapper: %w", nss)
 		}
 		return MethodNSSWrapper, nil, nil
 	case config.PasswdEtcPasswd:
+		if p.found {
+			return MethodExisting, nil, nil // its lines are never replaced
+		}
 		if p.passwdWrErr != nil {
 			return "", nil, fmt.Errorf("NONROOT_PASSWD=etc-passwd: %w; use NONROOT_PASSWD=auto to go through nss_wrapper instead", p.passwdWrErr)
 		}
 		return MethodEtcPasswd, nil, nil
+	}
+	if p.found {
+		if p.homeErr == nil {
+			return MethodExisting, nil, nil
+		}
+		why := "the passwd entry's home is not usable: " + p.homeErr.Error()
+		if nss == nil && p.copyErr != nil {
+			return MethodExisting, []string{why, p.copyErr.Error()}, nil
+		}
+		if nss == nil {
+			return MethodNSSWrapper, []string{why}, nil
+		}
+		return MethodExisting, []string{why, "nss_wrapper: " + nss.Error()}, nil
 	}
 	if nss == nil {
 		return MethodNSSWrapper, nil, nil
@@ -122,6 +153,50 @@ func decide(mode config.PasswdMode, p probe) (method Method, reasons []string, e
 		return MethodEtcPasswd, []string{"nss_wrapper: " + nss.Error()}, nil
 	}
 	return MethodEnv, []string{"nss_wrapper: " + nss.Error(), p.passwdWrErr.Error()}, nil
+}
+
+// takenEntry returns the entry of passwd that name, our login name,
+// takes over (SPEC.md, step 2: taking over an image user): the line of
+// that name, for another UID, when our UID has none. checkUsername has
+// refused a name of UID 0 and one whose line cannot be read strictly.
+func takenEntry(passwd []byte, name string, found bool) (Entry, bool) {
+	if found {
+		return Entry{}, false
+	}
+	e, strict, ok := lookupName(passwd, name)
+	return e, ok && strict && e.UID != 0
+}
+
+// copyable says why the UID's entry e, as glibc read it, cannot go into
+// nss_wrapper's copy, which holds only lines every reader agrees on.
+func copyable(e Entry) error {
+	if err := validPasswd(e.Line()); err != nil {
+		return fmt.Errorf("the passwd entry cannot be copied for nss_wrapper: %w", err)
+	}
+	return nil
+}
+
+// providedEntry is the line the copy (or an appended file) gets for us:
+// the UID's own entry when it has one, the entry of the name taken over
+// with our UID and GID, else a new one. It keeps the old GECOS and
+// shell, and the UID's own entry its GID; NONROOT_GECOS, when set, replaces the GECOS, which for a new
+// entry is the login name. Its home is NONROOT_HOME when set, else the
+// old home when it can be COMMAND's, else home (the HOME rule's).
+func providedEntry(o Options, name, home string, old Entry, hasOld, own bool) Entry {
+	e := Entry{Name: name, UID: o.UID, GID: o.GID, Gecos: name, Home: home, Shell: o.Shell}
+	if own {
+		e.GID = old.GID
+	}
+	if hasOld {
+		e.Gecos, e.Shell = old.Gecos, old.Shell
+		if o.Home == "" && inheritedHome(old.Home, o.EUID) == nil {
+			e.Home = old.Home
+		}
+	}
+	if o.Gecos != "" {
+		e.Gecos = o.Gecos
+	}
+	return e
 }
 
 // Provide runs the identity step: it finds or provides the passwd entry
@@ -135,6 +210,7 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 		return Result{}, err
 	}
 	entry, found := LookupUID(passwd, o.UID)
+	taken, isTaken := takenEntry(passwd, o.Username, found)
 
 	var sd *stateDir
 	var sdErr error
@@ -151,13 +227,20 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 	defer func() { sd.close() }()
 
 	p := probe{uid: o.UID, found: found}
+	if found {
+		p.homeErr = inheritedHome(entry.Home, o.EUID)
+		p.copyErr = copyable(entry)
+	}
+	// An entry found with a usable home needs no copy, except when
+	// NONROOT_PASSWD=nss-wrapper asks for one.
+	wantCopy := !found || p.homeErr != nil || o.Mode == config.PasswdNSSWrapper
 	var lib string
 	// COMMAND's program is read only when an entry is to be provided.
 	cmd := command{libc: elfinfo.Unknown}
-	if !found && o.UID != 0 && o.Mode != config.PasswdOff {
+	if wantCopy && o.UID != 0 && o.Mode != config.PasswdOff {
 		cmd = inspectCommand(o.Command)
 	}
-	if !found && o.UID != 0 && o.Mode != config.PasswdOff && o.Mode != config.PasswdEtcPasswd {
+	if wantCopy && o.UID != 0 && o.Mode != config.PasswdOff && o.Mode != config.PasswdEtcPasswd {
 		lib, p.libErr = findLib(o.NSSWrapperLib, o.LibDirs, o.GOARCH, cmd)
 		if p.libErr == nil {
 			_, p.stateErr = state()
@@ -189,24 +272,45 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 		}
 	}
 
-	name, entryHome := o.Username, ""
+	name, entryHome, old, hasOld := o.Username, "", taken, isTaken
 	if found {
-		name, entryHome = entry.Name, entry.Home
+		name, entryHome, old, hasOld = entry.Name, entry.Home, entry, true
+	} else if isTaken {
+		entryHome = taken.Home
 	}
 	home := chooseHome(o, entryHome, state, log)
 	res := Result{User: User{Name: name, UID: o.UID, GID: o.GID, Home: home}, Method: method}
-	e := Entry{Name: name, UID: o.UID, GID: o.GID, Gecos: gecos, Home: home, Shell: o.Shell}
+	e := providedEntry(o, name, home, old, hasOld, found)
+	groups := missingGroups(group, name, append([]int{e.GID, o.GID}, o.Groups...))
 
 	switch method {
 	case MethodExisting:
-		log.Debug("passwd entry found", "user", name, "uid", o.UID)
+		if p.homeErr != nil && o.Mode != config.PasswdOff {
+			log.Warn("the passwd entry's home cannot be COMMAND's home, and nss_wrapper cannot give COMMAND a copy with another: programs that read the entry (ssh, Java's user.home, Node's os.userInfo) get it, not HOME; install libnss_wrapper (NONROOT_PASSWD=auto) or make the home writable",
+				"user", name, "uid", o.UID, "entry home", entry.Home, "HOME", home, "why", strings.Join(reasons, "; "))
+		} else {
+			log.Debug("passwd entry found", "user", name, "uid", o.UID)
+		}
 	case MethodNSSWrapper:
-		env, err := writeNSSFiles(sd, passwd, group, e, o.Getenv, lib)
+		env, err := writeNSSFiles(sd, passwd, group, e, groups, o.Getenv, lib)
 		if err != nil {
 			return Result{}, err
 		}
 		res.Env = env
-		logProvided(log, cmd, o, alsoAppend, name, home, sd.path, lib)
+		switch {
+		case found:
+			why := "NONROOT_PASSWD=nss-wrapper"
+			if len(reasons) > 0 {
+				why = strings.Join(reasons, "; ")
+			}
+			log.Info("the UID's passwd entry is given to COMMAND through nss_wrapper with another home",
+				"user", name, "uid", o.UID, "gid", e.GID, "home", e.Home, "dir", sd.path, "lib", lib, "entry home", entry.Home, "why", why)
+		case isTaken:
+			log.Info("passwd entry provided through nss_wrapper, taking over the image's entry of that name",
+				"user", name, "uid", o.UID, "gid", e.GID, "home", e.Home, "dir", sd.path, "lib", lib, "replaced", taken.Line(), "command", cmd.path, "libc", string(cmd.libc))
+		default:
+			logProvided(log, cmd, o, alsoAppend, name, home, sd.path, lib)
+		}
 		if !alsoAppend {
 			break
 		}
@@ -215,9 +319,11 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 		if err := appendEntry(o.PasswdFile, e); err != nil {
 			return Result{}, err
 		}
-		if _, ok := lookupGID(group, o.GID); !ok && writableFile(o.GroupFile) == nil {
-			if err := appendGroup(o.GroupFile, Group{Name: groupName(group, name, o.GID), GID: o.GID}); err != nil {
-				log.Warn("cannot add a group entry", "gid", o.GID, "err", err)
+		if len(groups) > 0 && writableFile(o.GroupFile) == nil {
+			for _, g := range groups {
+				if err := appendGroup(o.GroupFile, g); err != nil {
+					log.Warn("cannot add a group entry", "gid", g.GID, "err", err)
+				}
 			}
 		}
 		log.Info("passwd entry appended", "file", o.PasswdFile, "user", name, "uid", o.UID, "gid", o.GID, "home", home)
@@ -251,11 +357,11 @@ func logSkipped(log *slog.Logger, skipped []error) {
 
 // writeNSSFiles writes nss_wrapper's passwd and group into the state
 // directory and returns the variables that make COMMAND use them.
-func writeNSSFiles(sd *stateDir, passwd, group []byte, e Entry, getenv func(string) (string, bool), lib string) ([]Var, error) {
+func writeNSSFiles(sd *stateDir, passwd, group []byte, e Entry, groups []Group, getenv func(string) (string, bool), lib string) ([]Var, error) {
 	if err := config.ValidPasswdField(e.Home); err != nil {
 		return nil, fmt.Errorf("HOME: %w", err)
 	}
-	pf, gf, _, err := nssFiles(passwd, group, e, groupName(group, e.Name, e.GID))
+	pf, gf, _, err := nssFiles(passwd, group, e, groups)
 	if err != nil {
 		return nil, err
 	}
@@ -285,6 +391,28 @@ func groupName(group []byte, user string, gid int) string {
 		}
 	}
 	return name
+}
+
+// missingGroups returns a group for each of gids (our GID first, then
+// the supplementary ones) that the group data has no entry for, each
+// named by groupName against the data and the groups named before it,
+// so that no two names collide.
+func missingGroups(group []byte, user string, gids []int) []Group {
+	var out []Group
+	seen := map[int]bool{}
+	for _, gid := range gids {
+		if seen[gid] {
+			continue
+		}
+		seen[gid] = true
+		if _, ok := lookupGID(group, gid); ok {
+			continue
+		}
+		g := Group{Name: groupName(group, user, gid), GID: gid}
+		out = append(out, g)
+		group = append(append(append([]byte(nil), group...), '\n'), g.Line()...)
+	}
+	return out
 }
 
 // chooseHome applies the HOME plan (planHome): it creates NONROOT_HOME

@@ -26,7 +26,12 @@ func TestDecide(t *testing.T) {
 		wantErr bool
 	}{
 		{config.PasswdAuto, probe{uid: 1000, found: true, libErr: errLib}, MethodExisting, false},
-		{config.PasswdNSSWrapper, probe{uid: 1000, found: true, libErr: errLib}, MethodExisting, false},
+		{config.PasswdNSSWrapper, probe{uid: 1000, found: true, libErr: errLib}, "", true},
+		{config.PasswdNSSWrapper, probe{uid: 1000, found: true}, MethodNSSWrapper, false},
+		{config.PasswdAuto, probe{uid: 1000, found: true, homeErr: errWr}, MethodNSSWrapper, false},
+		{config.PasswdAuto, probe{uid: 1000, found: true, homeErr: errWr, libErr: errLib}, MethodExisting, false},
+		{config.PasswdEtcPasswd, probe{uid: 1000, found: true, homeErr: errWr}, MethodExisting, false},
+		{config.PasswdOff, probe{uid: 1000, found: true, homeErr: errWr}, MethodExisting, false},
 		{config.PasswdAuto, probe{uid: 0}, MethodEnv, false},
 		{config.PasswdEtcPasswd, probe{uid: 0}, MethodEnv, false},
 		{config.PasswdAuto, probe{uid: 1000}, MethodNSSWrapper, false},
@@ -200,6 +205,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 func TestProvideExisting(t *testing.T) {
 	f := newFixture(t, true)
 	home := t.TempDir()
+	must(t, os.WriteFile(f.passwd, []byte(strings.Replace(imagePasswd, "/home/app", home, 1)), 0o644))
 	res, err := Provide(f.options(1001, config.PasswdAuto, map[string]string{"HOME": home}), quiet)
 	if err != nil {
 		t.Fatal(err)
@@ -269,7 +275,7 @@ func TestProvideEtcPasswd(t *testing.T) {
 		}
 	}
 	got, _ := os.ReadFile(f.passwd)
-	want := "root:x:0:0:root:/root:/bin/bash\ndefault:x:1000680000:0:nonroot-init:" + filepath.Join(f.state, "home") + ":/bin/sh\n"
+	want := "root:x:0:0:root:/root:/bin/bash\ndefault:x:1000680000:0:default:" + filepath.Join(f.state, "home") + ":/bin/sh\n"
 	if string(got) != want {
 		t.Errorf("passwd after two runs = %q; want %q", got, want)
 	}

@@ -10,9 +10,16 @@ import (
 // Inspection is what doctor reports about the identity, found without
 // writing anything.
 type Inspection struct {
-	UID, GID  int
-	Entry     Entry
-	Found     bool
+	UID, GID int
+	Entry    Entry
+	Found    bool
+	// EntryHomeErr says why the found entry's home cannot be COMMAND's
+	// home; with Method nss-wrapper the copy gets Home instead.
+	EntryHomeErr error
+	// Taken is the image's entry of NONROOT_USERNAME, for another UID,
+	// that the provided entry takes over (TakenOK).
+	Taken     Entry
+	TakenOK   bool
 	Method    Method   // what setup would do; empty when it would fail
 	MethodErr error    // why setup would fail
 	Reasons   []string // why auto skipped a better method
@@ -59,6 +66,14 @@ func Inspect(o Options) Inspection {
 		return in
 	}
 	in.Entry, in.Found = LookupUID(passwd, o.UID)
+	in.Taken, in.TakenOK = takenEntry(passwd, o.Username, in.Found)
+	if in.Found {
+		in.EntryHomeErr = inheritedHome(in.Entry.Home, o.EUID)
+	}
+	var copyErr error
+	if in.Found {
+		copyErr = copyable(in.Entry)
+	}
 	cmd := inspectCommand(o.Command)
 	in.Lib, in.LibErr = findLib(o.NSSWrapperLib, o.LibDirs, o.GOARCH, cmd)
 	in.StateDir, in.StateSkipped, in.StateErr = inspectStateDir(stateDirCandidates(o.StateDir, o.Getenv), o.EUID)
@@ -67,7 +82,7 @@ func Inspect(o Options) Inspection {
 		in.PasswdWrErr = nameTaken(passwd, o.Username, o.PasswdFile)
 	}
 	in.PasswdExposed = writable(o.PasswdFile) == nil
-	p := probe{uid: o.UID, found: in.Found, libErr: in.LibErr, stateErr: in.StateErr, passwdWrErr: in.PasswdWrErr}
+	p := probe{uid: o.UID, found: in.Found, homeErr: in.EntryHomeErr, copyErr: copyErr, libErr: in.LibErr, stateErr: in.StateErr, passwdWrErr: in.PasswdWrErr}
 	in.Method, in.Reasons, in.MethodErr = decide(o.Mode, p)
 	if uerr := checkUsername(passwd, o.Username, o.PasswdFile); uerr != nil {
 		in.Method, in.MethodErr = "", uerr
@@ -82,6 +97,8 @@ func Inspect(o Options) Inspection {
 	entryHome := ""
 	if in.Found {
 		entryHome = in.Entry.Home
+	} else if in.TakenOK {
+		entryHome = in.Taken.Home
 	}
 	plan := planHome(gatherHome(o, entryHome))
 	in.Home = plan.path

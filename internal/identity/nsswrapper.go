@@ -198,14 +198,31 @@ func appendPreload(existing, lib string) string {
 }
 
 // nssFiles builds the passwd and group files nss_wrapper will read: the
-// image's valid lines plus the new entry, and a group line for the GID
-// when it has none. Both are validated before they are returned.
-func nssFiles(passwd, group []byte, e Entry, groupName string) (p, g []byte, dropped int, err error) {
-	pl, dp := validLines(passwd, validPasswd)
+// image's valid lines with the entry e in the place of the first line of
+// its name or its UID (an image user taken over, an entry copied with
+// another home) or else at the end, other lines of its name dropped so
+// that lookups by name and by UID agree; and the image's groups plus
+// groups (those we hold that it lacks). Both are validated before they
+// are returned.
+func nssFiles(passwd, group []byte, e Entry, groups []Group) (p, g []byte, dropped int, err error) {
+	kept, dp := validLines(passwd, validPasswd)
 	gl, dg := validLines(group, validGroup)
-	pl = append(pl, e.Line())
-	if _, ok := lookupGID(group, e.GID); !ok {
-		gl = append(gl, Group{Name: groupName, GID: e.GID}.Line())
+	pl := make([]string, 0, len(kept)+1)
+	placed := false
+	for _, l := range kept {
+		old, _ := parsePasswdLine(l) // validLines kept only lines that parse
+		if !placed && (old.Name == e.Name || old.UID == e.UID) {
+			pl, placed = append(pl, e.Line()), true
+		}
+		if old.Name != e.Name {
+			pl = append(pl, l)
+		}
+	}
+	if !placed {
+		pl = append(pl, e.Line())
+	}
+	for _, grp := range groups {
+		gl = append(gl, grp.Line())
 	}
 	p = []byte(strings.Join(pl, "\n") + "\n")
 	g = []byte(strings.Join(gl, "\n") + "\n")

@@ -18,6 +18,7 @@ func NewOptions(cfg *config.Config, passwdFile, groupFile string, creds host.Cre
 	return Options{
 		Mode:          cfg.Passwd,
 		Username:      cfg.Username,
+		Gecos:         cfg.Gecos,
 		Home:          cfg.Home,
 		NSSWrapperLib: cfg.NSSWrapperLib,
 		StateDir:      cfg.StateDir,
@@ -29,6 +30,7 @@ func NewOptions(cfg *config.Config, passwdFile, groupFile string, creds host.Cre
 		UID:           creds.UID,
 		GID:           creds.GID,
 		EUID:          creds.EUID,
+		Groups:        creds.Groups,
 		Getenv:        getenv,
 	}
 }

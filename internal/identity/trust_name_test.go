@@ -81,7 +81,7 @@ func TestTrustEtcPasswdTakenName(t *testing.T) {
 	}
 	// The file is checked again under the open descriptor, as another
 	// process may have added the name since.
-	e := Entry{Name: "daemon", UID: 1000680000, GID: 0, Gecos: gecos, Home: "/", Shell: "/bin/sh"}
+	e := Entry{Name: "daemon", UID: 1000680000, GID: 0, Gecos: "nonroot-init", Home: "/", Shell: "/bin/sh"}
 	if err := appendEntry(f.passwd, e); err == nil {
 		t.Errorf("appendEntry(a name the file has) = nil; want an error")
 	}

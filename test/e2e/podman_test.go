@@ -263,14 +263,18 @@ func TestPodmanKubePlay(t *testing.T) {
 		t.Fatalf("nginx in the pod served %q; want %q\nlogs: %s", page, want, logs())
 	}
 
-	// The identity step found podman's entry and generated nothing: no
-	// nss_wrapper copies in the state directory, only HOME, writable, and
-	// the identity for `nonroot-init exec` (env).
+	// The identity step found podman's entry, which getent outside
+	// COMMAND's environment still returns.
 	if out, err := inside("/usr/bin/getent", "passwd", "1000680000"); err != nil || out != "1000680000:*:1000680000:0:container user:/:/bin/sh\n" {
 		t.Errorf("getent passwd 1000680000 in the pod = %q, %v; want podman's own entry", out, err)
 	}
-	if out, err := inside("/bin/ls", "-A", "/tmp/nonroot-init"); err != nil || out != "env\nhome\n" {
-		t.Errorf("state directory holds %q, %v; want only env and home (nothing generated for an existing entry)", out, err)
+	// podman's entry has home /, so COMMAND gets it through nss_wrapper's
+	// copy with HOME as its home (issue #11: injected entries).
+	if out, err := inside("/bin/ls", "-A", "/tmp/nonroot-init"); err != nil || out != "env\ngroup\nhome\npasswd\n" {
+		t.Errorf("state directory holds %q, %v; want env, group, home and passwd (the injected entry copied with a writable home, and the identity for `nonroot-init exec`)", out, err)
+	}
+	if out, err := inside("/bin/grep", "^1000680000:", "/tmp/nonroot-init/passwd"); err != nil || out != "1000680000:x:1000680000:0:container user:"+home+":/bin/sh\n" {
+		t.Errorf("nss_wrapper's copy holds %q, %v; want podman's entry with home %s", out, err, home)
 	}
 	if _, err := inside("/bin/touch", home+"/probe"); err != nil {
 		t.Errorf("HOME %s is not writable by the pod's UID: %v", home, err)
