@@ -84,19 +84,40 @@ func LookPath(file, pathEnv string) (string, error) {
 
 // executable checks that p is a regular file the effective IDs may
 // execute; the kernel's answer (faccessat with AT_EACCESS) is the one exec
-// will give.
+// will give. Anything but a regular file (a directory, a FIFO, a device,
+// a socket) is EACCES, as execve says for it.
 func executable(p string) error {
 	fi, err := os.Stat(p)
 	if err != nil {
 		return err
 	}
-	if fi.IsDir() {
-		return &os.PathError{Op: "access", Path: p, Err: fmt.Errorf("is a directory: %w", unix.EACCES)}
+	if err := regularFile(p, fi.Mode()); err != nil {
+		return err
 	}
 	if err := unix.Faccessat(unix.AT_FDCWD, p, unix.X_OK, unix.AT_EACCESS); err != nil {
 		return &os.PathError{Op: "access", Path: p, Err: err}
 	}
 	return nil
+}
+
+// regularFile returns the EACCES error execve gives for a file of mode
+// that is not a regular file, naming p and its type.
+func regularFile(p string, mode os.FileMode) error {
+	if mode.IsRegular() {
+		return nil
+	}
+	kind := "not a regular file"
+	switch {
+	case mode.IsDir():
+		kind = "is a directory"
+	case mode&os.ModeNamedPipe != 0:
+		kind = "is a FIFO, not a regular file"
+	case mode&os.ModeSocket != 0:
+		kind = "is a socket, not a regular file"
+	case mode&os.ModeDevice != 0:
+		kind = "is a device, not a regular file"
+	}
+	return &os.PathError{Op: "access", Path: p, Err: fmt.Errorf("%s: %w", kind, unix.EACCES)}
 }
 
 // shebangSize is how much of a file the kernel reads to find its #! line
@@ -115,7 +136,10 @@ const maxInterpreterDepth = 4
 // then gives its own answer.
 func checkInterpreter(path string) error {
 	for depth := 0; depth < maxInterpreterDepth; depth++ {
-		interp, ok := readShebang(path)
+		interp, ok, err := readShebang(path)
+		if err != nil {
+			return err
+		}
 		if !ok {
 			return nil
 		}
@@ -127,16 +151,29 @@ func checkInterpreter(path string) error {
 	return nil
 }
 
-// readShebang returns the interpreter named by the #! line of path.
-func readShebang(path string) (string, bool) {
-	f, err := os.Open(path)
+// readShebang returns the interpreter named by the #! line of path. It
+// opens path without blocking (O_NONBLOCK: a FIFO would otherwise wait
+// for a writer, and the init with it) and reads only a regular file; any
+// other kind is the EACCES execve gives. A file that cannot be opened is
+// not judged.
+func readShebang(path string) (string, bool, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 	if err != nil {
-		return "", false
+		return "", false, nil
 	}
+	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", false, nil
+	}
+	if err := regularFile(path, fi.Mode()); err != nil {
+		return "", false, err
+	}
 	head := make([]byte, shebangSize)
 	n, _ := io.ReadFull(f, head)
-	return parseShebang(head[:n])
+	interp, ok := parseShebang(head[:n])
+	return interp, ok, nil
 }
 
 // parseShebang returns the interpreter of a #! line the way the kernel
