@@ -124,18 +124,27 @@ func regularFile(p string, mode os.FileMode) error {
 // (BINPRM_BUF_SIZE in include/uapi/linux/binfmts.h).
 const shebangSize = 256
 
-// maxInterpreterDepth is how many #! interpreters deep the kernel follows
-// (an interpreter may itself be a script): five binfmt levels.
-const maxInterpreterDepth = 4
+// maxBinfmtDepth is the deepest binfmt level the kernel runs a file at
+// (exec_binprm in fs/exec.c: "if (depth > 5) return -ELOOP"). COMMAND is
+// level 0; each #! line opens its interpreter, which is loaded one level
+// deeper. So five scripts may be stacked on a program; a sixth script's
+// interpreter is still opened (a missing one is ENOENT), but loading it
+// is ELOOP, as is everything from a seventh script on.
+const maxBinfmtDepth = 5
 
 // checkInterpreter reports the problem of a script's #! interpreter: the
 // kernel's execve of a script whose interpreter is missing fails with
 // ENOENT, which would otherwise read as "script: no such file". An
-// interpreter that is itself a script is followed as the kernel does. A
-// file that is no script, or cannot be read here, is not judged: exec
-// then gives its own answer.
+// interpreter that is itself a script is followed as the kernel does, and
+// a chain deeper than the kernel follows is its ELOOP. A file that is no
+// script, or cannot be read here, is not judged: exec then gives its own
+// answer.
 func checkInterpreter(path string) error {
-	for depth := 0; depth < maxInterpreterDepth; depth++ {
+	top := path
+	for depth := 0; ; depth++ {
+		if depth > maxBinfmtDepth {
+			return fmt.Errorf("%s: #! interpreters nested deeper than the kernel follows (%d scripts on a program at most): %w; run the last interpreter directly", top, maxBinfmtDepth, unix.ELOOP)
+		}
 		interp, ok, err := readShebang(path)
 		if err != nil {
 			return err
@@ -148,7 +157,6 @@ func checkInterpreter(path string) error {
 		}
 		path = interp
 	}
-	return nil
 }
 
 // readShebang returns the interpreter named by the #! line of path. It
