@@ -108,7 +108,9 @@ func run(args []string, host setup.Host, stdin, stdout, stderr *os.File) int {
 		fmt.Fprintf(stderr, "nonroot-init: invalid settings, nothing was changed: %v\n", err)
 		return exitUsage
 	}
-	log := newLogger(cfg, stderr)
+	// The log goes to stderr through the supervisor's writer, which never
+	// raises SIGPIPE on a socket (see supervisor.LogWriter).
+	log := newLogger(cfg, supervisor.NewLogWriter(stderr))
 	return supervise(cfg, rest, host, stdin, log)
 }
 
