@@ -2,8 +2,10 @@ package test
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -81,5 +83,114 @@ func TestTrust3SupervisorSocketStderrShutdown(t *testing.T) {
 				t.Fatalf("exit %d, COMMAND's output after SIGUSR2 %q; want 7 (COMMAND ended by the SIGTERM, not by a SIGPIPE of the init's logging)", r.Code, rest)
 			}
 		})
+	}
+}
+
+// openPty returns the master and the slave of a new pseudo-terminal.
+func openPty(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		m.Close()
+		t.Fatalf("unlockpt: %v", err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		m.Close()
+		t.Fatalf("ptsname: %v", err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		m.Close()
+		t.Fatalf("open the pty slave: %v", err)
+	}
+	return m, s
+}
+
+// TestTrust3SupervisorStalledStderr: the init's log writes must never
+// hold up supervision. Its stderr is a pipe nobody reads, a terminal
+// whose output is stopped (TCOOFF), or a terminal with TOSTOP whose
+// foreground group is COMMAND's (the init's writes raise SIGTTOU); in
+// each the init must deliver COMMAND's status. A log line longer than
+// any pipe or terminal buffer (the debug line with COMMAND's arguments)
+// makes sure a blocking write would block.
+func TestTrust3SupervisorStalledStderr(t *testing.T) {
+	// One argument may have 128 KiB (MAX_ARG_STRLEN); four make a line
+	// longer than a pipe's 64 KiB.
+	big := strings.Repeat("x", 100000)
+	for _, m := range subreaperModes {
+		for _, kind := range []string{"pipe", "pty-tcooff", "pty-tostop"} {
+			t.Run(m.name+"/"+kind, func(t *testing.T) {
+				args := []string{"--log-level=debug", "sh", "-c", "exit 3", "sh", big, big, big, big}
+				if kind == "pty-tostop" {
+					args = []string{"--log-level=debug", "sh", "-c", "exit 3"}
+				}
+				cmd := harness.Command(t, m.opts, args...)
+				var keep, stderr *os.File
+				var output chan string
+				switch kind {
+				case "pipe":
+					r, w, err := os.Pipe()
+					if err != nil {
+						t.Fatal(err)
+					}
+					keep, stderr = r, w // never read
+				default:
+					master, slave := openPty(t)
+					keep, stderr = master, slave
+					if kind == "pty-tcooff" {
+						if err := unix.IoctlSetInt(int(slave.Fd()), unix.TCXONC, unix.TCOOFF); err != nil {
+							t.Fatalf("tcflow(TCOOFF): %v", err)
+						}
+					} else {
+						tio, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
+						if err != nil {
+							t.Fatal(err)
+						}
+						tio.Lflag |= unix.TOSTOP
+						if err := unix.IoctlSetTermios(int(slave.Fd()), unix.TCSETS, tio); err != nil {
+							t.Fatal(err)
+						}
+						// The init is a job of a shell with job control
+						// that leads a session on the terminal (so the
+						// init's group is not orphaned, and a write of
+						// its raises SIGTTOU rather than EIO); the shell
+						// gives the job the foreground, the init hands
+						// it to COMMAND's group.
+						cmd = exec.Command("sh", append([]string{"-c", `set -m; "$@"; echo "init-exit=$?"`, "sh"}, cmd.Args...)...)
+						cmd.Env = harness.Command(t, m.opts).Env
+						cmd.Stdin, cmd.Stdout = slave, slave
+						cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+						output = make(chan string, 1)
+						go func() {
+							b, _ := io.ReadAll(master)
+							output <- string(b)
+						}()
+					}
+				}
+				defer keep.Close()
+				cmd.Stderr = stderr
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				stderr.Close()
+				r := harness.Wait(t, timeout, cmd)
+				if output == nil {
+					if r.Code != 3 {
+						t.Fatalf("exit %d; want COMMAND's 3", r.Code)
+					}
+					return
+				}
+				// With TOSTOP the init's lines are still written (the
+				// kernel allows a write that raises no SIGTTOU).
+				out := <-output
+				if !strings.Contains(out, "init-exit=3") || !strings.Contains(out, "started command") {
+					t.Errorf("shell exit %d, terminal output %q; want init-exit=3 and the init's debug line \"started command\"", r.Code, out)
+				}
+			})
+		}
 	}
 }

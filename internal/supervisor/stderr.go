@@ -22,8 +22,10 @@ import (
 // SIGPIPEs are the init's own too (one per line written during setup).
 // After that, stderr is no longer broken and a SIGPIPE is forwarded.
 //
-// When stderr is a socket, every SIGPIPE is sent from outside: the init
-// writes its log there with MSG_NOSIGNAL (LogWriter), which raises none.
+// The init's log itself raises no SIGPIPE any more (LogWriter writes on
+// a thread that blocks it, and with MSG_NOSIGNAL on a socket); the guard
+// stays for any other write of the init to a broken stderr pipe. When
+// stderr is a socket, every SIGPIPE is taken as sent from outside.
 type pipeGuard struct {
 	stderr int // the init's stderr, 2
 	stale  int // signals still to be received that were queued when stderr was swapped
