@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -192,5 +193,51 @@ func TestTrust3SupervisorStalledStderr(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestTrust3SupervisorGroupPIDReuse: under `unshare --pid` without
+// --mount-proc (a foreign /proc) the init, a subreaper, can only signal
+// COMMAND's process group once COMMAND has exited. A process outside the
+// tree that then got COMMAND's old pid and made itself a group leader
+// (setsid) would be killed with that group; COMMAND's zombie is kept
+// until the leftovers are handled, so its pid cannot be taken. The log
+// does not claim a leftover it never listed "survived SIGKILL".
+func TestTrust3SupervisorGroupPIDReuse(t *testing.T) {
+	harness.NeedRoot(t)
+	harness.NeedTool(t, "unshare", "setsid", "setpriv")
+	for _, m := range []struct{ name, prefix string }{
+		{"root", ""},
+		{"uid1000680000", fmt.Sprintf("setpriv --reuid %d --regid 0 --clear-groups -- ", harness.OpenShiftUID)},
+	} {
+		t.Run(m.name, func(t *testing.T) {
+			dir := harness.SharedDir(t)
+			// PID 1 of the new namespace: the init runs as its child, and
+			// the victim is made with COMMAND's pid once COMMAND is gone
+			// (ns_last_pid is per PID namespace).
+			script := fmt.Sprintf(`cd %s
+%s%s --grace-period=2s sh -c 'echo $$ > cpid; setsid sh -c "trap \"\" TERM; sleep 4" & sleep 0.3; exit 4' 2> init.err &
+INIT=$!
+while [ ! -s cpid ]; do sleep 0.05; done
+C=$(cat cpid)
+sleep 1
+echo $((C-1)) > /proc/sys/kernel/ns_last_pid
+setsid sleep 4 &
+V=$!
+wait $V; echo "victim-exit=$?"
+wait $INIT; echo "init-exit=$?"
+echo "command-pid=$C victim-pid=$V"
+`, dir, m.prefix, harness.Init(t))
+			cmd := exec.Command("unshare", "--pid", "--fork", "sh", "-c", script)
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "TMPDIR=" + harness.SharedDir(t)}
+			r := harness.Wait(t, time.Minute, cmd)
+			initErr, _ := os.ReadFile(dir + "/init.err")
+			if !strings.Contains(r.Stdout, "victim-exit=0\n") || !strings.Contains(r.Stdout, "init-exit=4\n") {
+				t.Fatalf("stdout %q; want victim-exit=0 (not killed with COMMAND's group) and init-exit=4\ninit's log: %s", r.Stdout, initErr)
+			}
+			if strings.Contains(string(initErr), "survived SIGKILL") || !strings.Contains(string(initErr), "cannot name") {
+				t.Errorf("init's log %q; want it to say the leftovers cannot be named, not that they survived SIGKILL", initErr)
+			}
+		})
 	}
 }

@@ -44,7 +44,8 @@ func (l leftovers) list() []int {
 	} else {
 		pids = descendants(l.procDir, l.self)
 	}
-	mine := map[int]bool{l.self: true}
+	// COMMAND's zombie, kept until the leftovers are gone, is none.
+	mine := map[int]bool{l.self: true, l.group: true}
 	for _, tid := range tasks(l.procDir) {
 		mine[tid] = true
 	}
