@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -237,6 +238,76 @@ echo "command-pid=$C victim-pid=$V"
 			}
 			if strings.Contains(string(initErr), "survived SIGKILL") || !strings.Contains(string(initErr), "cannot name") {
 				t.Errorf("init's log %q; want it to say the leftovers cannot be named, not that they survived SIGKILL", initErr)
+			}
+		})
+	}
+}
+
+// siginfo is the kernel's siginfo_t (128 bytes) as rt_sigqueueinfo(2)
+// takes it: signo, errno, code, then (on 64-bit, after padding) the
+// sender's pid and uid.
+type siginfo struct {
+	signo, errno, code int32
+	_                  int32
+	pid, uid           int32
+	_                  [104]byte
+}
+
+// TestTrust3SupervisorQueuedFaultSignals: a signal the Go runtime takes
+// for a fault of its own (SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV,
+// SIGSTKFLT, SIGSYS) queued to the init with rt_sigqueueinfo (si_code
+// SI_QUEUE) must not crash it: it is forwarded to COMMAND like a signal
+// sent with kill, and the init exits with COMMAND's status.
+func TestTrust3SupervisorQueuedFaultSignals(t *testing.T) {
+	harness.NeedRoot(t) // rt_sigqueueinfo to the arbitrary UID's init needs CAP_KILL
+	sigs := []int{4, 5, 7, 8, 11, 16, 31}
+	args := []string{harness.Child(t), "sigwait"}
+	for _, s := range sigs {
+		args = append(args, unix.SignalName(syscall.Signal(s)))
+	}
+	all := append(append([]struct {
+		name string
+		opts harness.Opts
+	}{}, subreaperModes...), modes...)
+	for _, m := range all {
+		t.Run(m.name, func(t *testing.T) {
+			cmd := harness.Command(t, m.opts, args...)
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer harness.KillTree(cmd.Process.Pid)
+			stdout := bufio.NewReader(out)
+			waitLine(t, stdout, "ready")
+			initPID := cmd.Process.Pid
+			if m.opts.PID1 {
+				if initPID, err = harness.ChildPID(cmd.Process.Pid); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, s := range sigs {
+				info := siginfo{signo: int32(s), code: -1 /* SI_QUEUE */, pid: int32(os.Getpid())}
+				if _, _, e := unix.Syscall(unix.SYS_RT_SIGQUEUEINFO, uintptr(initPID), uintptr(s), uintptr(unsafe.Pointer(&info))); e != 0 {
+					t.Fatalf("rt_sigqueueinfo(%d, %d): %v", initPID, s, e)
+				}
+				line, err := stdout.ReadString('\n') // COMMAND dies with the init
+				if line != fmt.Sprintf("got %d\n", s) {
+					harness.KillTree(cmd.Process.Pid)
+					cmd.Wait()
+					t.Fatalf("after queueing signal %d to the init, COMMAND printed %q (%v); want \"got %d\"\ninit's stderr: %s", s, line, err, s, stderr.String())
+				}
+			}
+			if err := syscall.Kill(initPID, syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, stdout)
+			if r := harness.Wait(t, timeout, cmd); r.Code != 7 {
+				t.Fatalf("exit %d; want COMMAND's 7\nstderr: %s", r.Code, stderr.String())
 			}
 		})
 	}

@@ -141,7 +141,7 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, stdin *os.Fil
 	// during setup or while COMMAND starts is queued, then forwarded.
 	sigs := make(chan os.Signal, 1024)
 	if err := supervisor.NotifyAll(sigs); err != nil {
-		log.Warn("COMMAND may inherit ignored signals 32 or 34", "err", err)
+		log.Warn("signal handling is incomplete", "err", err)
 	}
 	// The init needs one thread of Go code; set here rather than through
 	// GOMAXPROCS in the environment, which COMMAND would inherit. After

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/go-multierror"
 	"golang.org/x/sys/unix"
 )
 
@@ -371,7 +372,10 @@ func isTerminal(f *os.File) bool {
 // makes 32 and 34 harmless to the init with a handler that does nothing,
 // which exec resets, so COMMAND starts with their default action (see
 // holdReserved); the runtime's own handler already keeps 33 harmless.
-// A failure to install that handler is returned.
+// A signal queued with rt_sigqueueinfo(2) among those the runtime takes
+// for faults (SIGSEGV and the like) is made to read as sent by kill(2),
+// so that it is forwarded instead of crashing the init (see holdQueued).
+// A failure to install these handlers is returned.
 func NotifyAll(ch chan<- os.Signal) error {
 	sigs := make([]os.Signal, 0, 64)
 	for s := syscall.Signal(1); s <= 64; s++ {
@@ -381,5 +385,12 @@ func NotifyAll(ch chan<- os.Signal) error {
 		sigs = append(sigs, s)
 	}
 	signal.Notify(ch, sigs...)
-	return holdReserved()
+	var errs *multierror.Error
+	if err := holdReserved(); err != nil {
+		errs = multierror.Append(errs, fmt.Errorf("COMMAND may inherit ignored signals 32 or 34: %w", err))
+	}
+	if err := holdQueued(); err != nil {
+		errs = multierror.Append(errs, err)
+	}
+	return errs.ErrorOrNil()
 }

@@ -16,7 +16,7 @@ import (
 //	                         "ready", then print "got SIGUSR2" for each SIGUSR2; exit
 //	                         13 on SIGPIPE, 7 on SIGTERM
 //	testchild sigwait SIG... print "ready", then each listed signal's number as it
-//	                         arrives; exit 7 on SIGTERM
+//	                         arrives; exit 7 on SIGTERM; die with its parent
 func init() {
 	if len(os.Args) < 2 {
 		return
@@ -59,6 +59,10 @@ func shutwrStderr() error {
 }
 
 func sigwait(names []string) error {
+	// Dies with the init, so that a crashed init does not leave it behind.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl(PR_SET_PDEATHSIG): %w", err)
+	}
 	ch := make(chan os.Signal, 16)
 	for _, n := range names {
 		s := unix.SignalNum(n)
