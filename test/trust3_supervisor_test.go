@@ -217,7 +217,7 @@ func TestTrust3SupervisorGroupPIDReuse(t *testing.T) {
 			// the victim is made with COMMAND's pid once COMMAND is gone
 			// (ns_last_pid is per PID namespace).
 			script := fmt.Sprintf(`cd %s
-%s%s --grace-period=2s sh -c 'echo $$ > cpid; setsid sh -c "trap \"\" TERM; sleep 4" & sleep 0.3; exit 4' 2> init.err &
+%s%s --grace-period=2s sh -c 'echo $$ > cpid; setsid sh -c "trap \"\" TERM; sleep 30" & sleep 0.3; exit 4' 2> init.err &
 INIT=$!
 while [ ! -s cpid ]; do sleep 0.05; done
 C=$(cat cpid)
