@@ -9,6 +9,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"time"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/identity"
@@ -113,18 +115,38 @@ func run(args []string, host setup.Host, creds setup.Creds, stdin, stdout, stder
 		fmt.Fprintf(stderr, "nonroot-init: invalid settings, nothing was changed: %v\n", err)
 		return exitUsage
 	}
-	log := newLogger(cfg, stderr)
-	return supervise(cfg, rest, host, creds, stdin, log)
+	// The log goes to stderr through the supervisor's writer, which never
+	// blocks the supervision loop and never raises a signal in the init
+	// (see supervisor.LogWriter). What it still holds is flushed, for
+	// logFlushTime at most, before the exit status is returned.
+	logw := supervisor.NewLogWriter(stderr, droppedNotice(cfg))
+	defer logw.Close(logFlushTime)
+	log := newLogger(cfg, logw)
+	return supervise(cfg, rest, host, creds, stdin, log, logw)
+}
+
+// logFlushTime bounds the wait for the log at exit and before exec: a
+// stderr nobody reads must not keep COMMAND's status from its caller.
+const logFlushTime = time.Second
+
+// droppedNotice formats the log line that says how many lines the log
+// writer had to drop.
+func droppedNotice(cfg *config.Config) func(uint64) []byte {
+	return func(n uint64) []byte {
+		var b bytes.Buffer
+		newLogger(cfg, &b).Warn("log lines dropped: stderr did not take them in time", "count", n)
+		return b.Bytes()
+	}
 }
 
 // supervise runs the setup pipeline, then COMMAND, and returns the exit
 // status after REMAP_EXIT.
-func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.Creds, stdin *os.File, log *slog.Logger) int {
+func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.Creds, stdin *os.File, log *slog.Logger, logw *supervisor.LogWriter) int {
 	// Signals are registered before anything else, so that one arriving
 	// during setup or while COMMAND starts is queued, then forwarded.
 	sigs := make(chan os.Signal, 1024)
 	if err := supervisor.NotifyAll(sigs); err != nil {
-		log.Warn("COMMAND may inherit ignored signals 32 or 34", "err", err)
+		log.Warn("signal handling is incomplete", "err", err)
 	}
 	// The init needs one thread of Go code; set here rather than through
 	// GOMAXPROCS in the environment, which COMMAND would inherit. After
@@ -186,6 +208,8 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 		Log:         log,
 	}
 	if cfg.Exec {
+		// exec ends the log writer with the init: what it holds goes first.
+		logw.Flush(logFlushTime)
 		return execFailed(supervisor.Exec(opts), log)
 	}
 	ws, err := supervisor.Run(opts, sigs)

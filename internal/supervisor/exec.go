@@ -84,14 +84,15 @@ func LookPath(file, pathEnv string) (string, error) {
 
 // executable checks that p is a regular file the effective IDs may
 // execute; the kernel's answer (faccessat with AT_EACCESS) is the one exec
-// will give.
+// will give. Anything but a regular file (a directory, a FIFO, a device,
+// a socket) is EACCES, as execve says for it.
 func executable(p string) error {
 	fi, err := os.Stat(p)
 	if err != nil {
 		return err
 	}
-	if fi.IsDir() {
-		return &os.PathError{Op: "access", Path: p, Err: fmt.Errorf("is a directory: %w", unix.EACCES)}
+	if err := regularFile(p, fi.Mode()); err != nil {
+		return err
 	}
 	if err := unix.Faccessat(unix.AT_FDCWD, p, unix.X_OK, unix.AT_EACCESS); err != nil {
 		return &os.PathError{Op: "access", Path: p, Err: err}
@@ -99,23 +100,55 @@ func executable(p string) error {
 	return nil
 }
 
+// regularFile returns the EACCES error execve gives for a file of mode
+// that is not a regular file, naming p and its type.
+func regularFile(p string, mode os.FileMode) error {
+	if mode.IsRegular() {
+		return nil
+	}
+	kind := "not a regular file"
+	switch {
+	case mode.IsDir():
+		kind = "is a directory"
+	case mode&os.ModeNamedPipe != 0:
+		kind = "is a FIFO, not a regular file"
+	case mode&os.ModeSocket != 0:
+		kind = "is a socket, not a regular file"
+	case mode&os.ModeDevice != 0:
+		kind = "is a device, not a regular file"
+	}
+	return &os.PathError{Op: "access", Path: p, Err: fmt.Errorf("%s: %w", kind, unix.EACCES)}
+}
+
 // shebangSize is how much of a file the kernel reads to find its #! line
 // (BINPRM_BUF_SIZE in include/uapi/linux/binfmts.h).
 const shebangSize = 256
 
-// maxInterpreterDepth is how many #! interpreters deep the kernel follows
-// (an interpreter may itself be a script): five binfmt levels.
-const maxInterpreterDepth = 4
+// maxBinfmtDepth is the deepest binfmt level the kernel runs a file at
+// (exec_binprm in fs/exec.c: "if (depth > 5) return -ELOOP"). COMMAND is
+// level 0; each #! line opens its interpreter, which is loaded one level
+// deeper. So five scripts may be stacked on a program; a sixth script's
+// interpreter is still opened (a missing one is ENOENT), but loading it
+// is ELOOP, as is everything from a seventh script on.
+const maxBinfmtDepth = 5
 
 // checkInterpreter reports the problem of a script's #! interpreter: the
 // kernel's execve of a script whose interpreter is missing fails with
 // ENOENT, which would otherwise read as "script: no such file". An
-// interpreter that is itself a script is followed as the kernel does. A
-// file that is no script, or cannot be read here, is not judged: exec
-// then gives its own answer.
+// interpreter that is itself a script is followed as the kernel does, and
+// a chain deeper than the kernel follows is its ELOOP. A file that is no
+// script, or cannot be read here, is not judged: exec then gives its own
+// answer.
 func checkInterpreter(path string) error {
-	for depth := 0; depth < maxInterpreterDepth; depth++ {
-		interp, ok := readShebang(path)
+	top := path
+	for depth := 0; ; depth++ {
+		if depth > maxBinfmtDepth {
+			return fmt.Errorf("%s: #! interpreters nested deeper than the kernel follows (%d scripts on a program at most): %w; run the last interpreter directly", top, maxBinfmtDepth, unix.ELOOP)
+		}
+		interp, ok, err := readShebang(path)
+		if err != nil {
+			return err
+		}
 		if !ok {
 			return nil
 		}
@@ -124,19 +157,31 @@ func checkInterpreter(path string) error {
 		}
 		path = interp
 	}
-	return nil
 }
 
-// readShebang returns the interpreter named by the #! line of path.
-func readShebang(path string) (string, bool) {
-	f, err := os.Open(path)
+// readShebang returns the interpreter named by the #! line of path. It
+// opens path without blocking (O_NONBLOCK: a FIFO would otherwise wait
+// for a writer, and the init with it) and reads only a regular file; any
+// other kind is the EACCES execve gives. A file that cannot be opened is
+// not judged.
+func readShebang(path string) (string, bool, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 	if err != nil {
-		return "", false
+		return "", false, nil
 	}
+	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", false, nil
+	}
+	if err := regularFile(path, fi.Mode()); err != nil {
+		return "", false, err
+	}
 	head := make([]byte, shebangSize)
 	n, _ := io.ReadFull(f, head)
-	return parseShebang(head[:n])
+	interp, ok := parseShebang(head[:n])
+	return interp, ok, nil
 }
 
 // parseShebang returns the interpreter of a #! line the way the kernel

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,7 +32,8 @@ func newLeftovers(self int, procDir string, pid1 bool) leftovers {
 
 // list returns the leftovers proven through our own /proc: as PID 1 every
 // other process of the namespace, else our descendants; never the init
-// or one of its threads. It is nil when /proc is not our namespace's.
+// or one of its threads, nor COMMAND's zombie. It is nil when /proc is
+// not our namespace's.
 func (l leftovers) list() []int {
 	if !l.own {
 		return nil
@@ -44,7 +46,8 @@ func (l leftovers) list() []int {
 	} else {
 		pids = descendants(l.procDir, l.self)
 	}
-	mine := map[int]bool{l.self: true}
+	// COMMAND's zombie, kept until the leftovers are gone, is none.
+	mine := map[int]bool{l.self: true, l.group: true}
 	for _, tid := range tasks(l.procDir) {
 		mine[tid] = true
 	}
@@ -63,19 +66,77 @@ func (l leftovers) list() []int {
 // foreign /proc only COMMAND's process group is signalled.
 func (l leftovers) signal(sigs ...syscall.Signal) []int {
 	pids := l.list()
+	var procs []proc
+	if l.own && !l.pid1 {
+		for _, p := range pids {
+			if pr, err := readProc(l.procDir, p); err == nil {
+				procs = append(procs, pr)
+			}
+		}
+	}
 	for _, sig := range sigs {
 		switch {
 		case l.pid1:
 			_ = unix.Kill(-1, sig)
 		case l.own:
-			for _, p := range pids {
-				_ = unix.Kill(p, sig)
-			}
+			l.signalListed(procs, sig)
 		case l.group > 1:
 			_ = unix.Kill(-l.group, sig)
 		}
 	}
 	return pids
+}
+
+// signalListed sends sig to each listed descendant that is still the
+// process that was listed. Between the listing and the signal a listed
+// process may die and its pid go to a process outside the tree; so each
+// gets a pidfd (pidfd_open, which names one process for good), and only
+// when its /proc entry, read after the pidfd was opened, still shows the
+// listed start time, with every parent up to the init also as listed, is
+// the signal sent through the pidfd (pidfd_send_signal). On a kernel
+// without pidfds (before 5.3: ENOSYS) the check is made and kill(2) is
+// used, which leaves the small window between the check and the kill.
+func (l leftovers) signalListed(procs []proc, sig syscall.Signal) {
+	listed := make(map[int]proc, len(procs))
+	for _, p := range procs {
+		listed[p.pid] = p
+	}
+	for _, p := range procs {
+		fd, err := unix.PidfdOpen(p.pid, 0)
+		switch {
+		case errors.Is(err, unix.ENOSYS):
+			if l.stillListed(p.pid, listed) {
+				_ = unix.Kill(p.pid, sig)
+			}
+			continue
+		case err != nil:
+			continue // gone
+		}
+		if l.stillListed(p.pid, listed) {
+			_ = unix.PidfdSendSignal(fd, sig, nil, 0)
+		}
+		_ = unix.Close(fd)
+	}
+}
+
+// stillListed reports whether pid, and each of its parents up to the
+// init, is the process listed: same start time, read again from /proc.
+func (l leftovers) stillListed(pid int, listed map[int]proc) bool {
+	for range len(listed) + 1 {
+		want, ok := listed[pid]
+		if !ok {
+			return false
+		}
+		now, err := readProc(l.procDir, pid)
+		if err != nil || now.start != want.start {
+			return false
+		}
+		if now.ppid == l.self {
+			return true
+		}
+		pid = now.ppid
+	}
+	return false
 }
 
 // logAttrs describes the leftovers for a log line.

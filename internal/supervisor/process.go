@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"os"
+	"runtime"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -27,3 +28,8 @@ func Exec(opts Options) error {
 	err := syscall.Exec(opts.Path, opts.Argv, opts.Env)
 	return startError(opts, &os.PathError{Op: "exec", Path: opts.Path, Err: err})
 }
+
+// The init's supervision loop runs on the main thread, where the kernel
+// puts the orphans it hands to a subreaper or to PID 1 (see Run): a
+// LockOSThread in an init function keeps main.main there.
+func init() { runtime.LockOSThread() }

@@ -7,9 +7,9 @@ package supervisor
 // nss_wrapper).
 func Programs(path string) []string {
 	chain := []string{path}
-	for depth := 0; depth < maxInterpreterDepth; depth++ {
-		interp, ok := readShebang(path)
-		if !ok {
+	for depth := 0; depth <= maxBinfmtDepth; depth++ {
+		interp, ok, err := readShebang(path)
+		if err != nil || !ok {
 			break
 		}
 		chain = append(chain, interp)

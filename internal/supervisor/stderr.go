@@ -21,6 +21,11 @@ import (
 // Signals queued at that moment were queued before the swap: their
 // SIGPIPEs are the init's own too (one per line written during setup).
 // After that, stderr is no longer broken and a SIGPIPE is forwarded.
+//
+// The init's log itself raises no SIGPIPE any more (LogWriter writes on
+// a thread that blocks it, and with MSG_NOSIGNAL on a socket); the guard
+// stays for any other write of the init to a broken stderr pipe. When
+// stderr is a socket, every SIGPIPE is taken as sent from outside.
 type pipeGuard struct {
 	stderr int // the init's stderr, 2
 	stale  int // signals still to be received that were queued when stderr was swapped
@@ -41,7 +46,7 @@ func (g *pipeGuard) own(sig syscall.Signal, queued int, log **slog.Logger) bool 
 	if stale {
 		return true
 	}
-	if !brokenPipe(g.stderr) {
+	if !brokenPipe(g.stderr) || isSocket(g.stderr) {
 		return false
 	}
 	*log = slog.New(slog.DiscardHandler)

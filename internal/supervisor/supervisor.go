@@ -15,9 +15,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/go-multierror"
 	"golang.org/x/sys/unix"
 )
 
@@ -60,21 +62,63 @@ func Run(opts Options, other <-chan os.Signal) (unix.WaitStatus, error) {
 	defer signal.Stop(chld)
 	sigs := signalSources{chld: chld, other: other}
 
-	pid, err := start(opts)
+	// COMMAND's zombie is kept, unreaped, until its leftovers are dealt
+	// with: its pid, and so its process group's number, cannot be taken
+	// by a process outside the tree while that group is signalled. That
+	// needs the wait loop on the main thread (the init's package init
+	// locks it there), where the kernel puts every orphan, and COMMAND
+	// forked on another thread: a wait limited to the main thread's
+	// children (__WNOTHREAD) then reaps every other zombie but never
+	// COMMAND. Elsewhere (a caller not on the main thread) COMMAND is
+	// reaped with the others.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	kids := &children{hold: unix.Gettid() == unix.Getpid()}
+
+	pid, release, err := start(opts)
 	if err != nil {
 		return 0, err
 	}
+	defer close(release)
+	kids.cmd = pid
 	opts.Log.Debug("started command", "pid", pid, "argv", opts.Argv)
 
-	status := waitChild(pid, &opts, sigs)
+	waitChild(kids, &opts, sigs)
+	terminateLeftovers(kids, opts, sigs)
+	status := kids.final()
 	opts.Log.Debug("command exited", "pid", pid, "status", Status(status))
-	terminateLeftovers(pid, opts, sigs)
 	return status, nil
 }
 
-// start starts COMMAND in its own process group and releases the handle:
-// from here on only the wait4(-1) loop waits for it.
-func start(opts Options) (int, error) {
+// start starts COMMAND (see startProcess) from a goroutine locked to a
+// thread of its own, which it keeps until release is closed: COMMAND is
+// that thread's child, not the main thread's (see Run).
+func start(opts Options) (int, chan<- struct{}, error) {
+	type started struct {
+		pid int
+		err error
+	}
+	done := make(chan started)
+	release := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		pid, err := startProcess(opts)
+		done <- started{pid, err}
+		if err == nil {
+			<-release
+		}
+	}()
+	s := <-done
+	if s.err != nil {
+		return 0, nil, s.err
+	}
+	return s.pid, release, nil
+}
+
+// startProcess starts COMMAND in its own process group and releases the
+// handle: from here on only the reaper waits for it.
+func startProcess(opts Options) (int, error) {
 	tty := isTerminal(opts.Stdin)
 	attr := &os.ProcAttr{
 		Env:   opts.Env,
@@ -114,15 +158,14 @@ type signalSources struct {
 	other <-chan os.Signal
 }
 
-// waitChild forwards signals and reaps zombies until COMMAND's own status
-// comes back from wait4.
-func waitChild(pid int, opts *Options, sigs signalSources) unix.WaitStatus {
+// waitChild forwards signals and reaps zombies until COMMAND has exited.
+func waitChild(kids *children, opts *Options, sigs signalSources) {
 	guard := pipeGuard{stderr: 2}
 	for {
 		// Drain before blocking: a fast child may have exited before we
 		// got here, and SIGCHLDs merge, so one signal can mean many exits.
-		if st, found, _ := reap(pid); found {
-			return st
+		if kids.reap(); kids.exited {
+			return
 		}
 		select {
 		case <-sigs.chld:
@@ -132,39 +175,81 @@ func waitChild(pid int, opts *Options, sigs signalSources) unix.WaitStatus {
 				continue
 			}
 			if sig != unix.SIGURG && sig != unix.SIGCHLD {
-				forward(pid, sig, *opts)
+				forward(kids.cmd, sig, *opts)
 			}
 		}
 	}
 }
 
-// reap collects every exited child without blocking. It reports the
-// status of pid if pid was among them, and whether no child is left at
-// all (wait4 says ECHILD).
-func reap(pid int) (status unix.WaitStatus, found, none bool) {
-	for {
-		var ws unix.WaitStatus
-		wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		switch {
-		case errors.Is(err, unix.EINTR):
-			continue
-		case err != nil || wpid <= 0:
-			return status, found, errors.Is(err, unix.ECHILD)
-		case wpid == pid:
-			status, found = ws, true
-		}
-	}
+// children reaps the init's children and follows COMMAND.
+type children struct {
+	cmd    int  // COMMAND's pid
+	hold   bool // COMMAND's zombie is kept until final (see Run)
+	exited bool // COMMAND has exited
+	reaped bool // and was reaped, with status
+	status unix.WaitStatus
 }
 
-// noPID is the pid reap looks for when it looks for none in particular:
-// wait4 reports a reaped child by its pid, never by 0 (which is WNOHANG's
-// "no child has exited yet"), so it never matches.
+// reap collects every exited child without blocking, but COMMAND when it
+// is held. It reports whether no child is left but a held COMMAND (wait4
+// says ECHILD).
+func (c *children) reap() (none bool) {
+	flags := unix.WNOHANG
+	if c.hold {
+		flags |= unix.WNOTHREAD
+	}
+	for {
+		var ws unix.WaitStatus
+		wpid, err := unix.Wait4(-1, &ws, flags, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || wpid <= 0 {
+			none = errors.Is(err, unix.ECHILD)
+			break
+		}
+		if wpid == c.cmd && c.cmd != noPID {
+			// Also when held: its thread ended and it moved to ours.
+			c.status, c.exited, c.reaped = ws, true, true
+		}
+	}
+	if c.hold && !c.exited && c.cmd != noPID {
+		// WNOWAIT: see that COMMAND exited, leave its zombie.
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, c.cmd, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		c.exited = err == nil && info.Signo == int32(unix.SIGCHLD)
+		if errors.Is(err, unix.ECHILD) {
+			c.exited = true // not ours any more: final reports it
+		}
+	}
+	return none
+}
+
+// final reaps COMMAND, if it is still held, and returns its status.
+func (c *children) final() unix.WaitStatus {
+	for !c.reaped {
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(c.cmd, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		c.status, c.reaped = ws, true
+		if err != nil {
+			// Cannot happen for a child of ours; report a failure.
+			c.status = unix.WaitStatus(1 << 8)
+		}
+	}
+	return c.status
+}
+
+// noPID is the pid of COMMAND before it starts: wait4 reports a reaped
+// child by its pid, never by 0 (which is WNOHANG's "no child has exited
+// yet"), so it never matches.
 const noPID = 0
 
 // drainAll reaps every exited child and reports whether none is left.
 func drainAll() bool {
-	_, _, none := reap(noPID)
-	return none
+	return (&children{}).reap()
 }
 
 // forward sends sig (after rewriting) to COMMAND or its process group.
@@ -192,8 +277,8 @@ const killWait = time.Second
 // terminateLeftovers sends SIGTERM to the processes left once COMMAND
 // (pid) has exited, reaps them, and sends SIGKILL to those still there
 // after the grace period.
-func terminateLeftovers(pid int, opts Options, sigs signalSources) {
-	if drainAll() {
+func terminateLeftovers(kids *children, opts Options, sigs signalSources) {
+	if kids.reap() {
 		// No child is left. As PID 1 there may still be processes that
 		// entered the namespace from outside (exec into the container):
 		// they get SIGTERM, and the kernel kills them when we exit.
@@ -203,7 +288,7 @@ func terminateLeftovers(pid int, opts Options, sigs signalSources) {
 		return
 	}
 	l := newLeftovers(os.Getpid(), opts.ProcDir, opts.PID1)
-	l.group = pid
+	l.group = kids.cmd
 	// A stopped process would keep the SIGTERM pending until the grace
 	// period ends in SIGKILL; SIGCONT lets it act on it (as systemd does).
 	if pids := l.signal(unix.SIGTERM, unix.SIGCONT); !l.own || len(pids) > 0 {
@@ -211,12 +296,12 @@ func terminateLeftovers(pid int, opts Options, sigs signalSources) {
 	}
 	deadline := time.NewTimer(opts.GracePeriod)
 	defer deadline.Stop()
-	for !drainAll() {
+	for !kids.reap() {
 		select {
 		case <-sigs.chld: // look again
 		case <-sigs.other: // nobody to forward to any more
 		case <-deadline.C:
-			killRemaining(l, opts, sigs)
+			killRemaining(kids, l, opts, sigs)
 			return
 		}
 	}
@@ -225,11 +310,11 @@ func terminateLeftovers(pid int, opts Options, sigs signalSources) {
 // killRemaining sends SIGKILL and reaps until no child is left, or until
 // killWait has passed: then it gives up on the survivors and says which
 // they are.
-func killRemaining(l leftovers, opts Options, sigs signalSources) {
+func killRemaining(kids *children, l leftovers, opts Options, sigs signalSources) {
 	pids := l.signal(unix.SIGKILL)
 	timer := time.NewTimer(killWait)
 	defer timer.Stop()
-	for !drainAll() {
+	for !kids.reap() {
 		select {
 		case <-sigs.chld:
 			// A death can reparent its children to us: they get SIGKILL
@@ -237,6 +322,13 @@ func killRemaining(l leftovers, opts Options, sigs signalSources) {
 			l.signal(unix.SIGKILL)
 		case <-sigs.other:
 		case <-timer.C:
+			if !l.own && !l.pid1 {
+				// None was ever listed: which they are, and whether
+				// they got SIGKILL, is not known.
+				opts.Log.Warn("children are left that the init cannot name (its /proc is not of its PID namespace; only COMMAND's process group was signalled); exiting with COMMAND's status without them",
+					l.logAttrs(nil)...)
+				return
+			}
 			opts.Log.Warn("leftover processes survived SIGKILL (not ours to signal, or stuck in the kernel); exiting with COMMAND's status without them",
 				l.logAttrs(l.list())...)
 			return
@@ -280,7 +372,10 @@ func isTerminal(f *os.File) bool {
 // makes 32 and 34 harmless to the init with a handler that does nothing,
 // which exec resets, so COMMAND starts with their default action (see
 // holdReserved); the runtime's own handler already keeps 33 harmless.
-// A failure to install that handler is returned.
+// A signal queued with rt_sigqueueinfo(2) among those the runtime takes
+// for faults (SIGSEGV and the like) is made to read as sent by kill(2),
+// so that it is forwarded instead of crashing the init (see holdQueued).
+// A failure to install these handlers is returned.
 func NotifyAll(ch chan<- os.Signal) error {
 	sigs := make([]os.Signal, 0, 64)
 	for s := syscall.Signal(1); s <= 64; s++ {
@@ -290,5 +385,12 @@ func NotifyAll(ch chan<- os.Signal) error {
 		sigs = append(sigs, s)
 	}
 	signal.Notify(ch, sigs...)
-	return holdReserved()
+	var errs *multierror.Error
+	if err := holdReserved(); err != nil {
+		errs = multierror.Append(errs, fmt.Errorf("COMMAND may inherit ignored signals 32 or 34: %w", err))
+	}
+	if err := holdQueued(); err != nil {
+		errs = multierror.Append(errs, err)
+	}
+	return errs.ErrorOrNil()
 }
