@@ -130,8 +130,8 @@ func TestTrust2IdentitySharedHome(t *testing.T) {
 // TestTrust2IdentityRootHomeNoFollow: started as root, nonroot-init does
 // not create a NONROOT_HOME through a symbolic link another user planted
 // in a shared directory (root's mkdir -p used to follow it and make the
-// directory where the link pointed); it warns, and COMMAND still gets the
-// HOME that was asked for.
+// directory where the link pointed), nor gives it to COMMAND as HOME; it
+// warns.
 func TestTrust2IdentityRootHomeNoFollow(t *testing.T) {
 	harness.NeedRoot(t)
 	target := t.TempDir()
@@ -153,7 +153,9 @@ func TestTrust2IdentityRootHomeNoFollow(t *testing.T) {
 	if !strings.Contains(r.Stderr, "NONROOT_HOME") || !strings.Contains(r.Stderr, "symbolic link of uid 1234") {
 		t.Errorf("no warning naming NONROOT_HOME and the link of uid 1234:\n%s", r.Stderr)
 	}
-	if got := idEnv(t, r)["HOME"]; got != home {
-		t.Errorf("COMMAND got HOME=%s; want %s (NONROOT_HOME is honoured)", got, home)
+	// Root does not use it either (review 4): COMMAND, root, would read
+	// the rc files uid 1234 can put where the link points.
+	if got := idEnv(t, r)["HOME"]; got == home {
+		t.Errorf("COMMAND got HOME=%s; want another HOME (root takes no shared NONROOT_HOME)", got)
 	}
 }

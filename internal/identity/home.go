@@ -20,7 +20,7 @@ type homeFacts struct {
 	envErr     error  // inheritedHome(env): nil when $HOME can be COMMAND's HOME
 	entry      string // the home of the UID's passwd entry, empty without one
 	entryErr   error  // the same for it
-	uid        int
+	uid        int    // who uses HOME: root never takes a shared one
 }
 
 // homePlan is where HOME goes, before anything is created.
@@ -52,10 +52,18 @@ type skippedHome struct {
 // out of it. With none usable HOME keeps $HOME unless it is shared (else
 // /), and the caller warns.
 func planHome(f homeFacts) homePlan {
-	if f.setting != "" {
-		return homePlan{path: f.setting, setting: true}
-	}
 	var skipped []skippedHome
+	if f.setting != "" {
+		// Root never takes a HOME another user could plant files in, even
+		// when NONROOT_HOME names it: a root shell (COMMAND without
+		// RUN_AS, or a `nonroot-init exec` session of kubectl exec as
+		// root) would run that user's .bashrc as root. Another UID is
+		// only warned: it can hurt only itself.
+		if f.uid != 0 || !errors.Is(f.settingErr, errSharedHome) {
+			return homePlan{path: f.setting, setting: true}
+		}
+		skipped = append(skipped, skippedHome{"NONROOT_HOME", f.setting, f.settingErr})
+	}
 	for _, c := range []struct {
 		what, home string
 		err        error
@@ -81,7 +89,9 @@ func gatherHome(o Options, entryHome string) homeFacts {
 	f := homeFacts{setting: o.Home, entry: entryHome, uid: o.UID}
 	if o.Home != "" {
 		f.settingErr = sharedHome(o.Home, o.EUID)
-		return f
+		if o.UID != 0 || !errors.Is(f.settingErr, errSharedHome) {
+			return f
+		}
 	}
 	f.env, _ = o.Getenv("HOME")
 	f.envErr = inheritedHome(f.env, o.EUID)

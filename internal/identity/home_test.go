@@ -31,6 +31,10 @@ func TestPlanHome(t *testing.T) {
 			homePlan{path: "/home/e", skipped: []skippedHome{{"$HOME", "/tmp", shared}}}},
 		{"a shared $HOME is not the fallback either", homeFacts{env: "/tmp", envErr: shared, entryErr: bad, uid: 1000},
 			homePlan{path: "/", inState: true, skipped: []skippedHome{{"$HOME", "/tmp", shared}}}},
+		{"root never takes a shared NONROOT_HOME", homeFacts{setting: "/tmp/apphome", settingErr: shared, env: "/root", uid: 0},
+			homePlan{path: "/root", skipped: []skippedHome{{"NONROOT_HOME", "/tmp/apphome", shared}}}},
+		{"another UID takes a shared NONROOT_HOME (with a warning)", homeFacts{setting: "/tmp/apphome", settingErr: shared, uid: 1000680000},
+			homePlan{path: "/tmp/apphome", setting: true}},
 		{"root with a shared $HOME gets /", homeFacts{env: "/tmp", envErr: shared, entryErr: bad, uid: 0},
 			homePlan{path: "/", skipped: []skippedHome{{"$HOME", "/tmp", shared}}}},
 	} {

@@ -428,14 +428,10 @@ func chooseHome(o Options, entryHome string, state func() (*stateDir, error), lo
 	}
 	switch {
 	case plan.setting:
+		// Root never gets here with a shared NONROOT_HOME (planHome
+		// passes it over), so its mkdir -p cannot follow a planted link.
 		if errors.Is(f.settingErr, errSharedHome) {
 			log.Warn("NONROOT_HOME is used as set, but another user could plant files in it; point it at a directory only COMMAND's user can write", "home", o.Home, "err", f.settingErr)
-			if o.EUID == 0 {
-				if _, err := os.Stat(o.Home); err != nil {
-					log.Warn("NONROOT_HOME is not created: root does not make a shared home", "home", o.Home, "err", err)
-				}
-				return plan.path
-			}
 		}
 		if err := os.MkdirAll(o.Home, 0o700); err != nil {
 			log.Warn("NONROOT_HOME cannot be created", "home", o.Home, "err", err)
