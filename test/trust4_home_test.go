@@ -11,7 +11,7 @@ import (
 )
 
 // TestTrust4RootExecSharedHome: a root `nonroot-init exec` session (kubectl
-// exec as root into a RUN_AS container) never gets a HOME that another
+// exec as root into a container run as root) never gets a HOME that another
 // user could plant files in, even when NONROOT_HOME names it: that user's
 // .bashrc would run as root. A missing NONROOT_HOME below a shared
 // directory is the same (anyone could make it first). Found by a hostile
@@ -39,7 +39,7 @@ func TestTrust4RootExecSharedHome(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, home := range []string{owned, filepath.Join(shared, "missing")} {
-		r := harness.Run(t, 30*time.Second, harness.Opts{Env: []string{"HOME=/root", "NONROOT_RUN_AS=1000680000:0", "NONROOT_HOME=" + home}},
+		r := harness.Run(t, 30*time.Second, harness.Opts{Env: []string{"HOME=/root", "NONROOT_HOME=" + home}},
 			"exec", "--", "sh", "-c", `echo "$HOME"`)
 		got := strings.TrimSpace(r.Stdout)
 		if r.Code != 0 || got == home || strings.HasPrefix(got, base) {

@@ -31,11 +31,26 @@ func writeExecEnv(cfg *config.Config, creds Creds, env *Env, vars []identity.Var
 // init wrote to STATE_DIR/env set on top (identity.ReadEnv finds it by
 // the init's STATE_DIR rule). With no running init (no STATE_DIR, or no
 // env file in it) it runs the identity step itself, as step 2 does,
-// without writing STATE_DIR/env. Steps 1, 3, 4 and 5 never run. A refused
+// without writing STATE_DIR/env. Started as root with NONROOT_RUN_AS, it
+// first switches to that user as step 1 does (without fix-permissions).
+// Steps 3, 4 and 5 never run. A refused
 // env file is an *identity.EnvFileError; a setting that cannot work is an
 // *identity.UsageError.
 func ExecEnv(cfg *config.Config, host Host, creds Creds, log *slog.Logger) (*Env, error) {
 	env := NewEnv(host.Environ)
+	// A session started as root (kubectl exec as root into a container
+	// whose init drops to NONROOT_RUN_AS) gets the user COMMAND has, not
+	// root: step 1's switch (groups, bounding set, no_new_privs), without
+	// fix-permissions, which the init has run. Then the target user's
+	// STATE_DIR is the one found.
+	if creds.EUID == 0 && cfg.RunAs != nil && cfg.RunAs.UID != 0 {
+		c := *cfg
+		c.Volumes = nil
+		var err error
+		if creds, err = dropPrivileges(&c, host, creds, log); err != nil {
+			return nil, &FailedError{Step: "privileges", Err: err}
+		}
+	}
 	vars, path, err := identity.ReadEnv(cfg.StateDir, env.Get, creds.EUID)
 	switch {
 	case err == nil:
