@@ -292,7 +292,7 @@ func Provide(o Options, log *slog.Logger) (Result, error) {
 			log.Debug("passwd entry found", "user", name, "uid", o.UID)
 		}
 	case MethodNSSWrapper:
-		env, err := writeNSSFiles(sd, passwd, group, e, groups, o.Getenv, lib)
+		env, err := writeNSSFiles(sd, passwd, group, e, groups, append([]int{e.GID, o.GID}, o.Groups...), o.Getenv, lib)
 		if err != nil {
 			return Result{}, err
 		}
@@ -357,11 +357,11 @@ func logSkipped(log *slog.Logger, skipped []error) {
 
 // writeNSSFiles writes nss_wrapper's passwd and group into the state
 // directory and returns the variables that make COMMAND use them.
-func writeNSSFiles(sd *stateDir, passwd, group []byte, e Entry, groups []Group, getenv func(string) (string, bool), lib string) ([]Var, error) {
+func writeNSSFiles(sd *stateDir, passwd, group []byte, e Entry, groups []Group, ours []int, getenv func(string) (string, bool), lib string) ([]Var, error) {
 	if err := config.ValidPasswdField(e.Home); err != nil {
 		return nil, fmt.Errorf("HOME: %w", err)
 	}
-	pf, gf, _, err := nssFiles(passwd, group, e, groups)
+	pf, gf, _, err := nssFiles(passwd, group, e, groups, ours)
 	if err != nil {
 		return nil, err
 	}

@@ -204,9 +204,16 @@ func appendPreload(existing, lib string) string {
 // that lookups by name and by UID agree; and the image's groups plus
 // groups (those we hold that it lacks). Both are validated before they
 // are returned.
-func nssFiles(passwd, group []byte, e Entry, groups []Group) (p, g []byte, dropped int, err error) {
+func nssFiles(passwd, group []byte, e Entry, groups []Group, ours []int) (p, g []byte, dropped int, err error) {
 	kept, dp := validLines(passwd, validPasswd)
 	gl, dg := validLines(group, validGroup)
+	mine := make(map[int]bool, len(ours))
+	for _, gid := range ours {
+		mine[gid] = true
+	}
+	for i, l := range gl {
+		gl[i] = withoutMember(l, e.Name, mine)
+	}
 	pl := make([]string, 0, len(kept)+1)
 	placed := false
 	for _, l := range kept {
@@ -233,4 +240,29 @@ func nssFiles(passwd, group []byte, e Entry, groups []Group) (p, g []byte, dropp
 		return nil, nil, 0, err
 	}
 	return p, g, dp + dg, nil
+}
+
+// withoutMember drops name from the member list of line, a valid group
+// line, unless the group's GID is one of ours. In the copy, the groups
+// the provided name belongs to are the ones the kernel gave us: a
+// taken-over postgres must not look like a member of the image's shadow,
+// disk or sudo to programs that read member lists (getgrouplist, `id
+// postgres`), when the process is in none of them.
+func withoutMember(line, name string, ours map[int]bool) string {
+	g, err := parseGroupLine(line)
+	if err != nil || ours[g.GID] || g.Members == "" {
+		return line
+	}
+	members := strings.Split(g.Members, ",")
+	kept := make([]string, 0, len(members))
+	for _, m := range members {
+		if strings.TrimSpace(m) != name {
+			kept = append(kept, m)
+		}
+	}
+	if len(kept) == len(members) {
+		return line
+	}
+	f := strings.SplitN(line, ":", 4)
+	return f[0] + ":" + f[1] + ":" + f[2] + ":" + strings.Join(kept, ",")
 }

@@ -95,7 +95,7 @@ func TestLookupUID(t *testing.T) {
 func TestNSSFiles(t *testing.T) {
 	e := Entry{Name: "default", UID: 1000680000, GID: 0, Gecos: "nonroot-init", Home: "/tmp/h", Shell: "/bin/sh"}
 	group := "root:x:0:\nbad\n"
-	p, g, dropped, err := nssFiles([]byte(imagePasswd), []byte(group), e, missingGroups([]byte(group), "default", []int{e.GID}))
+	p, g, dropped, err := nssFiles([]byte(imagePasswd), []byte(group), e, missingGroups([]byte(group), "default", []int{e.GID}), []int{e.GID})
 	if err != nil {
 		t.Fatalf("nssFiles: %v", err)
 	}
@@ -111,14 +111,14 @@ func TestNSSFiles(t *testing.T) {
 	}
 
 	e.GID = 5000
-	_, g, _, err = nssFiles([]byte(imagePasswd), []byte(group), e, missingGroups([]byte(group), "default", []int{e.GID}))
+	_, g, _, err = nssFiles([]byte(imagePasswd), []byte(group), e, missingGroups([]byte(group), "default", []int{e.GID}), []int{e.GID})
 	if err != nil || string(g) != "root:x:0:\ndefault:x:5000:\n" {
 		t.Errorf("group for a new gid = %q, %v; want a default:x:5000: line", g, err)
 	}
 
 	for _, bad := range []string{"/tmp/a:b", "/tmp/a\nroot:x:0:0::/:/bin/sh"} {
 		e.Home = bad
-		if _, _, _, err := nssFiles(nil, nil, e, nil); err == nil {
+		if _, _, _, err := nssFiles(nil, nil, e, nil, nil); err == nil {
 			t.Errorf("nssFiles with home %q: no error; want the injection refused", bad)
 		}
 	}

@@ -125,7 +125,7 @@ func TestTrust2NSSFilesAsGlibc(t *testing.T) {
 	passwd := "root:x:0:0:root:/root:/bin/sh\n#app:x:1000680000:0::/home/app:/bin/sh\n+nis:x:5:5::/:/bin/sh\n  sp:x:6:6::/:/bin/sh\n"
 	group := "root:x:0:\n#grp:x:5:\n+nis:x:6:\n sp:x:7:\n"
 	e := Entry{Name: "default", UID: 1000680000, GID: 0, Gecos: "nonroot-init", Home: "/h", Shell: "/bin/sh"}
-	p, g, dropped, err := nssFiles([]byte(passwd), []byte(group), e, missingGroups([]byte(group), "default", []int{e.GID}))
+	p, g, dropped, err := nssFiles([]byte(passwd), []byte(group), e, missingGroups([]byte(group), "default", []int{e.GID}), []int{e.GID})
 	wantP := "root:x:0:0:root:/root:/bin/sh\n" + e.Line() + "\n"
 	if err != nil || string(p) != wantP || string(g) != "root:x:0:\n" || dropped != 6 {
 		t.Errorf("nssFiles(comments, +/- and indented lines) = %q, %q, %d, %v; want %q, %q, 6, nil", p, g, dropped, err, wantP, "root:x:0:\n")

@@ -46,7 +46,7 @@ func TestTrustCRLFLookup(t *testing.T) {
 func TestTrustCRLFNSSFilesKeepImageUsers(t *testing.T) {
 	passwd, group := readTestdata(t, "passwd-crlf"), readTestdata(t, "group-crlf")
 	e := Entry{Name: "default", UID: 1000680000, GID: 5000, Gecos: "nonroot-init", Home: "/tmp/h", Shell: "/bin/sh"}
-	p, g, dropped, err := nssFiles(passwd, group, e, missingGroups(group, e.Name, []int{e.GID}))
+	p, g, dropped, err := nssFiles(passwd, group, e, missingGroups(group, e.Name, []int{e.GID}), []int{e.GID})
 	if err != nil {
 		t.Fatalf("nssFiles(CRLF files): %v", err)
 	}
