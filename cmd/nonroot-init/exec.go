@@ -40,6 +40,15 @@ func execCmd(raw config.Raw, args []string, host setup.Host, creds setup.Creds, 
 		return exitUsage
 	}
 	log := newLogger(execLogConfig(cfg), stderr)
+	// With no running init, the identity is provided here, and its
+	// nss_wrapper build must fit the program the kernel will run (a musl
+	// shell never gets glibc's): look COMMAND up first, as the init does.
+	initPath, _ := setup.NewEnv(host.Environ).Get("PATH")
+	found, err := supervisor.LookPath(argv[0], initPath)
+	if err != nil {
+		return execFailed(err, log)
+	}
+	host.Command = supervisor.Programs(found)
 	env, err := setup.ExecEnv(cfg, host, creds, log)
 	if err != nil {
 		if ue := new(identity.UsageError); errors.As(err, &ue) {
