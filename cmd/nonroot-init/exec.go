@@ -44,11 +44,10 @@ func execCmd(raw config.Raw, args []string, host setup.Host, creds setup.Creds, 
 	// nss_wrapper build must fit the program the kernel will run (a musl
 	// shell never gets glibc's): look COMMAND up first, as the init does.
 	initPath, _ := setup.NewEnv(host.Environ).Get("PATH")
-	found, err := supervisor.LookPath(argv[0], initPath)
+	found, err := findCommand(argv[0], initPath, &host)
 	if err != nil {
 		return execFailed(err, log)
 	}
-	host.Command = supervisor.Programs(found)
 	env, err := setup.ExecEnv(cfg, host, creds, log)
 	if err != nil {
 		if ue := new(identity.UsageError); errors.As(err, &ue) {
@@ -58,8 +57,7 @@ func execCmd(raw config.Raw, args []string, host setup.Host, creds setup.Creds, 
 		log.Error("no identity for COMMAND, not started", "err", err)
 		return exitSetup
 	}
-	pathEnv, _ := env.Get("PATH")
-	path, err := supervisor.LookPath(argv[0], pathEnv)
+	path, err := lookAgain(argv[0], found, initPath, env, cfg.RunAs != nil)
 	if err != nil {
 		return execFailed(err, log)
 	}

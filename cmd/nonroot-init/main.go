@@ -166,13 +166,10 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 	// 9). PATH is the init's own here; the lookup after setup sees the
 	// environment COMMAND gets.
 	pathEnv, _ := setup.NewEnv(host.Environ).Get("PATH")
-	found, err := supervisor.LookPath(argv[0], pathEnv)
+	found, err := findCommand(argv[0], pathEnv, &host)
 	if err != nil {
 		return execFailed(err, log)
 	}
-	// Step 2 picks the nss_wrapper build for the program the kernel
-	// will run: COMMAND, or its #! interpreter.
-	host.Command = supervisor.Programs(found)
 
 	res, err := setup.Run(cfg, host, creds, log)
 	if err != nil {
@@ -186,11 +183,7 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 		return exitSetup
 	}
 
-	// Again, with the effective IDs COMMAND will have: after RUN_AS, a
-	// file root could execute may not be one the target user can (then
-	// 126, or a later PATH entry is the one exec would find).
-	pathEnv, _ = res.Env.Get("PATH")
-	path, err := supervisor.LookPath(argv[0], pathEnv)
+	path, err := lookAgain(argv[0], found, pathEnv, res.Env, cfg.RunAs != nil)
 	if err != nil {
 		return execFailed(err, log)
 	}
@@ -264,4 +257,31 @@ Exit status: COMMAND's status; 128+N when COMMAND was killed by signal N;
 2 for a usage or configuration error; 78 when a setup step failed;
 126 when COMMAND cannot be executed; 127 when it is not found.
 `)
+}
+
+// findCommand looks COMMAND up on pathEnv before any setup step, so that
+// a missing or unexecutable one (127, 126) changes nothing, and records in
+// host the programs the kernel will load for it (COMMAND, then each #!
+// interpreter): step 2 picks the nss_wrapper build for the last one.
+func findCommand(name, pathEnv string, host *setup.Host) (string, error) {
+	found, err := supervisor.LookPath(name, pathEnv)
+	if err != nil {
+		return "", err
+	}
+	host.Command = supervisor.Programs(found)
+	return found, nil
+}
+
+// lookAgain is COMMAND's path once setup is done: found again when the
+// answer may have changed, that is when the PATH COMMAND gets differs
+// from the one found was looked up on, or when a RUN_AS switch may have
+// changed who asks (a file root could execute may not be one the target
+// user can: then 126, or a later PATH entry is the one exec would find).
+// Otherwise the first lookup stands, and no PATH directory is read twice.
+func lookAgain(name, found, pathBefore string, env *setup.Env, switched bool) (string, error) {
+	pathAfter, _ := env.Get("PATH")
+	if pathAfter == pathBefore && !switched {
+		return found, nil
+	}
+	return supervisor.LookPath(name, pathAfter)
 }

@@ -167,17 +167,6 @@ func privilegesFacts(s *Section, j *Identity, st procfs.Status, stErr error, sw 
 		if sw.untrusted != "" {
 			untrusted = "; " + sw.untrusted
 		}
-		s.Add("run as", "uid %d gid %d groups %s (facts above are before the switch)%s", sw.target.UID, sw.target.GID, joinInts(sw.plan.Groups), untrusted)
+		s.Add("run as", "uid %d gid %d groups %s (facts above are before the switch)%s", sw.target.UID, sw.target.GID, privileges.FormatGroups(sw.plan.Groups), untrusted)
 	}
-}
-
-func joinInts(ids []int) string {
-	if len(ids) == 0 {
-		return "none"
-	}
-	parts := make([]string, len(ids))
-	for i, id := range ids {
-		parts[i] = fmt.Sprint(id)
-	}
-	return strings.Join(parts, ",")
 }

@@ -69,22 +69,11 @@ func (d *stateDir) close() {
 // STATE_DIR/home/.bashrc by name long after our checks, so every
 // directory of the path must stay as it was.
 func openStateDir(candidates []string, euid int) (sd *stateDir, skipped []error, err error) {
-	for _, p := range candidates {
-		parent, pfd, err := openParent(p, euid)
-		if err != nil {
-			skipped = append(skipped, err)
-			continue
-		}
-		p = filepath.Join(parent, filepath.Base(p))
-		fd, err := ensureDirAt(pfd, filepath.Base(p), euid)
-		fsx.Close(pfd)
-		if err != nil {
-			skipped = append(skipped, fmt.Errorf("%s: %w", p, err))
-			continue
-		}
-		return &stateDir{path: p, fd: fd}, skipped, nil
-	}
-	if len(skipped) == 0 {
+	sd, skipped = firstStateDir(candidates, euid, ensureDirAt)
+	switch {
+	case sd != nil:
+		return sd, skipped, nil
+	case len(skipped) == 0:
 		return nil, nil, errors.New("no candidate directory")
 	}
 	return nil, skipped, errlist.Join(skipped...)
@@ -205,6 +194,20 @@ func checkOwnDir(st unix.Stat_t, uid int) error {
 // so the search goes on past it, as past a refused one. With none found,
 // the error is ErrNoState, joined with why each candidate was skipped.
 func openExistingStateDir(candidates []string, euid int) (*stateDir, []error, error) {
+	sd, skipped := firstStateDir(candidates, euid, openOwnDirAt)
+	switch {
+	case sd != nil:
+		return sd, skipped, nil
+	case len(skipped) == 0:
+		return nil, nil, ErrNoState
+	}
+	return nil, skipped, fmt.Errorf("%w: %w", ErrNoState, errlist.Join(skipped...))
+}
+
+// firstStateDir returns the first candidate that open (ensureDirAt, or
+// openOwnDirAt to make nothing) accepts in its parent, reached as
+// openParent allows, and why each one before it was skipped.
+func firstStateDir(candidates []string, euid int, open func(dirfd int, name string, euid int) (int, error)) (*stateDir, []error) {
 	var skipped []error
 	for _, p := range candidates {
 		parent, pfd, err := openParent(p, euid)
@@ -213,18 +216,15 @@ func openExistingStateDir(candidates []string, euid int) (*stateDir, []error, er
 			continue
 		}
 		p = filepath.Join(parent, filepath.Base(p))
-		fd, err := openOwnDirAt(pfd, filepath.Base(p), euid)
+		fd, err := open(pfd, filepath.Base(p), euid)
 		fsx.Close(pfd)
 		if err != nil {
 			skipped = append(skipped, fmt.Errorf("%s: %w", p, err))
 			continue
 		}
-		return &stateDir{path: p, fd: fd}, skipped, nil
+		return &stateDir{path: p, fd: fd}, skipped
 	}
-	if len(skipped) == 0 {
-		return nil, nil, ErrNoState
-	}
-	return nil, skipped, fmt.Errorf("%w: %w", ErrNoState, errlist.Join(skipped...))
+	return nil, skipped
 }
 
 // inspectStateDir judges the candidates as openStateDir does, without

@@ -94,3 +94,16 @@ func primaryGID(passwd []byte, uid int) (int, bool) {
 	}
 	return 0, false
 }
+
+// FormatGroups writes a group list for the log and doctor: "0,2000", or
+// "none".
+func FormatGroups(ids []int) string {
+	if len(ids) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.Itoa(id)
+	}
+	return strings.Join(parts, ",")
+}

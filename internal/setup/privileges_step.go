@@ -3,7 +3,6 @@ package setup
 import (
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/identity"
@@ -38,8 +37,8 @@ func dropPrivileges(cfg *config.Config, host Host, creds Creds, log *slog.Logger
 		return creds, nil
 	}
 	after := Creds{UID: target.UID, GID: target.GID, EUID: target.UID, EGID: target.GID, Groups: plan.Groups}
-	log.Info("dropped privileges", "uid", target.UID, "gid", target.GID, "groups", joinInts(plan.Groups),
-		"dropped_groups", joinInts(plan.DroppedGroups), "capabilities", privileges.CapNames(plan.Caps), "no_new_privs", cfg.NoNewPrivs)
+	log.Info("dropped privileges", "uid", target.UID, "gid", target.GID, "groups", privileges.FormatGroups(plan.Groups),
+		"dropped_groups", privileges.FormatGroups(plan.DroppedGroups), "capabilities", privileges.CapNames(plan.Caps), "no_new_privs", cfg.NoNewPrivs)
 	if plan.BoundingKept != 0 {
 		what := "a setuid-root or file-capability program COMMAND runs can regain them"
 		if cfg.NoNewPrivs {
@@ -124,15 +123,4 @@ func provideIdentity(cfg *config.Config, host Host, creds Creds, env *Env, log *
 		env.Set(v.Key, v.Value)
 	}
 	return res, nil
-}
-
-func joinInts(ids []int) string {
-	if len(ids) == 0 {
-		return "none"
-	}
-	parts := make([]string, len(ids))
-	for i, id := range ids {
-		parts[i] = fmt.Sprint(id)
-	}
-	return strings.Join(parts, ",")
 }

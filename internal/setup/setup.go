@@ -5,6 +5,7 @@
 package setup
 
 import (
+	"errors"
 	"log/slog"
 	"strings"
 
@@ -43,9 +44,14 @@ func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger) (Result, 
 	env := NewEnv(host.Environ)
 
 	// A NONROOT_USERNAME of a UID-0 entry is a usage error (exit 2), found
-	// before step 1 changes anything.
-	if err := identity.CheckUsername(host.PasswdFile, cfg.Username); err != nil {
-		return Result{}, err
+	// before anything changes. Step 2 checks it before it writes; only
+	// when step 1 is to act (root with RUN_AS: fix-permissions, the
+	// switch) must it be checked here first. Other starts read
+	// /etc/passwd once.
+	if creds.EUID == 0 && cfg.RunAs != nil {
+		if err := identity.CheckUsername(host.PasswdFile, cfg.Username); err != nil {
+			return Result{}, err
+		}
 	}
 
 	// 1. Drop privileges (RUN_AS): fix-permissions on VOLUMES first.
@@ -58,6 +64,9 @@ func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger) (Result, 
 	// 2. Identity: a passwd entry, HOME, USER and LOGNAME; the same
 	// identity goes to STATE_DIR/env for `nonroot-init exec`.
 	id, err := provideIdentity(cfg, host, creds, env, log)
+	if ue := new(identity.UsageError); errors.As(err, &ue) {
+		return Result{}, err // a setting, not a failed step (exit 2)
+	}
 	if err != nil {
 		return Result{}, &FailedError{Step: "identity", Err: err}
 	}
