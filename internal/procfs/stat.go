@@ -14,6 +14,12 @@ type Stat struct {
 	Comm  string // the command name, without its parentheses
 	State byte   // R, S, D, Z, T, ...
 	PPID  int
+	// StartTime is field 22 (starttime): when the process started, in
+	// clock ticks since boot; it tells a process from a later one given
+	// the same pid. HasStartTime is false, and StartTime 0, when the
+	// line ends before field 22 or that field is not a number.
+	StartTime    uint64
+	HasStartTime bool
 }
 
 // ReadStat reads the stat file at path and parses it with ParseStat; the
@@ -30,8 +36,8 @@ func ReadStat(path string) (Stat, error) {
 	return st, nil
 }
 
-// ParseStat parses the pid, command name, state and parent pid of a
-// /proc/PID/stat line ("42 (sh) S 1 42 42 0 ..."). The command name is
+// ParseStat parses the pid, command name, state, parent pid and start
+// time of a /proc/PID/stat line ("42 (sh) S 1 42 42 0 ..."). The command name is
 // in parentheses and may itself hold spaces, parentheses and anything
 // that looks like the fields after it, so it ends at the last ')' of the
 // line, and the fields are counted from there (as runc and procps do).
@@ -56,7 +62,14 @@ func ParseStat(s string) (Stat, error) {
 	if err != nil {
 		return Stat{}, fmt.Errorf("parse stat %q: parent pid %q is not a number", s, f[1])
 	}
-	return Stat{PID: int(pid), Comm: s[open+1 : end], State: f[0][0], PPID: int(ppid)}, nil
+	st := Stat{PID: int(pid), Comm: s[open+1 : end], State: f[0][0], PPID: int(ppid)}
+	const startField = 22 - 3 // f[0] is field 3, the state
+	if len(f) > startField {
+		if n, err := strconv.ParseUint(f[startField], 10, 64); err == nil {
+			st.StartTime, st.HasStartTime = n, true
+		}
+	}
+	return st, nil
 }
 
 // Processes returns the stat of every process of procDir (the entries

@@ -2,10 +2,8 @@ package supervisor
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/nonroot-init/nonroot-init/internal/procfs"
 )
@@ -47,37 +45,12 @@ type proc struct {
 // readProc reads the pid, parent and start time of pid from procDir.
 func readProc(procDir string, pid int) (proc, error) {
 	path := filepath.Join(procDir, strconv.Itoa(pid), "stat")
-	b, err := os.ReadFile(path)
+	st, err := procfs.ReadStat(path)
 	if err != nil {
 		return proc{}, err
 	}
-	st, err := procfs.ParseStat(string(b))
-	if err != nil {
-		return proc{}, fmt.Errorf("%s: %w", path, err)
+	if !st.HasStartTime {
+		return proc{}, fmt.Errorf("%s: no start time (field 22)", path)
 	}
-	start, err := parseStartTime(string(b))
-	if err != nil {
-		return proc{}, fmt.Errorf("%s: %w", path, err)
-	}
-	return proc{pid: st.PID, ppid: st.PPID, start: start}, nil
-}
-
-// parseStartTime returns field 22 (starttime) of a /proc/PID/stat line;
-// the fields are counted after the command name's last ')', as
-// procfs.ParseStat does.
-func parseStartTime(s string) (uint64, error) {
-	end := strings.LastIndexByte(s, ')')
-	if end < 0 {
-		return 0, fmt.Errorf("parse stat %q: no command name in parentheses", s)
-	}
-	f := strings.Fields(s[end+1:])
-	const startField = 22 - 3 // f[0] is field 3, the state
-	if len(f) <= startField {
-		return 0, fmt.Errorf("parse stat %q: no start time (field 22)", s)
-	}
-	n, err := strconv.ParseUint(f[startField], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("parse stat %q: start time %q is not a number", s, f[startField])
-	}
-	return n, nil
+	return proc{pid: st.PID, ppid: st.PPID, start: st.StartTime}, nil
 }

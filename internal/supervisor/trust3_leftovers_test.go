@@ -33,7 +33,9 @@ func TestTrust3SignalListedVerifies(t *testing.T) {
 	}
 }
 
-func TestTrust3ParseStartTime(t *testing.T) {
+// readProc takes the start time from procfs.ParseStat, and a stat line
+// without one is an error.
+func TestTrust3ReadProcStartTime(t *testing.T) {
 	real := "25320 (cat) R 25316 25320 25316 34817 25320 4194304 94 0 0 0 0 0 0 0 20 0 1 0 1234567 5799936 180 18446744073709551615"
 	for _, tc := range []struct {
 		line string
@@ -46,9 +48,10 @@ func TestTrust3ParseStartTime(t *testing.T) {
 		{"42 (sh) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 x 0", 0, false},            // not a number
 		{"garbage", 0, false},
 	} {
-		got, err := parseStartTime(tc.line)
-		if got != tc.want || (err == nil) != tc.ok {
-			t.Errorf("parseStartTime(%q) = %d, %v; want %d, ok %v", tc.line, got, err, tc.want, tc.ok)
+		dir := fakeProc(t, nil, map[string]string{"7": tc.line})
+		got, err := readProc(dir, 7)
+		if got.start != tc.want || (err == nil) != tc.ok {
+			t.Errorf("readProc(%q) = %d, %v; want %d, ok %v", tc.line, got.start, err, tc.want, tc.ok)
 		}
 	}
 }
