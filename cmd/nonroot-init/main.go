@@ -23,6 +23,7 @@ import (
 	"github.com/nonroot-init/nonroot-init/internal/identity"
 	"github.com/nonroot-init/nonroot-init/internal/setup"
 	"github.com/nonroot-init/nonroot-init/internal/supervisor"
+	"golang.org/x/sys/unix"
 )
 
 // Set by the Makefile with -ldflags -X.
@@ -171,7 +172,12 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 		return execFailed(err, log)
 	}
 
-	res, err := setup.Run(cfg, host, creds, log)
+	inbox := supervisor.NewInbox(sigs)
+	res, err := setup.Run(cfg, host, creds, log, setup.Processes{Inbox: inbox, Stdin: stdin})
+	if ie := new(setup.InterruptedError); errors.As(err, &ie) {
+		log.Info("stopped during setup, COMMAND not started", "step", ie.Step, "signal", unix.SignalName(ie.Signal))
+		return 128 + int(ie.Signal)
+	}
 	if err != nil {
 		// A setting that cannot work with this image (a NONROOT_USERNAME
 		// of uid 0) is found before step 1 changes anything.
@@ -199,8 +205,14 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 		ProcDir:     host.ProcDir,
 		Umask:       cfg.Umask,
 		Log:         log,
+		Held:        inbox.Held(),
 	}
 	if cfg.Exec {
+		if held := inbox.Held(); len(held) > 0 {
+			// exec leaves no one to forward them: say so rather than
+			// lose them silently.
+			log.Warn("signals that arrived during setup are lost with NONROOT_EXEC=true", "signals", supervisor.SignalNames(held))
+		}
 		// exec ends the log writer with the init: what it holds goes first.
 		logw.Flush(logFlushTime)
 		return execFailed(supervisor.Exec(opts), log)

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -105,6 +106,33 @@ type Config struct {
 	// NoNewPrivs sets no_new_privs before COMMAND starts; it defaults to
 	// whether RunAs is set.
 	NoNewPrivs bool
+	// FileEnv are the names NAME whose NAME_FILE gives NAME (step 6);
+	// FileEnvAll is "*": every set X_FILE whose X is unset.
+	FileEnv    []string
+	FileEnvAll bool
+	// Wait are the dependencies of step 7, all within WaitTimeout.
+	Wait        []Dependency
+	WaitTimeout time.Duration
+	// Hooks are the directories of step 8; HookTimeout bounds each hook.
+	Hooks       []string
+	HookTimeout time.Duration
+	// ReloadSignal is sent to COMMAND after a template source changed and
+	// every pair was rendered and written again; 0: no reload.
+	ReloadSignal syscall.Signal
+	// ReloadCheck is the command line (argv) run after a re-render and
+	// before the signal; nil: none.
+	ReloadCheck []string
+}
+
+// Dependency is one item of NONROOT_WAIT.
+type Dependency struct {
+	// Raw is the item as given, for messages.
+	Raw string
+	// Scheme is tcp, http, https, unix or file.
+	Scheme string
+	// Addr is HOST:PORT for tcp, the absolute path for unix and file,
+	// and the whole URL for http and https.
+	Addr string
 }
 
 // Parse validates every setting of r. All bad values are reported together
@@ -215,10 +243,204 @@ func Parse(r Raw) (*Config, error) {
 	if c.LogFormat, err = oneOf(r.LogFormat, LogText, LogJSON); err != nil {
 		bad("LOG_FORMAT", err)
 	}
+	if c.FileEnv, c.FileEnvAll, err = ParseFileEnv(r.FileEnv); err != nil {
+		bad("FILE_ENV", err)
+	}
+	if c.Wait, err = ParseWait(r.Wait); err != nil {
+		bad("WAIT", err)
+	}
+	if c.WaitTimeout, err = positiveDuration(r.WaitTimeout); err != nil {
+		bad("WAIT_TIMEOUT", err)
+	}
+	for _, h := range List(r.Hooks) {
+		if err := absPath(h); err != nil {
+			bad("HOOKS", err)
+			continue
+		}
+		c.Hooks = append(c.Hooks, filepath.Clean(h))
+	}
+	if c.HookTimeout, err = positiveDuration(r.HookTimeout); err != nil {
+		bad("HOOK_TIMEOUT", err)
+	}
+	if strings.TrimSpace(r.ReloadSignal) != "" {
+		sig, err := ParseSignal(r.ReloadSignal)
+		switch {
+		case err != nil:
+			bad("RELOAD_SIGNAL", err)
+		case sig == syscall.SIGKILL || sig == syscall.SIGSTOP:
+			bad("RELOAD_SIGNAL", fmt.Errorf("%q would stop COMMAND, not reload it; use the signal COMMAND reloads on, e.g. HUP", r.ReloadSignal))
+		case len(c.Templates) == 0 && strings.TrimSpace(r.Templates) == "":
+			bad("RELOAD_SIGNAL", fmt.Errorf("is set but NONROOT_TEMPLATES is empty, so there is nothing to watch; set NONROOT_TEMPLATES or unset NONROOT_RELOAD_SIGNAL"))
+		case c.Exec:
+			bad("RELOAD_SIGNAL", fmt.Errorf("needs the init to keep running, but NONROOT_EXEC=true replaces it with COMMAND; unset one of them"))
+		}
+		c.ReloadSignal = sig
+	}
+	if strings.TrimSpace(r.ReloadCheck) != "" {
+		if c.ReloadCheck, err = SplitCommandLine(r.ReloadCheck); err != nil {
+			bad("RELOAD_CHECK", err)
+		} else if strings.TrimSpace(r.ReloadSignal) == "" {
+			bad("RELOAD_CHECK", fmt.Errorf("is set but NONROOT_RELOAD_SIGNAL is not, so it would never run; set NONROOT_RELOAD_SIGNAL (e.g. HUP)"))
+		}
+	}
 	if err := errlist.OrNil(errs); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// positiveDuration parses a duration above zero, such as 60s or 5m.
+func positiveDuration(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a duration above zero such as 30s or 5m", v)
+	}
+	return d, nil
+}
+
+// ParseFileEnv parses NONROOT_FILE_ENV: variable names, or "*" alone for
+// every set X_FILE whose X is unset.
+func ParseFileEnv(s string) (names []string, all bool, err error) {
+	var errs *multierror.Error
+	seen := map[string]bool{}
+	items := List(s)
+	for _, item := range items {
+		switch {
+		case item == "*":
+			all = true
+			if len(items) > 1 {
+				errs = multierror.Append(errs, fmt.Errorf("%q: * already names every variable; give * alone or a list of names", s))
+			}
+		case !validEnvName(item):
+			errs = multierror.Append(errs, fmt.Errorf("%q is not a variable name (letters, digits and _, not starting with a digit)", item))
+		case seen[item]:
+			errs = multierror.Append(errs, fmt.Errorf("%q is given twice", item))
+		default:
+			seen[item] = true
+			names = append(names, item)
+		}
+	}
+	if all {
+		names = nil
+	}
+	return names, all, errlist.OrNil(errs)
+}
+
+// ParseWait parses NONROOT_WAIT: tcp://HOST:PORT, http://... and
+// https://... URLs, unix:///PATH and file:///PATH.
+func ParseWait(s string) ([]Dependency, error) {
+	var out []Dependency
+	var errs *multierror.Error
+	for _, item := range List(s) {
+		d, err := parseDependency(item)
+		if err != nil {
+			errs = multierror.Append(errs, err)
+			continue
+		}
+		out = append(out, d)
+	}
+	return out, errlist.OrNil(errs)
+}
+
+func parseDependency(item string) (Dependency, error) {
+	scheme, rest, ok := strings.Cut(item, "://")
+	d := Dependency{Raw: item, Scheme: strings.ToLower(scheme)}
+	if !ok {
+		return d, fmt.Errorf("%q has no scheme; use tcp://HOST:PORT, http://HOST[:PORT]/PATH, https://..., unix:///PATH or file:///PATH", item)
+	}
+	switch d.Scheme {
+	case "tcp":
+		u, err := url.Parse(item)
+		if err != nil || u.Host == "" || u.Port() == "" || u.Hostname() == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			return d, fmt.Errorf("%q is not tcp://HOST:PORT, e.g. tcp://db:5432", item)
+		}
+		if p, err := strconv.Atoi(u.Port()); err != nil || p < 1 || p > 65535 {
+			return d, fmt.Errorf("%q: port %q is not a number from 1 to 65535", item, u.Port())
+		}
+		d.Addr = u.Host
+	case "http", "https":
+		u, err := url.Parse(item)
+		if err != nil || u.Hostname() == "" {
+			return d, fmt.Errorf("%q is not an %s URL with a host, e.g. %s://api:8080/healthz", item, d.Scheme, d.Scheme)
+		}
+		if p := u.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+				return d, fmt.Errorf("%q: port %q is not a number from 1 to 65535", item, p)
+			}
+		}
+		d.Addr = item
+	case "unix", "file":
+		if !strings.HasPrefix(rest, "/") {
+			return d, fmt.Errorf("%q: the path must be absolute, with three slashes: %s:///run/app.sock", item, d.Scheme)
+		}
+		d.Addr = filepath.Clean(rest)
+	default:
+		return d, fmt.Errorf("%q: scheme %q is not one of tcp, http, https, unix, file", item, scheme)
+	}
+	return d, nil
+}
+
+// SplitCommandLine splits a command line into words as a shell would for
+// plain words and quotes: blanks separate words, '...' keeps everything
+// literal, "..." keeps blanks and honours \" and \\, a backslash outside
+// quotes escapes the next character. Nothing is expanded; for pipes,
+// variables or globs, write sh -c '...'.
+func SplitCommandLine(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case c == '\'':
+			inWord = true
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				return nil, fmt.Errorf("%q: a ' is not closed", s)
+			}
+			cur.WriteString(s[i+1 : i+1+j])
+			i += j + 1
+		case c == '"':
+			inWord = true
+			closed := false
+			for i++; i < len(s); i++ {
+				if s[i] == '"' {
+					closed = true
+					break
+				}
+				if s[i] == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\') {
+					i++
+				}
+				cur.WriteByte(s[i])
+			}
+			if !closed {
+				return nil, fmt.Errorf("%q: a \" is not closed", s)
+			}
+		case c == '\\':
+			if i+1 == len(s) {
+				return nil, fmt.Errorf("%q ends in a lone backslash", s)
+			}
+			inWord = true
+			i++
+			cur.WriteByte(s[i])
+		default:
+			inWord = true
+			cur.WriteByte(c)
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	if len(words) == 0 {
+		return nil, fmt.Errorf("%q has no command", s)
+	}
+	return words, nil
 }
 
 // List splits a comma-separated setting, dropping blanks around items and

@@ -24,6 +24,8 @@ func defaults() Raw {
 		GracePeriod: "5s",
 		LogLevel:    "info",
 		LogFormat:   "text",
+		WaitTimeout: "60s",
+		HookTimeout: "5m",
 	}
 }
 
@@ -44,6 +46,8 @@ func TestParseDefaults(t *testing.T) {
 		RemapExit:      map[int]int{},
 		LogLevel:       slog.LevelInfo,
 		LogFormat:      "text",
+		WaitTimeout:    time.Minute,
+		HookTimeout:    5 * time.Minute,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Parse(defaults)\n got %+v\nwant %+v", c, want)
@@ -203,6 +207,13 @@ func TestParseReportsEveryProblem(t *testing.T) {
 		RemapExit:      "x",
 		LogLevel:       "x",
 		LogFormat:      "x",
+		FileEnv:        "x-",
+		Wait:           "x",
+		WaitTimeout:    "x",
+		Hooks:          "rel",
+		HookTimeout:    "x",
+		ReloadSignal:   "x",
+		ReloadCheck:    "'",
 	}
 	_, err := Parse(r)
 	if err == nil {
@@ -210,9 +221,10 @@ func TestParseReportsEveryProblem(t *testing.T) {
 	}
 	envs := []string{"USERNAME", "HOME", "PASSWD", "NSS_WRAPPER_LIB", "STATE_DIR", "VOLUMES", "VOLUME_CHECK",
 		"TEMPLATES", "PORTS", "PORT_OFFSET", "RUN_AS", "UMASK", "SUBREAPER", "EXEC", "SIGNAL_GROUP",
-		"REWRITE_SIGNALS", "GRACE_PERIOD", "REMAP_EXIT", "LOG_LEVEL", "LOG_FORMAT"}
+		"REWRITE_SIGNALS", "GRACE_PERIOD", "REMAP_EXIT", "LOG_LEVEL", "LOG_FORMAT",
+		"FILE_ENV", "WAIT", "WAIT_TIMEOUT", "HOOKS", "HOOK_TIMEOUT", "RELOAD_SIGNAL", "RELOAD_CHECK"}
 	lines := strings.Split(err.Error(), "\n")
-	if want := "20 problems:"; lines[0] != want {
+	if want := "27 problems:"; lines[0] != want {
 		t.Errorf("first line %q, want %q; whole error:\n%v", lines[0], want, err)
 	}
 	if len(lines) != len(envs)+1 {

@@ -48,6 +48,13 @@ type Raw struct {
 	LogFormat      string `split_words:"true" default:"text" flag:"log-format" desc:"text or json"`
 	Gecos          string `split_words:"true" flag:"gecos" desc:"GECOS (full name) field of the provided entry, read by git, finger and mail (default: the login name)"`
 	NoNewPrivs     string `split_words:"true" flag:"no-new-privs" bool:"true" desc:"set no_new_privs before COMMAND, so a setuid program cannot give back what RUN_AS dropped (default true with RUN_AS, else false)"`
+	FileEnv        string `split_words:"true" flag:"file-env" desc:"comma-separated names (or *) of variables that may come from files: NAME_FILE=/path gives COMMAND NAME"`
+	Wait           string `split_words:"true" flag:"wait" desc:"comma-separated dependencies to wait for before COMMAND: tcp://HOST:PORT, http(s)://..., unix:///PATH, file:///PATH"`
+	WaitTimeout    string `split_words:"true" default:"60s" flag:"wait-timeout" desc:"how long all of NONROOT_WAIT may take together"`
+	Hooks          string `split_words:"true" flag:"hooks" desc:"comma-separated directories of executables run in order after setup, before COMMAND"`
+	HookTimeout    string `split_words:"true" default:"5m" flag:"hook-timeout" desc:"how long one hook may run"`
+	ReloadSignal   string `split_words:"true" flag:"reload-signal" desc:"signal sent to COMMAND after a template source changed and was rendered again (empty: no reload)"`
+	ReloadCheck    string `split_words:"true" flag:"reload-check" desc:"command line run after a re-render, before the signal; non-zero keeps the old files (e.g. nginx -t)"`
 }
 
 // FromEnv reads the NONROOT_* variables of the process environment, with

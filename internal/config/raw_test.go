@@ -15,7 +15,8 @@ import (
 // specEnv is the settings table of SPEC.md, in its order.
 var specEnv = []string{"USERNAME", "HOME", "PASSWD", "NSS_WRAPPER_LIB", "STATE_DIR", "VOLUMES", "VOLUME_CHECK",
 	"TEMPLATES", "PORTS", "PORT_OFFSET", "RUN_AS", "UMASK", "SUBREAPER", "EXEC", "SIGNAL_GROUP",
-	"REWRITE_SIGNALS", "GRACE_PERIOD", "REMAP_EXIT", "LOG_LEVEL", "LOG_FORMAT", "GECOS", "NO_NEW_PRIVS"}
+	"REWRITE_SIGNALS", "GRACE_PERIOD", "REMAP_EXIT", "LOG_LEVEL", "LOG_FORMAT", "GECOS", "NO_NEW_PRIVS",
+	"FILE_ENV", "WAIT", "WAIT_TIMEOUT", "HOOKS", "HOOK_TIMEOUT", "RELOAD_SIGNAL", "RELOAD_CHECK"}
 
 // clearEnv unsets every NONROOT_ variable for the test (t.Setenv restores
 // them afterwards).

@@ -32,7 +32,7 @@ func TestCredsStepsReceiveInjected(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 	cfg := &config.Config{Passwd: config.PasswdAuto, Username: "default", StateDir: filepath.Join(dir, "state")}
-	res, err := Run(cfg, h, app, quiet)
+	res, err := Run(cfg, h, app, quiet, Processes{})
 	if err != nil {
 		t.Fatalf("Run(uid 1000680000): %v", err)
 	}
@@ -41,7 +41,7 @@ func TestCredsStepsReceiveInjected(t *testing.T) {
 	}
 
 	cfg.RunAs = &config.IDs{UID: 2000, GID: 2000}
-	_, err = Run(cfg, h, app, quiet)
+	_, err = Run(cfg, h, app, quiet, Processes{})
 	var re *privileges.RunAsError
 	if !errors.As(err, &re) || re.UID != 1000680000 || re.GID != 0 {
 		t.Errorf("Run(uid 1000680000, RUN_AS 2000:2000) = %v; want a RunAsError for uid 1000680000 gid 0", err)

@@ -37,7 +37,7 @@ var execQuiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // environment.
 func TestExecEnvFromRunningInit(t *testing.T) {
 	cfg, h, creds := execFixture(t)
-	res, err := Run(cfg, h, creds, execQuiet)
+	res, err := Run(cfg, h, creds, execQuiet, Processes{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestExecEnvNotMadeForExistingEntry(t *testing.T) {
 	}
 	h.Environ = []string{"HOME=" + home}
 	cfg.Passwd = config.PasswdAuto
-	if _, err := Run(cfg, h, creds, execQuiet); err != nil {
+	if _, err := Run(cfg, h, creds, execQuiet, Processes{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Lstat(cfg.StateDir); !os.IsNotExist(err) {

@@ -6,12 +6,18 @@ package setup
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/host"
 	"github.com/nonroot-init/nonroot-init/internal/identity"
+	"github.com/nonroot-init/nonroot-init/internal/supervisor"
 	"github.com/nonroot-init/nonroot-init/internal/volumes"
 )
 
@@ -32,6 +38,25 @@ type FailedError struct {
 func (e *FailedError) Error() string { return e.Step + ": " + e.Err.Error() }
 func (e *FailedError) Unwrap() error { return e.Err }
 
+// InterruptedError is a signal that ended the start during a step that
+// waits (WAIT, HOOKS): COMMAND was never started, and the init exits
+// 128+Signal (143 for SIGTERM).
+type InterruptedError struct {
+	Step   string
+	Signal syscall.Signal
+}
+
+func (e *InterruptedError) Error() string {
+	return fmt.Sprintf("%s: %s arrived, COMMAND not started", e.Step, unix.SignalName(e.Signal))
+}
+
+// Processes is what the steps that run or wait (7 and 8) share with the
+// supervisor: the signals that arrive meanwhile, and COMMAND's stdin.
+type Processes struct {
+	Inbox *supervisor.Inbox
+	Stdin *os.File
+}
+
 // Result is what the steps hand to the supervisor.
 type Result struct {
 	Env *Env // COMMAND's environment: the init's plus what the steps add
@@ -40,8 +65,11 @@ type Result struct {
 // Run runs the setup steps in SPEC.md's order and returns COMMAND's
 // environment. creds is who the init started as; step 1 changes it, and
 // steps 2 to 5 receive what step 1 left. Nothing here starts a process.
-func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger) (Result, error) {
+func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger, proc Processes) (Result, error) {
 	env := NewEnv(host.Environ)
+	if err := notYet(cfg); err != nil {
+		return Result{}, err
+	}
 
 	// A NONROOT_USERNAME of a UID-0 entry is a usage error (exit 2), found
 	// before anything changes. Step 2 checks it before it writes; only
@@ -110,3 +138,25 @@ func NewEnv(environ []string) *Env { return host.NewEnv(environ) }
 
 // ReadCreds reads who the process is (host.ReadCreds).
 func ReadCreds() Creds { return host.ReadCreds() }
+
+// notYet refuses the settings whose steps are not built yet, rather than
+// ignore them. Each step removes its line when it lands.
+func notYet(cfg *config.Config) error {
+	var names []string
+	if len(cfg.FileEnv) > 0 || cfg.FileEnvAll {
+		names = append(names, "NONROOT_FILE_ENV")
+	}
+	if len(cfg.Wait) > 0 {
+		names = append(names, "NONROOT_WAIT")
+	}
+	if len(cfg.Hooks) > 0 {
+		names = append(names, "NONROOT_HOOKS")
+	}
+	if cfg.ReloadSignal != 0 {
+		names = append(names, "NONROOT_RELOAD_SIGNAL")
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return &FailedError{Step: "settings", Err: fmt.Errorf("%s: not supported by this build yet; unset it", strings.Join(names, ", "))}
+}

@@ -23,7 +23,7 @@ func TestTrustRunRootNameIsUsageError(t *testing.T) {
 	}
 	cfg := &config.Config{Username: "root", Passwd: config.PasswdAuto, StateDir: filepath.Join(dir, "state")}
 	host := Host{PasswdFile: passwd, GroupFile: filepath.Join(dir, "group"), ProcDir: "/proc"}
-	_, err := Run(cfg, host, ReadCreds(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	_, err := Run(cfg, host, ReadCreds(), slog.New(slog.NewTextHandler(io.Discard, nil)), Processes{})
 	var ue *identity.UsageError
 	var fe *FailedError
 	if !errors.As(err, &ue) || errors.As(err, &fe) {

@@ -40,6 +40,9 @@ type Options struct {
 	ProcDir string // "/proc"; where descendants are looked up
 	Umask   int    // -1: inherited
 	Log     *slog.Logger
+	// Held are signals that arrived during setup (see Inbox): they are
+	// forwarded, in order, as soon as COMMAND has started.
+	Held []syscall.Signal
 }
 
 // Run starts COMMAND and supervises it until it exits and its leftovers
@@ -82,6 +85,9 @@ func Run(opts Options, other <-chan os.Signal) (unix.WaitStatus, error) {
 	defer close(release)
 	kids.cmd = pid
 	opts.Log.Debug("started command", "pid", pid, "argv", opts.Argv)
+	for _, sig := range opts.Held {
+		forward(pid, sig, opts)
+	}
 
 	waitChild(kids, &opts, sigs)
 	terminateLeftovers(kids, opts, sigs)

@@ -1,0 +1,94 @@
+package supervisor
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Inbox is the signal channel while setup runs, before COMMAND exists:
+// steps that take time (WAIT, HOOKS) run under it, so that SIGTERM ends
+// the start at once, and every other signal is held, in order, to be
+// forwarded to COMMAND as soon as it starts (Options.Held), never lost.
+type Inbox struct {
+	ch      <-chan os.Signal
+	held    []syscall.Signal
+	stopped syscall.Signal
+}
+
+// NewInbox reads ch, the channel registered with NotifyAll.
+func NewInbox(ch <-chan os.Signal) *Inbox { return &Inbox{ch: ch} }
+
+// Stops reports whether sig, received during setup, ends the start
+// without COMMAND: TERM (what Kubernetes and podman stop with), INT
+// (Ctrl-C) and QUIT. The init then exits 128+N.
+func Stops(sig syscall.Signal) bool {
+	return sig == unix.SIGTERM || sig == unix.SIGINT || sig == unix.SIGQUIT
+}
+
+// C is the signal channel, for a loop that forwards signals to a child of
+// setup (a hook) itself.
+func (in *Inbox) C() <-chan os.Signal { return in.ch }
+
+// Hold keeps sig for COMMAND.
+func (in *Inbox) Hold(sig syscall.Signal) {
+	if sig != unix.SIGURG && sig != unix.SIGCHLD {
+		in.held = append(in.held, sig)
+	}
+}
+
+// Held are the signals kept for COMMAND, in the order they came.
+func (in *Inbox) Held() []syscall.Signal { return in.held }
+
+// Stop records that sig ends the start; the first one recorded wins.
+func (in *Inbox) Stop(sig syscall.Signal) {
+	if in.stopped == 0 {
+		in.stopped = sig
+	}
+}
+
+// Stopped is the signal that ended the start, 0 when none did.
+func (in *Inbox) Stopped() syscall.Signal { return in.stopped }
+
+// During runs f with a context that is cancelled when a signal that
+// Stops arrives, and returns that signal (0 when none came) with f's
+// error. f must return soon after its context is cancelled. Other
+// signals are held for COMMAND.
+func (in *Inbox) During(f func(ctx context.Context) error) (syscall.Signal, error) {
+	if in.stopped != 0 {
+		return in.stopped, nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- f(ctx) }()
+	for {
+		select {
+		case err := <-done:
+			return in.stopped, err
+		case s := <-in.ch:
+			sig := s.(syscall.Signal)
+			if Stops(sig) {
+				in.Stop(sig)
+				cancel()
+				continue
+			}
+			in.Hold(sig)
+		}
+	}
+}
+
+// SignalNames lists sigs by name, comma-separated, for a log line.
+func SignalNames(sigs []syscall.Signal) string {
+	names := make([]string, len(sigs))
+	for i, s := range sigs {
+		if names[i] = unix.SignalName(s); names[i] == "" {
+			names[i] = strconv.Itoa(int(s))
+		}
+	}
+	return strings.Join(names, ",")
+}
