@@ -37,6 +37,8 @@ func TestFuncFileErrors(t *testing.T) {
 	must(t, unix.Mkfifo(fifo, 0o600))
 	secret := filepath.Join(dir, "secret")
 	must(t, os.WriteFile(secret, []byte("hunter2"), 0o600))
+	secretNL := filepath.Join(dir, "secret-nl")
+	must(t, os.WriteFile(secretNL, []byte("hunter2\n"), 0o600))
 	missing := filepath.Join(dir, "missing")
 	for _, tc := range []struct{ tmpl, want string }{
 		{`{{ file "` + missing + `" }}`, "t.tmpl:1:3: at <file \"" + missing + "\">: error calling file: file " + missing + ": does not exist"},
@@ -47,6 +49,7 @@ func TestFuncFileErrors(t *testing.T) {
 		// An error that would echo what file read says where it came
 		// from instead: a file is there for secrets.
 		{`{{ file "` + secret + `" | port }}`, `port "[redacted contents of ` + secret + `]" is not in NONROOT_PORTS`},
+		{`{{ file "` + secretNL + `" | trim | port }}`, `port "[redacted contents of ` + secretNL + `]" is not in NONROOT_PORTS`},
 	} {
 		done := make(chan error, 1)
 		go func() {

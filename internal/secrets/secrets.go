@@ -249,9 +249,11 @@ func ownerMode(path string) string {
 	return fmt.Sprintf(": owner %d:%d mode %04o", st.Uid, st.Gid, info.Mode().Perm())
 }
 
-// Redactor takes secret values out of messages: each value, as it is and
-// as Go's %q writes it (template errors quote their arguments), becomes
-// "[redacted LABEL]". The zero Redactor changes nothing; a nil one
+// Redactor takes secret values out of messages: each value, as it is,
+// without surrounding white space (a template's trim), and as Go's %q
+// writes those (template errors quote their arguments), becomes
+// "[redacted LABEL]". A value a template changed otherwise (upper, a
+// part of it) is not recognised. The zero Redactor changes nothing; a nil one
 // neither.
 type Redactor struct {
 	names []string
@@ -267,9 +269,15 @@ func (r *Redactor) Add(value, label string) {
 		return
 	}
 	repl := "[redacted " + label + "]"
-	r.pairs = append(r.pairs, pair{value, repl})
-	if q := strconv.Quote(value); q[1:len(q)-1] != value {
-		r.pairs = append(r.pairs, pair{q[1 : len(q)-1], repl})
+	forms := []string{value}
+	if t := strings.TrimSpace(value); t != value && t != "" {
+		forms = append(forms, t) // file PATH | trim
+	}
+	for _, f := range forms {
+		r.pairs = append(r.pairs, pair{f, repl})
+		if q := strconv.Quote(f); q[1:len(q)-1] != f {
+			r.pairs = append(r.pairs, pair{q[1 : len(q)-1], repl})
+		}
 	}
 	slices.SortStableFunc(r.pairs, func(a, b pair) int { return len(b.value) - len(a.value) })
 }

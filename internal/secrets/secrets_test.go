@@ -185,11 +185,14 @@ func TestRedactor(t *testing.T) {
 	r.Add("pa\"ss", "Q")
 	r.Add("abc", "SHORT")
 	r.Add("abcdef", "LONG")
+	r.Add("  tok\n", "TRIM")
 	for _, tc := range []struct{ in, want string }{
 		{"x abcdef y abc", "x [redacted LONG] y [redacted SHORT]"},
 		{`port "pa\"ss" is not`, `port "[redacted Q]" is not`},
 		{"pa\"ss", "[redacted Q]"},
 		{"nothing", "nothing"},
+		{`x "tok" y`, `x "[redacted TRIM]" y`},
+		{`x "  tok\n" y`, `x "[redacted TRIM]" y`},
 	} {
 		if got := r.String(tc.in); got != tc.want {
 			t.Errorf("String(%q) = %q; want %q", tc.in, got, tc.want)

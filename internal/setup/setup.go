@@ -70,6 +70,11 @@ func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger, proc Proc
 	if err := notYet(cfg); err != nil {
 		return Result{}, err
 	}
+	// NONROOT_FILE_ENV's NAME and NAME_FILE both set is a usage error
+	// (exit 2), found before anything changes.
+	if err := planSecrets(cfg, env); err != nil {
+		return Result{}, err
+	}
 
 	// A NONROOT_USERNAME of a UID-0 entry is a usage error (exit 2), found
 	// before anything changes. Step 2 checks it before it writes; only
@@ -122,9 +127,17 @@ func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger, proc Proc
 		return Result{}, err
 	}
 
+	// 6. Secrets (FILE_ENV), before 5 so that templates see them in
+	// .Env. From here on every error goes through redact: a template
+	// error can echo a value.
+	values, err := applySecrets(cfg, env, log)
+	if err != nil {
+		return Result{}, err
+	}
+
 	// 5. Templates: render SRC into DST.
 	if err := renderTemplates(cfg, env, user, resolvedPorts, log); err != nil {
-		return Result{}, err
+		return Result{}, redact(values, err)
 	}
 
 	return Result{Env: env}, nil
@@ -143,9 +156,6 @@ func ReadCreds() Creds { return host.ReadCreds() }
 // ignore them. Each step removes its line when it lands.
 func notYet(cfg *config.Config) error {
 	var names []string
-	if len(cfg.FileEnv) > 0 || cfg.FileEnvAll {
-		names = append(names, "NONROOT_FILE_ENV")
-	}
 	if len(cfg.Wait) > 0 {
 		names = append(names, "NONROOT_WAIT")
 	}
