@@ -1,6 +1,7 @@
 package test
 
 import (
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -220,4 +221,46 @@ func TestSecretsInTemplates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// doctor names each file and whether it is readable, never the value,
+// and renders templates with the values, writing nothing.
+func TestSecretsDoctor(t *testing.T) {
+	dir := secVolume(t, map[string]string{"password": secValue, "locked": secValue})
+	tmplMust(t, os.Chmod(filepath.Join(dir, "..2026_11_29_11_00_00.987654321", "locked"), 0o400))
+	base := tmplBase(t)
+	src := filepath.Join(base, "db.conf.tmpl")
+	tmplMust(t, os.WriteFile(src, []byte(`{{ .Env.DB_PASSWORD }}`), 0o644))
+	dst := filepath.Join(tmplWritableDir(t, filepath.Join(base, "dst")), "db.conf")
+	opts, state := secOpts(t, "NONROOT_FILE_ENV=DB_PASSWORD,API_KEY", "NONROOT_TEMPLATES="+src+":"+dst,
+		"DB_PASSWORD_FILE="+filepath.Join(dir, "password"), "API_KEY_FILE="+filepath.Join(dir, "locked"))
+	r := harness.Run(t, 60*time.Second, opts, "doctor", "--json")
+	var rep struct {
+		Secrets []struct {
+			Name     string  `json:"name"`
+			File     string  `json:"file"`
+			Readable bool    `json:"readable"`
+			Problem  *string `json:"problem"`
+		} `json:"secrets"`
+		Templates []struct {
+			Problem *string `json:"problem"`
+		} `json:"templates"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+		t.Fatalf("doctor --json: %v\nstdout: %s\nstderr: %s", err, r.Stdout, r.Stderr)
+	}
+	if r.Code != 1 || len(rep.Secrets) != 2 || !rep.Secrets[0].Readable || rep.Secrets[0].Name != "DB_PASSWORD" ||
+		rep.Secrets[1].Readable || rep.Secrets[1].Problem == nil || !strings.Contains(*rep.Secrets[1].Problem, "is not readable by uid 1000680000") {
+		t.Errorf("exit %d, secrets %+v; want 1, DB_PASSWORD readable, API_KEY not\nstdout: %s", r.Code, rep.Secrets, r.Stdout)
+	}
+	if len(rep.Templates) != 1 || rep.Templates[0].Problem != nil {
+		t.Errorf("templates %+v; want it rendered with DB_PASSWORD", rep.Templates)
+	}
+	if strings.Contains(r.Stdout, secValue) {
+		t.Errorf("doctor shows the value:\n%s", r.Stdout)
+	}
+	if _, err := os.Lstat(dst); err == nil {
+		t.Errorf("doctor wrote %s", dst)
+	}
+	secNoValue(t, r, state)
 }

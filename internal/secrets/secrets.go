@@ -133,7 +133,7 @@ func Apply(env *host.Env, p Plan) (*Redactor, error) {
 	var errs *multierror.Error
 	values := make([]string, len(p.Sources))
 	for i, s := range p.Sources {
-		v, err := read(s)
+		v, err := Read(s)
 		if err != nil {
 			errs = multierror.Append(errs, err)
 			continue
@@ -153,9 +153,10 @@ func Apply(env *host.Env, p Plan) (*Redactor, error) {
 	return r, nil
 }
 
-// read is the value of one source: the file's contents without trailing
-// newlines.
-func read(s Source) (string, error) {
+// Read is the value of one source: the file's contents without trailing
+// newlines, or an error naming NAME_FILE and the file (see Apply).
+// doctor reads each source with it.
+func Read(s Source) (string, error) {
 	b, err := fsx.ReadFileLimit(s.File, MaxSize)
 	if err != nil {
 		return "", fmt.Errorf("%s=%s: %s", s.Var(), s.File, Why(s.File, err))
