@@ -29,6 +29,10 @@ var ErrTooLarge = errors.New("file too large")
 // ErrTooLarge.
 func ReadFileLimit(path string, max int64) ([]byte, error) {
 	fd, err := Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if errors.Is(err, unix.ENXIO) {
+		// open(2) of a socket, or of a device with no driver behind it.
+		return nil, fmt.Errorf("%s: open: %w: %w", path, Errno(err), ErrNotRegular)
+	}
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: Errno(err)}
 	}

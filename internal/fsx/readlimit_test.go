@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +37,13 @@ func TestReadFileLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	sock := filepath.Join(dir, "sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+
 	for _, tc := range []struct {
 		path string
 		want string
@@ -50,6 +58,7 @@ func TestReadFileLimit(t *testing.T) {
 		{dir, "", ErrNotRegular},
 		{fifo, "", ErrNotRegular}, // opened O_NONBLOCK: no writer, no hang
 		{"/dev/zero", "", ErrNotRegular},
+		{sock, "", ErrNotRegular}, // open(2) says ENXIO
 	} {
 		done := make(chan struct{})
 		var got []byte

@@ -3,6 +3,7 @@ package secrets
 import (
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -136,8 +137,14 @@ func TestApplyFailures(t *testing.T) {
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	sock := filepath.Join(dir, "sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
 	missing := filepath.Join(dir, "missing")
-	environ := []string{"A_FILE=" + missing, "B_FILE=" + big, "C_FILE=" + fifo, "D_FILE=" + dir, "E_FILE=" + nul, "F_FILE=" + atMax}
+	environ := []string{"A_FILE=" + missing, "B_FILE=" + big, "C_FILE=" + fifo, "D_FILE=" + dir, "E_FILE=" + nul, "F_FILE=" + atMax, "G_FILE=" + sock}
 	env := host.NewEnv(environ)
 	p, err := NewPlan(env, nil, true)
 	if err != nil {
@@ -154,7 +161,8 @@ func TestApplyFailures(t *testing.T) {
 		"C_FILE=" + fifo + ": is a named pipe, not a regular file",
 		"D_FILE=" + dir + ": is a directory, not a regular file",
 		"E_FILE=" + nul + ": holds a NUL byte",
-		"5 problems",
+		"G_FILE=" + sock + ": is a socket, not a regular file",
+		"6 problems",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("Apply error does not say %q:\n%s", want, msg)
