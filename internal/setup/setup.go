@@ -65,7 +65,7 @@ type Result struct {
 
 // Run runs the setup steps in SPEC.md's order and returns COMMAND's
 // environment. creds is who the init started as; step 1 changes it, and
-// steps 2 to 5 receive what step 1 left. Nothing here starts a process.
+// the later steps receive what step 1 left. Nothing here starts a process.
 func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger, proc Processes) (_ Result, err error) {
 	// values are step 6's secrets: once read, every error returned goes
 	// through redact, whichever step it comes from (a template error can
