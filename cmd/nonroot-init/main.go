@@ -181,7 +181,9 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 	if err != nil {
 		// A setting that cannot work with this image (a NONROOT_USERNAME
 		// of uid 0) is found before step 1 changes anything.
-		if ue := new(identity.UsageError); errors.As(err, &ue) {
+		// So is a NONROOT_FILE_ENV name set both ways (setup.UsageError).
+		ue, sue := new(identity.UsageError), new(setup.UsageError)
+		if errors.As(err, &ue) || errors.As(err, &sue) {
 			log.Error("invalid settings, nothing was changed", "err", err)
 			return exitUsage
 		}

@@ -62,6 +62,7 @@ type Report struct {
 	VolumeCheck string     `json:"volume_check"`
 	Volumes     []Volume   `json:"volumes"`
 	Ports       *Ports     `json:"ports"`
+	Secrets     []Secret   `json:"secrets"`
 	Templates   []Template `json:"templates"`
 	Process     *Process   `json:"process"`
 

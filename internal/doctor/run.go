@@ -11,7 +11,7 @@ import (
 	"github.com/nonroot-init/nonroot-init/internal/procfs"
 )
 
-// Run runs setup's steps 2 to 5 in check-only mode, as the step packages
+// Run runs setup's steps 2 to 6 in check-only mode, as the step packages
 // gather and plan them, and returns the report; version is the binary's.
 // creds is who doctor runs as (main reads it once): doctor switches no
 // user, so every section judges with it. It writes nothing, not even a
@@ -23,11 +23,13 @@ func Run(cfg *config.Config, h host.Host, creds host.Creds, version string) Repo
 	idSec, id := identitySection(cfg, h, creds, st, stErr, sw)
 	volSec, vols := volumesSection(cfg, creds)
 	portSec, prts := portsSection(cfg, pp)
+	secSec, secs := secretsSection(cfg, h)
 	tmplSec, tmpls := templatesSection(cfg, h, creds, pp.decisions)
 	procSec, proc := processSection(cfg, h, st, stErr, sw)
-	r := New(idSec, volSec, portSec, tmplSec, procSec)
+	r := New(idSec, volSec, portSec, secSec, tmplSec, procSec)
 	r.Version = version
 	r.Identity, r.VolumeCheck, r.Volumes, r.Ports, r.Templates, r.Process = id, string(cfg.VolumeCheck), vols, prts, tmpls, proc
+	r.Secrets = secs
 	return r
 }
 

@@ -13,8 +13,9 @@ import (
 // templatesSection is the templates part of doctor: each source found
 // and what it would become, and every render error. Rendering happens in
 // memory only, with the init's own environment (what steps 2 and 4 would
-// add is not there, except the ports step 4 would resolve, decisions), so
-// doctor writes nothing.
+// add is not there, except the ports step 4 would resolve, decisions),
+// plus the values of NONROOT_FILE_ENV that can be read, kept out of
+// every problem; doctor writes nothing.
 func templatesSection(cfg *config.Config, h host.Host, creds host.Creds, decisions []ports.Decision) (Section, []Template) {
 	s := Section{Name: "templates"}
 	js := make([]Template, len(cfg.Templates))
@@ -26,6 +27,7 @@ func templatesSection(cfg *config.Config, h host.Host, creds host.Creds, decisio
 		return s, js
 	}
 	env := host.NewEnv(h.Environ)
+	red := secretsEnv(cfg, env)
 	resolved := map[string]int{}
 	for _, d := range decisions {
 		resolved[d.Name] = d.Port
@@ -41,10 +43,11 @@ func templatesSection(cfg *config.Config, h host.Host, creds host.Creds, decisio
 			problems = rerr.Problems
 		}
 		for _, p := range problems {
-			s.Problem(p.Error(), "fix the template or the setting it names; nothing is written while any template fails")
+			msg := red.String(p.Error())
+			s.Problem(msg, "fix the template or the setting it names; nothing is written while any template fails")
 			for i := range js {
-				if mentions(p.Error(), js[i].Src) {
-					js[i].Problem = joinProblem(js[i].Problem, p.Error())
+				if mentions(msg, js[i].Src) {
+					js[i].Problem = joinProblem(js[i].Problem, msg)
 				}
 			}
 		}
@@ -67,7 +70,7 @@ func templatesSection(cfg *config.Config, h host.Host, creds host.Creds, decisio
 			}
 		}
 	}
-	s.Notes = append(s.Notes, "templates were rendered in memory with the init's environment; writability of DST judged by access(2) with the effective IDs")
+	s.Notes = append(s.Notes, "templates were rendered in memory with the init's environment and NONROOT_FILE_ENV's values; writability of DST judged by access(2) with the effective IDs")
 	return s, js
 }
 

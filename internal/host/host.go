@@ -6,6 +6,7 @@ package host
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -59,6 +60,15 @@ func (e *Env) Set(k, v string) {
 func (e *Env) Get(k string) (string, bool) {
 	v, ok := e.vals[k]
 	return v, ok
+}
+
+// Unset removes k, as the secrets step removes NAME_FILE.
+func (e *Env) Unset(k string) {
+	if _, ok := e.vals[k]; !ok {
+		return
+	}
+	delete(e.vals, k)
+	e.keys = slices.DeleteFunc(e.keys, func(key string) bool { return key == k })
 }
 
 // List returns the environment as "K=V" strings.

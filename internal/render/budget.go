@@ -8,11 +8,14 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"text/template"
 	"text/template/parse"
 	"time"
 	"unicode/utf8"
+
+	"github.com/nonroot-init/nonroot-init/internal/secrets"
 )
 
 // The limits of the templates step. Templates and ConfigMaps are trusted
@@ -59,6 +62,36 @@ type session struct {
 	limits limits
 	held   atomic.Int64 // sources read and outputs rendered
 	made   atomic.Int64 // results of template functions
+
+	// read is what the function file returned, kept out of every
+	// error of the session (a function's error can echo its argument:
+	// port "VALUE" is not in NONROOT_PORTS). Templates run at once.
+	mu   sync.Mutex
+	read secrets.Redactor
+}
+
+// readFile is the function file, remembering what it read.
+func (s *session) readFile(path string) (string, error) {
+	v, err := readFile(path)
+	if err == nil {
+		s.mu.Lock()
+		s.read.Add(v, "contents of "+path)
+		s.mu.Unlock()
+	}
+	return v, err
+}
+
+// scrub is err without anything the function file read.
+func (s *session) scrub(err error) error {
+	if err == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.read.Empty() {
+		return err
+	}
+	return errors.New(s.read.String(err.Error()))
 }
 
 // errBudget stops a template once the budget is over; Render reports the
@@ -154,6 +187,12 @@ func (j *job) result() ([]byte, error) {
 	return j.out, j.err
 }
 
+// result is the job's result, its error without what file read.
+func (s *session) result(j *job) ([]byte, error) {
+	out, err := j.result()
+	return out, s.scrub(err)
+}
+
 func budgetError(where string, budget time.Duration, stuck bool) error {
 	msg := fmt.Sprintf("%s: still rendering when the render budget of %v for all of NONROOT_TEMPLATES ran out; look for a range over a large number or a template that calls itself", where, budget)
 	if stuck {
@@ -171,7 +210,9 @@ const checkpointFunc = "_nonroot_init_checkpoint"
 // functions of Funcs, each bounded by the session.
 func (s *session) execute(j *job, data Data) ([]byte, error) {
 	var places []string
-	funcs := s.guard(Funcs(data))
+	base := Funcs(data)
+	base["file"] = s.readFile
+	funcs := s.guard(base)
 	funcs[checkpointFunc] = func(i int) (string, error) {
 		if i >= 0 && i < len(places) {
 			j.at.Store(&places[i])

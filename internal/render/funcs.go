@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"text/template"
+
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
+	"github.com/nonroot-init/nonroot-init/internal/secrets"
 )
 
 // Funcs returns the template functions of SPEC.md, bound to data. The
@@ -53,7 +57,32 @@ func Funcs(data Data) template.FuncMap {
 		// quote VALUE: VALUE as a Go double-quoted string (%q).
 		"quote":  func(v any) string { return strconv.Quote(toString(v)) },
 		"toJSON": toJSON,
+		// file PATH: the contents of the file at PATH, as they are.
+		"file": readFile,
 	}
+}
+
+// MaxFuncFile is the largest file the function file reads, the limit of
+// a NONROOT_FILE_ENV file: it is for secrets and small values; a large
+// file is copied, not read into a template.
+const MaxFuncFile = secrets.MaxSize
+
+// readFile is the function file PATH: the contents of the file at PATH
+// (a mounted Secret's key), through symbolic links, with the bounded
+// reader of NONROOT_FILE_ENV (a regular file of at most MaxFuncFile; a
+// named pipe is refused, never waited on). Trailing newlines are kept:
+// `file PATH | trim` drops them. PATH must be absolute: the init's
+// working directory is not something a template should depend on. An
+// error names PATH and the fix, never what was read.
+func readFile(path string) (string, error) {
+	if !filepath.IsAbs(path) {
+		return "", fmt.Errorf("file %q: not an absolute path; name the file from /", path)
+	}
+	b, err := fsx.ReadFileLimit(path, MaxFuncFile)
+	if err != nil {
+		return "", fmt.Errorf("file %s: %s", path, secrets.Why(path, err))
+	}
+	return string(b), nil
 }
 
 func portNames(ports map[string]int) string {

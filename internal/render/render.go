@@ -225,7 +225,7 @@ func (s *session) renderAll(files []File, data Data) ([]File, []error) {
 		if f.Rendered {
 			j := jobs[0]
 			jobs = jobs[1:]
-			content, err := j.result()
+			content, err := s.result(j)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -438,7 +438,7 @@ func execute(name string, text []byte, data Data, l limits) ([]byte, error) {
 	s := &session{ctx: ctx, limits: l}
 	j := &job{name: name, text: text}
 	s.executeAll([]*job{j}, data)
-	return j.result()
+	return s.result(j)
 }
 
 // templateError makes text/template's messages read "file:line: ...":

@@ -17,6 +17,7 @@ import (
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/host"
 	"github.com/nonroot-init/nonroot-init/internal/identity"
+	"github.com/nonroot-init/nonroot-init/internal/secrets"
 	"github.com/nonroot-init/nonroot-init/internal/supervisor"
 	"github.com/nonroot-init/nonroot-init/internal/volumes"
 )
@@ -64,10 +65,20 @@ type Result struct {
 
 // Run runs the setup steps in SPEC.md's order and returns COMMAND's
 // environment. creds is who the init started as; step 1 changes it, and
-// steps 2 to 5 receive what step 1 left. Nothing here starts a process.
-func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger, proc Processes) (Result, error) {
+// the later steps receive what step 1 left. Nothing here starts a process.
+func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger, proc Processes) (_ Result, err error) {
+	// values are step 6's secrets: once read, every error returned goes
+	// through redact, whichever step it comes from (a template error can
+	// echo a value).
+	var values *secrets.Redactor
+	defer func() { err = redact(values, err) }()
 	env := NewEnv(host.Environ)
 	if err := notYet(cfg); err != nil {
+		return Result{}, err
+	}
+	// NONROOT_FILE_ENV's NAME and NAME_FILE both set is a usage error
+	// (exit 2), found before anything changes.
+	if err := planSecrets(cfg, env); err != nil {
 		return Result{}, err
 	}
 
@@ -84,7 +95,7 @@ func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger, proc Proc
 
 	// 1. Drop privileges (RUN_AS): fix-permissions on VOLUMES first.
 	// This changes who we are: from here on, creds is who step 1 left.
-	creds, err := dropPrivileges(cfg, host, creds, log)
+	creds, err = dropPrivileges(cfg, host, creds, log)
 	if err != nil {
 		return Result{}, &FailedError{Step: "privileges", Err: err}
 	}
@@ -122,6 +133,13 @@ func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger, proc Proc
 		return Result{}, err
 	}
 
+	// 6. Secrets (FILE_ENV), before 5 so that templates see them in
+	// .Env.
+	values, err = applySecrets(cfg, env, log)
+	if err != nil {
+		return Result{}, err
+	}
+
 	// 5. Templates: render SRC into DST.
 	if err := renderTemplates(cfg, env, user, resolvedPorts, log); err != nil {
 		return Result{}, err
@@ -143,9 +161,6 @@ func ReadCreds() Creds { return host.ReadCreds() }
 // ignore them. Each step removes its line when it lands.
 func notYet(cfg *config.Config) error {
 	var names []string
-	if len(cfg.FileEnv) > 0 || cfg.FileEnvAll {
-		names = append(names, "NONROOT_FILE_ENV")
-	}
 	if len(cfg.Wait) > 0 {
 		names = append(names, "NONROOT_WAIT")
 	}

@@ -1,0 +1,75 @@
+package doctor
+
+import (
+	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/host"
+	"github.com/nonroot-init/nonroot-init/internal/secrets"
+)
+
+// Secret is one variable NONROOT_FILE_ENV would set (step 6): the file
+// it reads and whether it can. The value is never in the report.
+type Secret struct {
+	Name     string  `json:"name"`
+	FileVar  string  `json:"file_var"`
+	File     string  `json:"file"`
+	Readable bool    `json:"readable"`
+	Problem  *string `json:"problem"`
+}
+
+// secretsSection is step 6 as doctor sees it, with doctor's own
+// credentials: for each variable NONROOT_FILE_ENV would set, which file
+// it reads and whether that file can be read (it is read, as the step
+// would, and dropped).
+func secretsSection(cfg *config.Config, h host.Host) (Section, []Secret) {
+	s := Section{Name: "secrets"}
+	js := []Secret{}
+	if len(cfg.FileEnv) == 0 && !cfg.FileEnvAll {
+		s.Add("NONROOT_FILE_ENV", "empty")
+		return s, js
+	}
+	plan, err := secrets.NewPlan(host.NewEnv(h.Environ), cfg.FileEnv, cfg.FileEnvAll)
+	if err != nil {
+		s.Problem(err.Error(), "")
+		return s, js
+	}
+	for _, src := range plan.Sources {
+		j := Secret{Name: src.Name, FileVar: src.Var(), File: src.File, Readable: true}
+		if _, err := secrets.Read(src); err != nil {
+			j.Readable, j.Problem = false, ptr(err.Error())
+			s.Problem(err.Error(), "")
+		} else {
+			s.Add(src.Name, "from %s=%s: readable", src.Var(), src.File)
+		}
+		js = append(js, j)
+	}
+	for _, name := range plan.Shadowed {
+		s.Add(name, "set, so %s_FILE is left as it is (NONROOT_FILE_ENV=* covers only unset variables)", name)
+	}
+	if len(plan.Sources) == 0 && len(plan.Shadowed) == 0 {
+		s.Add("NONROOT_FILE_ENV", "no listed NAME has NAME_FILE set: nothing to do")
+	}
+	s.Notes = append(s.Notes, "files read with doctor's own credentials; values are never shown; `nonroot-init exec` sessions do not get them")
+	return s, js
+}
+
+// secretsEnv is env with the values step 6 would set, for templates
+// to render with, and the Redactor that keeps them out of the report.
+// What cannot be read is left out: secretsSection reports it.
+func secretsEnv(cfg *config.Config, env *host.Env) *secrets.Redactor {
+	r := &secrets.Redactor{}
+	if len(cfg.FileEnv) == 0 && !cfg.FileEnvAll {
+		return r
+	}
+	plan, err := secrets.NewPlan(env, cfg.FileEnv, cfg.FileEnvAll)
+	if err != nil {
+		return r // the conflict is secretsSection's problem
+	}
+	for _, src := range plan.Sources {
+		if v, err := secrets.Read(src); err == nil {
+			env.Set(src.Name, v)
+			env.Unset(src.Var())
+			r.Add(v, src.Name)
+		}
+	}
+	return r
+}
