@@ -257,3 +257,40 @@ func TestFastfixCapabilitiesWithoutExecBit(t *testing.T) {
 		t.Errorf("change: getxattr security.capability = %v; want ENODATA (chown strips it)", err)
 	}
 }
+
+// TestFastfixNextDirent: a linux_dirent64 record is split off at its
+// d_reclen with its name up to the NUL; a record shorter than its header,
+// with a d_reclen past the buffer or no larger than the header, or with
+// no NUL, is an error, never a read past the record.
+func TestFastfixNextDirent(t *testing.T) {
+	rec := func(reclen int, name string, pad int) []byte {
+		b := make([]byte, 19, 19+len(name)+pad)
+		b[16], b[17] = byte(reclen), byte(reclen>>8)
+		b = append(b, name...)
+		return append(b, make([]byte, pad)...)
+	}
+	two := append(rec(24, "ab", 3), rec(24, "cd\x00", 2)...)
+	name, rest, err := nextDirent(two)
+	if err != nil || string(name) != "ab" || len(rest) != 24 {
+		t.Fatalf("first record: %q, %d bytes left, %v; want \"ab\" and 24", name, len(rest), err)
+	}
+	if name, rest, err = nextDirent(rest); err != nil || string(name) != "cd" || len(rest) != 0 {
+		t.Fatalf("second record: %q, %d bytes left, %v; want \"cd\" and 0", name, len(rest), err)
+	}
+	for what, b := range map[string][]byte{
+		"short header":    make([]byte, 18),
+		"reclen too long": rec(64, "ab", 3),
+		"reclen header":   rec(19, "ab", 3),
+		"no NUL":          append(rec(24, "abcde", 0), 'x'),
+		"empty name":      rec(24, "", 5),
+	} {
+		if _, _, err := nextDirent(b); err != errBadDirent {
+			t.Errorf("%s: err = %v; want errBadDirent", what, err)
+		}
+	}
+	for name, want := range map[string]bool{".": true, "..": true, "...": false, ".a": false, "a": false} {
+		if got := isDot([]byte(name)); got != want {
+			t.Errorf("isDot(%q) = %v; want %v", name, got, want)
+		}
+	}
+}

@@ -37,6 +37,9 @@ const (
 //	FIXBENCH_SYNC=0     no sync before the timed runs: the earlier method,
 //	                    to see what writeback does to the figures
 //	FIXBENCH_HUGE=0     skip the 1,000,000-file tree
+//	FIXBENCH_BASELINE=PATH  also time this nonroot-init in every round
+//	                    (the build before a change), interleaved with the
+//	                    others, so that load on the machine hits all alike
 func fixBenchSetting(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok {
 		return v
@@ -76,6 +79,13 @@ func BenchmarkFixPermissions(b *testing.B) {
 		{"fix-permissions", []string{init, "fix-permissions", tree}},
 		{"chgrp+chmod", []string{"sh", "-c", fixBenchChgrpChmodSh, "sh", tree}},
 	}
+	baseline := fixBenchSetting("FIXBENCH_BASELINE", "")
+	if baseline != "" {
+		tools = append(tools, struct {
+			name string
+			argv []string
+		}{"baseline", []string{baseline, "fix-permissions", tree}})
+	}
 	// Milliseconds, so that the medians come from init_bench_test.go's
 	// medianf.
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -85,9 +95,10 @@ func BenchmarkFixPermissions(b *testing.B) {
 	b.ResetTimer()
 	for round := range fixBenchRounds {
 		b.StopTimer()
-		order := []int{0, 1}
-		if round%2 == 1 {
-			order = []int{1, 0}
+		// Each tool in turn, starting one later each round.
+		var order []int
+		for i := range tools {
+			order = append(order, (i+round)%len(tools))
 		}
 		for _, i := range order {
 			tool := tools[i]
@@ -128,8 +139,14 @@ func BenchmarkFixPermissions(b *testing.B) {
 	if doSync {
 		fmt.Printf("%-14s %15.0f ms %15.0f ms   (the sync after a fresh run, not timed in it)\n", "writeback", medianf(writeback[fp]), medianf(writeback[cc]))
 	}
-	fmt.Printf("rounds (ms): fix-permissions fresh %v fixed %v; chgrp+chmod fresh %v fixed %v\n",
-		rounded(fresh[fp]), rounded(fixed[fp]), rounded(fresh[cc]), rounded(fixed[cc]))
+	if baseline != "" {
+		bl := "baseline"
+		fmt.Printf("baseline %s: fresh %.0f ms (%.1fx), already fixed %.0f ms (%.1fx)\n", baseline,
+			medianf(fresh[bl]), freshCC/medianf(fresh[bl]), medianf(fixed[bl]), fixedCC/medianf(fixed[bl]))
+	}
+	for _, tool := range tools {
+		fmt.Printf("rounds (ms): %s fresh %v fixed %v\n", tool.name, rounded(fresh[tool.name]), rounded(fixed[tool.name]))
+	}
 
 	if err := os.RemoveAll(tree); err != nil {
 		b.Fatal(err)
