@@ -152,13 +152,14 @@ func BenchmarkFixPermissions(b *testing.B) {
 		b.Fatal(err)
 	}
 	if fixBenchSetting("FIXBENCH_HUGE", "1") != "0" {
-		fixBenchHuge(b, root, init)
+		fixBenchHuge(b, root, init, baseline)
 	}
 }
 
 // fixBenchHuge times each tool once on a fresh and once on an already-
-// fixed tree of 1,000,000 empty files in 10,000 directories, built once.
-func fixBenchHuge(b *testing.B, root, init string) {
+// fixed tree of 1,000,000 empty files in 10,000 directories, built once
+// (and baseline too, unless it is "").
+func fixBenchHuge(b *testing.B, root, init, baseline string) {
 	tree := filepath.Join(root, "huge")
 	start := time.Now()
 	fixBenchMakeTree(b, tree, fixBenchHugeDirs, fixBenchHugePerDir, nil)
@@ -167,13 +168,20 @@ func fixBenchHuge(b *testing.B, root, init string) {
 	fmt.Printf("\n%d files in %d directories (built in %.1f s), one run each, sync before every run:\n",
 		fixBenchHugeDirs*fixBenchHugePerDir, fixBenchHugeDirs, built.Seconds())
 	fmt.Printf("%-16s %-14s %10s %14s\n", "tool", "tree", "time", "entries/s")
-	for i, tool := range []struct {
+	tools := []struct {
 		name string
 		argv []string
 	}{
 		{"fix-permissions", []string{init, "fix-permissions", tree}},
 		{"chgrp+chmod", []string{"sh", "-c", fixBenchChgrpChmodSh, "sh", tree}},
-	} {
+	}
+	if baseline != "" {
+		tools = append(tools, struct {
+			name string
+			argv []string
+		}{"baseline", []string{baseline, "fix-permissions", tree}})
+	}
+	for i, tool := range tools {
 		if i > 0 {
 			fixBenchReset(b, tree)
 		}
