@@ -133,7 +133,7 @@ func BenchmarkFixPermissions(b *testing.B) {
 	}
 	fmt.Printf("\nfix-permissions vs chgrp -R 0 && chmod -R g+rwX: %d files in %d directories, median of %d interleaved rounds, %s\n",
 		fixBenchDirs*fixBenchFilesPerDir, fixBenchDirs, fixBenchRounds, method)
-	fmt.Printf("%-14s %18s %18s %9s %8s %s\n", "tree", "fix-permissions", "chgrp+chmod", "speedup", "target", "")
+	fmt.Printf("%-14s %18s %18s %9s %8s\n", "tree", "fix-permissions", "chgrp+chmod", "speedup", "target")
 	fmt.Printf("%-14s %15.0f ms %15.0f ms %8.1fx %7.0fx %s\n", "fresh", freshFP, freshCC, freshCC/freshFP, fixBenchFreshTarget, metOrNot(freshCC/freshFP >= fixBenchFreshTarget))
 	fmt.Printf("%-14s %15.0f ms %15.0f ms %8.1fx %7.0fx %s\n", "already fixed", fixedFP, fixedCC, fixedCC/fixedFP, fixBenchFixedTarget, metOrNot(fixedCC/fixedFP >= fixBenchFixedTarget))
 	if doSync {
