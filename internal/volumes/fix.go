@@ -653,14 +653,21 @@ func (f *fixer) entry(t dirTask, name []byte, eager bool) (changed bool) {
 }
 
 // descend handles a directory that statx saw (st) and that has no
-// descriptor yet: it is opened for reading at once, with O_NOFOLLOW and
-// O_DIRECTORY, so that neither a symbolic link nor anything but a
-// directory swapped in since statx is opened (ELOOP, ENOTDIR: skipped, as
-// reopen does), checked again on that descriptor, fixed through it and
-// walked. That is one open where the O_PATH route takes an open, an open
-// of "." and a close. A directory this UID may not read yet (it owns it,
-// mode 0300) takes the O_PATH route: fixed first, then opened.
+// descriptor yet. One on another filesystem or a mount point is skipped
+// without being opened. Any other is opened for reading at once, with
+// O_NOFOLLOW and O_DIRECTORY, so that neither a symbolic link nor
+// anything but a directory swapped in since statx is opened (ELOOP,
+// ENOTDIR: skipped, as reopen does); it is checked again on that
+// descriptor, fixed through it and walked. That is one open where the
+// O_PATH route takes an open, an open of "." and a close. A directory
+// this UID may not read yet (it owns it, mode 0300) takes the O_PATH
+// route: fixed first, then opened.
 func (f *fixer) descend(t dirTask, name []byte, at where, st *unix.Statx_t) (changed bool) {
+	// Another filesystem or a mount point is never opened: a FUSE
+	// directory's open goes to its daemon, which may hang.
+	if f.leaveAlone(t, -1, at, st) {
+		return false
+	}
 	seen := *st
 	dfd, err := openAt(t.fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
 	switch {
