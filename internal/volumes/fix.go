@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"sort"
 	"strconv"
@@ -39,6 +38,11 @@ type FixOptions struct {
 	// the effective UID: doctor tells what root's fix-permissions would
 	// refuse.
 	asRoot bool
+
+	// afterLook, when set (tests only), is called with an entry's path
+	// right after the walk's first look at it (a statx by name, or the
+	// open of an eager walk), before anything is decided or opened.
+	afterLook func(path string)
 }
 
 // listLimit bounds the privileged files and the failures a report keeps
@@ -191,6 +195,7 @@ const queueSize = 512
 // past it.
 func FixPermissions(paths []string, opts FixOptions) (FixReport, error) {
 	f := &fixer{opts: opts, queue: make(chan dirTask, queueSize), asRoot: opts.asRoot || opts.EUID == 0}
+	f.bufs.New = func() any { b := make([]byte, direntBufSize); return &b }
 	workers := min(max(4, 2*runtime.NumCPU()), 16)
 	var done sync.WaitGroup
 	for range workers {
@@ -248,6 +253,12 @@ type fixer struct {
 	scanned, changed, skipped, failed atomic.Int64
 	truncated                         atomic.Bool
 
+	bufs sync.Pool // *[]byte of direntBufSize, one per directory being read
+
+	// What this kernel refused once, not tried again: fgetxattr on an
+	// O_PATH descriptor (EBADF), fchmodat2 (ENOSYS before Linux 6.6).
+	xattrByLink, noFchmodat2 atomic.Bool
+
 	mu                  sync.Mutex
 	errs                *multierror.Error
 	errsNotListed       int64
@@ -256,12 +267,12 @@ type fixer struct {
 	privilegedNotListed int64
 }
 
-func (f *fixer) fail(path, op string, err error) {
+func (f *fixer) fail(at where, op string, err error) {
 	f.failed.Add(1)
 	// op already says what was attempted: the errno alone follows it.
 	err = fsx.Errno(err)
 	f.mu.Lock()
-	f.addErr(fmt.Errorf("%s: %s: %w", quote(path), op, err))
+	f.addErr(fmt.Errorf("%s: %s: %w", quote(at.String()), op, err))
 	f.mu.Unlock()
 }
 
@@ -321,12 +332,10 @@ func (f *fixer) reportProgress(ticks <-chan time.Time, start time.Time, quit <-c
 	}
 }
 
-// statxMask is every field the walk decides on.
+// statxMask is every field the walk decides on: type and mode, owner,
+// group, link count, inode (the device and the attributes come with
+// every statx).
 const statxMask = unix.STATX_TYPE | unix.STATX_MODE | unix.STATX_UID | unix.STATX_GID | unix.STATX_NLINK | unix.STATX_INO
-
-func fstatx(fd int, st *unix.Statx_t) error {
-	return fsx.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, statxMask, st)
-}
 
 func devOf(st *unix.Statx_t) uint64 { return unix.Mkdev(st.Dev_major, st.Dev_minor) }
 
@@ -334,35 +343,51 @@ func sameInode(a, b *unix.Statx_t) bool {
 	return a.Ino == b.Ino && devOf(a) == devOf(b) && a.Mode&unix.S_IFMT == b.Mode&unix.S_IFMT
 }
 
+// where names an entry in messages: dir alone, or dir/name. The string is
+// made only when a message or a --check list needs it, not for each of
+// the million entries of a tree that is right already.
+type where struct {
+	dir  string
+	name []byte // nil: dir is the entry
+}
+
+func (w where) String() string {
+	if w.name == nil {
+		return w.dir
+	}
+	return w.dir + "/" + string(w.name)
+}
+
 // root fixes one starting path and dispatches its walk.
 func (f *fixer) root(path string) {
 	f.scanned.Add(1)
+	at := where{dir: path}
 	var st unix.Statx_t
 	fd, err := openNoSymlinks(path, &st, f.asRoot)
 	if err != nil {
 		var se *SymlinkError
 		var he *HostileParentError
 		if errors.As(err, &se) || errors.As(err, &he) {
-			f.fail(path, "refused", err)
+			f.fail(at, "refused", err)
 		} else {
-			f.fail(path, "open", err)
+			f.fail(at, "open", err)
 		}
 		return
 	}
 	defer fsx.Close(fd)
-	if f.writablePrivileged(fd, path, &st) {
+	if f.writablePrivileged(fd, at, &st) {
 		return
 	}
 	if f.skip(&st) {
 		f.skipped.Add(1)
 		return
 	}
-	if f.leavePrivileged(fd, path, &st) {
+	if f.leavePrivileged(fd, at, &st) {
 		return
 	}
 	// Fixed first, so that a directory we own but cannot read yet
 	// becomes readable.
-	f.fix(fd, path, &st)
+	f.fix(fd, at, &st)
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		f.enter(fd, path, devOf(&st))
 	}
@@ -374,7 +399,7 @@ func (f *fixer) root(path string) {
 func (f *fixer) enter(fd int, path string, dev uint64) {
 	dfd, err := fsx.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		f.fail(path, "open directory", err)
+		f.fail(where{dir: path}, "open directory", err)
 		return
 	}
 	f.dispatch(dirTask{fd: dfd, path: path, dev: dev})
@@ -391,31 +416,43 @@ func (f *fixer) dispatch(t dirTask) {
 	}
 }
 
-// walk reads one directory and handles each entry; it closes t.fd.
+// walk reads one directory and handles each entry; it closes t.fd. The
+// entries come from getdents64 into a buffer of direntBufSize (one call
+// for most directories), and each name is handed to the kernel from that
+// buffer.
 //
 // Once an entry of a directory needed a change, the next ones probably do
 // too (a fresh tree): they are opened at once, which saves the statx by
 // name that an unchanged entry costs. The first unchanged entry switches
 // back, so an already-fixed tree costs one statx per entry.
 func (f *fixer) walk(t dirTask) {
-	dir := os.NewFile(uintptr(t.fd), t.path)
-	defer dir.Close()
+	defer fsx.Close(t.fd)
+	buf := f.bufs.Get().(*[]byte)
+	defer f.bufs.Put(buf)
 	eager := false
 	for {
-		names, err := dir.Readdirnames(1024)
-		for _, name := range names {
+		n, err := getdents(t.fd, *buf)
+		if err != nil {
+			f.fail(where{dir: t.path}, "read directory", err)
+			return
+		}
+		if n == 0 {
+			return
+		}
+		for rest := (*buf)[:n]; len(rest) > 0; {
+			var name []byte
+			if name, rest, err = nextDirent(rest); err != nil {
+				f.fail(where{dir: t.path}, "read directory", err)
+				return
+			}
+			if isDot(name) {
+				continue
+			}
 			if f.opts.MaxEntries > 0 && f.scanned.Load() >= f.opts.MaxEntries {
 				f.truncated.Store(true)
 				return
 			}
 			eager = f.entry(t, name, eager)
-		}
-		if errors.Is(err, io.EOF) {
-			return
-		}
-		if err != nil {
-			f.fail(t.path, "read directory", err)
-			return
 		}
 	}
 }
@@ -443,19 +480,28 @@ func (f *fixer) skip(st *unix.Statx_t) bool {
 // group and mode come from the statx of the very inode behind fd, and
 // chmod sets an absolute mode computed from them, so a setuid bit added
 // meanwhile by the owner is cleared, not kept.
-func (f *fixer) leavePrivileged(fd int, path string, st *unix.Statx_t) bool {
+//
+// The capabilities are read (a getxattr, see hasFileCaps) only for a
+// regular file that has an execute bit or keeps its group. One with no
+// execute bit whose group changes needs no look: nobody can run it, and
+// fix's chown(2) removes security.capability (with setuid and setgid)
+// from any non-directory before its chmod adds group write, as chgrp
+// would; so no file that carries capabilities is ever made group-writable.
+// On a fresh tree of data files that saves a getxattr per file.
+func (f *fixer) leavePrivileged(fd int, at where, st *unix.Statx_t) bool {
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		return false
 	}
-	if _, _, change := wanted(st.Mode, int(st.Gid), f.opts.GID); !change {
+	gid, _, change := wanted(st.Mode, int(st.Gid), f.opts.GID)
+	if !change {
 		return false
 	}
 	caps := false
-	if st.Mode&unix.S_IFMT == unix.S_IFREG {
+	if st.Mode&unix.S_IFMT == unix.S_IFREG && (st.Mode&0o111 != 0 || int(st.Gid) == gid) {
 		var err error
-		if caps, err = hasFileCaps(fd); err != nil {
+		if caps, err = f.hasFileCaps(fd); err != nil {
 			// Not knowing is not a licence to add group write.
-			f.fail(path, "read security.capability", err)
+			f.fail(at, "read security.capability", err)
 			return true
 		}
 	}
@@ -464,7 +510,7 @@ func (f *fixer) leavePrivileged(fd int, path string, st *unix.Statx_t) bool {
 		return false
 	}
 	f.mu.Lock()
-	f.addPrivileged(Privileged{Path: path, Reason: reason, UID: int(st.Uid), GID: int(st.Gid), Mode: uint32(st.Mode) & 0o7777})
+	f.addPrivileged(Privileged{Path: at.String(), Reason: reason, UID: int(st.Uid), GID: int(st.Gid), Mode: uint32(st.Mode) & 0o7777})
 	f.mu.Unlock()
 	return true
 }
@@ -474,20 +520,20 @@ func (f *fixer) leavePrivileged(fd int, path string, st *unix.Statx_t) bool {
 // execute, and that group or others may already write: a member of the
 // group (any user, for other write) can rewrite it and run it with its
 // privileges. It is left alone. fd holds the inode st describes.
-func (f *fixer) writablePrivileged(fd int, path string, st *unix.Statx_t) bool {
+func (f *fixer) writablePrivileged(fd int, at where, st *unix.Statx_t) bool {
 	if !writableExec(st) {
 		return false
 	}
-	caps, err := hasFileCaps(fd)
+	caps, err := f.hasFileCaps(fd)
 	if err != nil {
-		f.fail(path, "read security.capability", err)
+		f.fail(at, "read security.capability", err)
 		return true
 	}
 	reason := privilegedReason(st.Mode, caps)
 	if reason == "" {
 		return false
 	}
-	p := Privileged{Path: path, Reason: reason, Writable: true, UID: int(st.Uid), GID: int(st.Gid), Mode: uint32(st.Mode) & 0o7777}
+	p := Privileged{Path: at.String(), Reason: reason, Writable: true, UID: int(st.Uid), GID: int(st.Gid), Mode: uint32(st.Mode) & 0o7777}
 	f.failed.Add(1)
 	f.mu.Lock()
 	f.addPrivileged(p)
@@ -514,13 +560,20 @@ func privilegedReason(stMode uint16, caps bool) string {
 
 // hasFileCaps reports whether the inode behind fd, an O_PATH descriptor,
 // carries a security.capability xattr. fgetxattr takes an O_PATH
-// descriptor only on recent kernels (EBADF before); the /proc/self/fd
-// link then names the very inode, as in chmodFD. A filesystem without
-// xattrs (EOPNOTSUPP) has no capabilities.
-func hasFileCaps(fd int) (bool, error) {
+// descriptor only on some kernels (EBADF on Linux 6.18, and getxattrat's
+// AT_EMPTY_PATH too); the /proc/self/fd link then names the very inode,
+// as in chmodFD. After the first EBADF the walk goes to the link at once.
+// A filesystem without xattrs (EOPNOTSUPP) has no capabilities.
+func (f *fixer) hasFileCaps(fd int) (bool, error) {
 	const name = "security.capability"
-	_, err := fsx.Fgetxattr(fd, name, nil)
-	if errors.Is(err, unix.EBADF) {
+	var err error
+	if !f.xattrByLink.Load() {
+		_, err = fsx.Fgetxattr(fd, name, nil)
+		if errors.Is(err, unix.EBADF) {
+			f.xattrByLink.Store(true)
+		}
+	}
+	if f.xattrByLink.Load() {
 		_, err = fsx.Getxattr("/proc/self/fd/"+strconv.Itoa(fd), name, nil)
 	}
 	switch {
@@ -536,9 +589,10 @@ func hasFileCaps(fd int) (bool, error) {
 // reports whether it needed a change. With eager, the entry is opened
 // before it is looked at; otherwise only an entry that needs a change is
 // (or one that may be a writable privileged file, whose capabilities are
-// read through a descriptor).
-func (f *fixer) entry(t dirTask, name string, eager bool) (changed bool) {
-	path := t.path + "/" + name
+// read through a descriptor, or a directory, which is opened to be
+// read). name is NUL-terminated in memory (nextDirent).
+func (f *fixer) entry(t dirTask, name []byte, eager bool) (changed bool) {
+	at := where{dir: t.path, name: name}
 	var st unix.Statx_t
 	fd := -1
 	defer func() {
@@ -550,57 +604,124 @@ func (f *fixer) entry(t dirTask, name string, eager bool) (changed bool) {
 	if eager {
 		fd, err = openEntry(t.fd, name, &st)
 	} else {
-		err = fsx.Statx(t.fd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, statxMask, &st)
+		err = statxAt(t.fd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, statxMask, &st)
 	}
 	if errors.Is(err, unix.ENOENT) {
 		return false // removed while we walked
 	}
 	f.scanned.Add(1)
 	if err != nil {
-		f.fail(path, "statx", err)
+		f.fail(at, "statx", err)
 		return false
 	}
+	if f.opts.afterLook != nil {
+		f.opts.afterLook(at.String())
+	}
+	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+	if fd < 0 && isDir {
+		return f.descend(t, name, at, &st)
+	}
 	if fd < 0 && writableExec(&st) {
-		if fd = f.reopen(t, name, path, &st); fd < 0 {
+		if fd = f.reopen(t, name, at, &st); fd < 0 {
 			return false
 		}
 	}
-	if f.leaveAlone(t, fd, path, &st) {
+	if f.leaveAlone(t, fd, at, &st) {
 		return false
 	}
-	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
 	_, _, change := wanted(st.Mode, int(st.Gid), f.opts.GID)
 	if !change && !isDir {
 		return false // the fast path of an already-fixed tree: one statx
 	}
 	if fd < 0 {
-		if fd = f.reopen(t, name, path, &st); fd < 0 {
+		if fd = f.reopen(t, name, at, &st); fd < 0 {
 			return false
 		}
 		// Decide again on the inode the descriptor holds.
-		if f.leaveAlone(t, fd, path, &st) {
+		if f.leaveAlone(t, fd, at, &st) {
 			return false
 		}
 	}
-	if f.leavePrivileged(fd, path, &st) {
+	if f.leavePrivileged(fd, at, &st) {
 		return false
 	}
-	f.fix(fd, path, &st)
+	f.fix(fd, at, &st)
 	if isDir {
-		f.enter(fd, path, t.dev)
+		f.enter(fd, at.String(), t.dev)
 	}
+	return change
+}
+
+// descend handles a directory that statx saw (st) and that has no
+// descriptor yet. One on another filesystem or a mount point is skipped
+// without being opened. Any other is opened for reading at once, with
+// O_NOFOLLOW and O_DIRECTORY, so that neither a symbolic link nor
+// anything but a directory swapped in since statx is opened (ELOOP,
+// ENOTDIR: skipped, as reopen does); it is checked again on that
+// descriptor, fixed through it and walked. That is one open where the
+// O_PATH route takes an open, an open of "." and a close. A directory
+// this UID may not read yet (it owns it, mode 0300) takes the O_PATH
+// route: fixed first, then opened.
+func (f *fixer) descend(t dirTask, name []byte, at where, st *unix.Statx_t) (changed bool) {
+	// Another filesystem or a mount point is never opened: a FUSE
+	// directory's open goes to its daemon, which may hang.
+	if f.leaveAlone(t, -1, at, st) {
+		return false
+	}
+	seen := *st
+	dfd, err := openAt(t.fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
+	switch {
+	case errors.Is(err, unix.EACCES):
+		fd := f.reopen(t, name, at, st)
+		if fd < 0 {
+			return false
+		}
+		defer fsx.Close(fd)
+		if f.leaveAlone(t, fd, at, st) {
+			return false
+		}
+		_, _, change := wanted(st.Mode, int(st.Gid), f.opts.GID)
+		f.fix(fd, at, st)
+		f.enter(fd, at.String(), t.dev)
+		return change
+	case errors.Is(err, unix.ENOENT):
+		return false
+	case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR):
+		f.skipped.Add(1)
+		return false
+	case err != nil:
+		f.fail(at, "open directory", err)
+		return false
+	}
+	if err := fstatx(dfd, st); err != nil {
+		fsx.Close(dfd)
+		f.fail(at, "statx", err)
+		return false
+	}
+	if !sameInode(&seen, st) {
+		fsx.Close(dfd)
+		f.skipped.Add(1)
+		return false
+	}
+	if f.leaveAlone(t, dfd, at, st) {
+		fsx.Close(dfd)
+		return false
+	}
+	_, _, change := wanted(st.Mode, int(st.Gid), f.opts.GID)
+	f.fix(dfd, at, st)
+	f.dispatch(dirTask{fd: dfd, path: at.String(), dev: t.dev})
 	return change
 }
 
 // reopen opens name, which statx saw as st, and stats the inode the
 // descriptor holds into st. It returns -1 when the entry is gone, cannot
 // be opened (a failure) or was replaced since statx (skipped).
-func (f *fixer) reopen(t dirTask, name, path string, st *unix.Statx_t) int {
+func (f *fixer) reopen(t dirTask, name []byte, at where, st *unix.Statx_t) int {
 	seen := *st
 	fd, err := openEntry(t.fd, name, st)
 	if err != nil {
 		if !errors.Is(err, unix.ENOENT) {
-			f.fail(path, "open", err)
+			f.fail(at, "open", err)
 		}
 		return -1
 	}
@@ -613,11 +734,12 @@ func (f *fixer) reopen(t dirTask, name, path string, st *unix.Statx_t) int {
 }
 
 // openEntry opens name in dir without following it and stats the inode
-// it holds. An O_PATH descriptor pins the inode without reading it: chown
-// and chmod go through it, so the entry cannot be swapped for another
-// between the decision and the change.
-func openEntry(dir int, name string, st *unix.Statx_t) (int, error) {
-	fd, err := fsx.Openat(dir, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+// it holds. An O_PATH descriptor pins the inode without reading it (and
+// opens no device, whatever was swapped in): chown and chmod go through
+// it, so the entry cannot be swapped for another between the decision
+// and the change.
+func openEntry(dir int, name []byte, st *unix.Statx_t) (int, error) {
+	fd, err := openAt(dir, name, unix.O_PATH|unix.O_NOFOLLOW)
 	if err != nil {
 		return -1, err
 	}
@@ -632,14 +754,14 @@ func openEntry(dir int, name string, st *unix.Statx_t) (int, error) {
 // entered: on another filesystem, a mount point, a writable privileged
 // file (counted as failed), or one of skip's. fd holds the inode, or is
 // -1 when st cannot be a writable privileged file.
-func (f *fixer) leaveAlone(t dirTask, fd int, path string, st *unix.Statx_t) bool {
+func (f *fixer) leaveAlone(t dirTask, fd int, at where, st *unix.Statx_t) bool {
 	// A bind mount of the same filesystem has the same st_dev; statx
 	// marks it as a mount root.
 	if devOf(st) != t.dev || st.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0 {
 		f.skipped.Add(1)
 		return true
 	}
-	if fd >= 0 && f.writablePrivileged(fd, path, st) {
+	if fd >= 0 && f.writablePrivileged(fd, at, st) {
 		return true
 	}
 	if f.skip(st) {
@@ -650,7 +772,7 @@ func (f *fixer) leaveAlone(t dirTask, fd int, path string, st *unix.Statx_t) boo
 }
 
 // fix changes the inode behind fd if it differs from what is wanted.
-func (f *fixer) fix(fd int, path string, st *unix.Statx_t) {
+func (f *fixer) fix(fd int, at where, st *unix.Statx_t) {
 	gid, mode, change := wanted(st.Mode, int(st.Gid), f.opts.GID)
 	if !change {
 		return
@@ -658,21 +780,21 @@ func (f *fixer) fix(fd int, path string, st *unix.Statx_t) {
 	if f.opts.Check {
 		f.changed.Add(1)
 		f.mu.Lock()
-		f.changes = append(f.changes, Change{Path: path, OldGID: int(st.Gid), NewGID: gid, OldMode: uint32(st.Mode) & 0o7777, NewMode: mode})
+		f.changes = append(f.changes, Change{Path: at.String(), OldGID: int(st.Gid), NewGID: gid, OldMode: uint32(st.Mode) & 0o7777, NewMode: mode})
 		f.mu.Unlock()
 		return
 	}
 	if int(st.Gid) != gid {
-		if err := fsx.Fchownat(fd, "", -1, gid, unix.AT_EMPTY_PATH); err != nil {
-			f.fail(path, "chown to group "+strconv.Itoa(gid), err)
+		if err := chgrpFD(fd, gid); err != nil {
+			f.fail(at, "chown to group "+strconv.Itoa(gid), err)
 			return
 		}
 	}
 	// chown clears setuid and setgid on a regular file, so the mode is
 	// set again even when wanted() left the bits as they were.
 	if uint32(st.Mode)&0o7777 != mode || (int(st.Gid) != gid && st.Mode&unix.S_IFMT == unix.S_IFREG) {
-		if err := chmodFD(fd, mode); err != nil {
-			f.fail(path, fmt.Sprintf("chmod %04o", mode), err)
+		if err := f.chmodFD(fd, mode); err != nil {
+			f.fail(at, fmt.Sprintf("chmod %04o", mode), err)
 			return
 		}
 	}
@@ -682,13 +804,17 @@ func (f *fixer) fix(fd int, path string, st *unix.Statx_t) {
 }
 
 // chmodFD sets the mode of the inode behind fd, an O_PATH or an ordinary
-// descriptor. fchmodat2(AT_EMPTY_PATH) needs Linux 6.6; before that, an
-// ordinary descriptor takes fchmod and an O_PATH one the /proc/self/fd
-// link, which names the very inode and is not a path walk.
-func chmodFD(fd int, mode uint32) error {
-	err := fsx.Fchmodat(fd, "", mode, unix.AT_EMPTY_PATH)
-	if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
-		return err
+// descriptor. fchmodat2(AT_EMPTY_PATH) needs Linux 6.6; before that
+// (ENOSYS, remembered for the rest of the walk), an ordinary descriptor
+// takes fchmod and an O_PATH one the /proc/self/fd link, which names the
+// very inode and is not a path walk.
+func (f *fixer) chmodFD(fd int, mode uint32) error {
+	if !f.noFchmodat2.Load() {
+		err := fchmodat2Empty(fd, mode)
+		if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.EINVAL) {
+			return err
+		}
+		f.noFchmodat2.Store(true)
 	}
 	if err := fsx.Fchmod(fd, mode); !errors.Is(err, unix.EBADF) {
 		return err
