@@ -34,6 +34,17 @@ const (
 // binary.
 func TestReleaseImage(t *testing.T) {
 	p := newPodman(t)
+	// make image runs plain podman, which takes the volume path from
+	// containers.conf; p's own calls give --root, with which podman
+	// takes ROOT/volumes, and it refuses a database made with another
+	// ("database configuration mismatch"). Both must name the same.
+	conf := filepath.Join(p.dir, "containers.conf")
+	old := fmt.Sprintf("volume_path = %q", filepath.Join(p.dir, "volumes"))
+	if c := string(readFileT(t, conf)); !strings.Contains(c, old) {
+		t.Fatalf("%s does not say %s:\n%s", conf, old, c)
+	} else if err := os.WriteFile(conf, []byte(strings.Replace(c, old, fmt.Sprintf("volume_path = %q", filepath.Join(p.dir, "root", "volumes")), 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	src := releaseClone(t)
 	if out, err := makeIn(src, p.env, "image"); err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -103,7 +114,9 @@ ENTRYPOINT ["/usr/local/bin/nonroot-init"]
 	hostFile := "nonroot-init-linux-" + runtime.GOARCH
 	stdout, stderr, err := p.output("run", "--rm", "--network", "none", "--user", "1000680000:0", "--read-only", "--passwd=false",
 		"--env", "NONROOT_USERNAME=appuser", releaseUser, "--", "/bin/sh", "-c",
-		"cat /proc/1/comm; whoami; id -u; id -g; cd /usr/local/bin && sha256sum nonroot-init; nonroot-init version")
+		// Full paths: busybox sh runs its own applets (whoami, id) first,
+		// and those read /etc/passwd only.
+		"cat /proc/1/comm; /usr/bin/whoami; /usr/bin/id -u; /usr/bin/id -g; cd /usr/local/bin && sha256sum nonroot-init; ./nonroot-init version")
 	lines := strings.Split(stdout, "\n")
 	if err != nil || len(lines) < 6 {
 		t.Fatalf("podman run %s: %v\nstdout: %s\nstderr: %s", releaseUser, err, stdout, stderr)
