@@ -59,7 +59,8 @@ func doctorCmd(raw config.Raw, args []string, host setup.Host, creds setup.Creds
 		fmt.Fprintf(stderr, "nonroot-init doctor: invalid settings: %v\n", err)
 		return exitUsage
 	}
-	report := doctor.Run(cfg, host, creds, version)
+	v, _ := buildVersion()
+	report := doctor.Run(cfg, host, creds, v)
 	if *asJSON {
 		err = report.WriteJSON(stdout)
 	} else {
