@@ -6,14 +6,20 @@ BIN      := bin/nonroot-init
 # 12 hex digits of the commit); else, with no tag reachable (or a shallow
 # clone without tags), v0.0.0-gHASH. A work tree with changes to tracked
 # files adds -dirty; two clean clones of one commit get the same VERSION.
-VERSION  ?= $(shell \
+# Both are computed once (:=); VERSION=... or COMMIT=... on the command
+# line or in the environment wins.
+ifeq ($(origin VERSION),undefined)
+VERSION  := $(shell \
   m='v[0-9]*.[0-9]*.[0-9]*'; \
   v=$$(git describe --tags --match "$$m" --exact-match 2>/dev/null) || \
   v=$$(git describe --tags --match "$$m" --long --abbrev=12 2>/dev/null) || \
   v=v0.0.0-g$$(git rev-parse --short=12 HEAD 2>/dev/null) || v=v0.0.0-unknown; \
   git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet HEAD -- 2>/dev/null && v=$$v-dirty; \
   echo $$v)
-COMMIT   ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+endif
+ifeq ($(origin COMMIT),undefined)
+COMMIT   := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+endif
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Tests run one package at a time: the integration tests start many
 # processes and namespaces, and the machine has two cores.
