@@ -23,6 +23,10 @@ const execUsage = "usage: nonroot-init exec [--] COMMAND [ARG...]"
 // init's.
 func execCmd(raw config.Raw, args []string, host setup.Host, creds setup.Creds, stdout, stderr io.Writer) int {
 	argv, err := parseExecArgs(args)
+	if errors.Is(err, errVersion) {
+		fmt.Fprint(stdout, versionLine())
+		return 0
+	}
 	if errors.Is(err, errHelp) {
 		fmt.Fprint(stdout, execUsage+"\n"+
 			"Run COMMAND with the user the running nonroot-init gave its COMMAND (HOME, USER, LOGNAME and\n"+
@@ -89,6 +93,9 @@ func parseExecArgs(args []string) ([]string, error) {
 	} else if len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 			return nil, errHelp
+		}
+		if args[0] == "--version" || args[0] == "-version" {
+			return nil, errVersion
 		}
 		return nil, errExecOption
 	}

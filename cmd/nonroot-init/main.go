@@ -76,6 +76,7 @@ func run(args []string, host setup.Host, creds setup.Creds, stdin, stdout, stder
 	fs := flag.NewFlagSet("nonroot-init", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	raw.Bind(fs)
+	showVersion := fs.Bool("version", false, "print the version line and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(stdout)
@@ -83,6 +84,10 @@ func run(args []string, host setup.Host, creds setup.Creds, stdin, stdout, stder
 		}
 		fmt.Fprintf(stderr, "nonroot-init: %v\nRun 'nonroot-init --help' for the flags.\n", err)
 		return exitUsage
+	}
+	if *showVersion {
+		fmt.Fprint(stdout, versionLine())
+		return 0
 	}
 	rest := fs.Args()
 	afterDashes := len(args) > len(rest) && args[len(args)-len(rest)-1] == "--"
@@ -94,7 +99,7 @@ func run(args []string, host setup.Host, creds setup.Creds, stdin, stdout, stder
 	if len(rest) > 0 && !afterDashes {
 		switch rest[0] {
 		case "version":
-			fmt.Fprintf(stdout, "nonroot-init %s (commit %s, %s)\n", version, commit, runtime.Version())
+			fmt.Fprint(stdout, versionLine())
 			return 0
 		case "help":
 			usage(stdout)
@@ -261,7 +266,7 @@ usage:
                                                make trees usable by any UID in group GID (default 0)
   nonroot-init exec [--] COMMAND [ARG...]      run COMMAND with the identity the running init gave its COMMAND
                                                (for kubectl exec and oc rsh sessions)
-  nonroot-init version                         print version, commit, Go version
+  nonroot-init version | --version             print version, commit, Go version, linux/ARCH
 
 Settings (a flag wins over its environment variable; lists are comma-separated):
 `)

@@ -26,11 +26,16 @@ func doctorCmd(raw config.Raw, args []string, host setup.Host, creds setup.Creds
 	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "write the report as JSON")
+	showVersion := fs.Bool("version", false, "print the version line and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return exitUsage
+	}
+	if *showVersion {
+		fmt.Fprint(stdout, versionLine())
+		return 0
 	}
 	rest := fs.Args()
 	afterDashes := len(args) > len(rest) && args[len(args)-len(rest)-1] == "--"
@@ -54,7 +59,8 @@ func doctorCmd(raw config.Raw, args []string, host setup.Host, creds setup.Creds
 		fmt.Fprintf(stderr, "nonroot-init doctor: invalid settings: %v\n", err)
 		return exitUsage
 	}
-	report := doctor.Run(cfg, host, creds, version)
+	v, _ := buildVersion()
+	report := doctor.Run(cfg, host, creds, v)
 	if *asJSON {
 		err = report.WriteJSON(stdout)
 	} else {
@@ -85,6 +91,10 @@ func doctorCmd(raw config.Raw, args []string, host setup.Host, creds setup.Creds
 func fixPermissionsCmd(args []string, creds setup.Creds, stdout, stderr io.Writer) int {
 	const usage = "usage: nonroot-init fix-permissions [--group GID] [--check] [--hardlinks] [--] PATH..."
 	fa, err := parseFixArgs(args)
+	if errors.Is(err, errVersion) {
+		fmt.Fprint(stdout, versionLine())
+		return 0
+	}
 	if errors.Is(err, errHelp) {
 		fmt.Fprint(stdout, usage+"\n"+
 			"Make every entry under each PATH group-owned by GID (default 0) and group read-write (plus\n"+
@@ -169,6 +179,8 @@ func parseFixArgs(args []string) (fixArgs, error) {
 		switch name {
 		case "h", "help":
 			return fixArgs{}, errHelp
+		case "version":
+			return fixArgs{}, errVersion
 		case "check", "hardlinks":
 			on := true
 			if hasValue {

@@ -82,6 +82,7 @@ func TestMain(m *testing.M) {
 	if built.dir != "" {
 		os.RemoveAll(built.dir)
 	}
+	removeReleased()
 	os.Exit(code)
 }
 
