@@ -144,3 +144,24 @@ func StatusText(ws unix.WaitStatus) string {
 	}
 	return fmt.Sprintf("exited with status %d", ws.ExitStatus())
 }
+
+// Drain takes the signals waiting in the channel without blocking, as
+// During would: one that Stops is recorded with Stop, the others are
+// held for COMMAND. Setup calls it before each hook, so that a signal
+// sent before the hook existed (SIGHUP during the templates) is not
+// forwarded to it: it would kill a hook that never asked for it.
+func (in *Inbox) Drain() {
+	for {
+		select {
+		case s := <-in.ch:
+			sig := s.(syscall.Signal)
+			if Stops(sig) {
+				in.Stop(sig)
+				continue
+			}
+			in.Hold(sig)
+		default:
+			return
+		}
+	}
+}

@@ -181,3 +181,15 @@ func TestRunHookStartFailure(t *testing.T) {
 		t.Fatalf("RunHook(missing) = %v; want an *ExecError with code 127", err)
 	}
 }
+
+func TestInboxDrain(t *testing.T) {
+	ch := make(chan os.Signal, 4)
+	in := NewInbox(ch)
+	ch <- unix.SIGHUP
+	ch <- unix.SIGINT
+	ch <- unix.SIGUSR1
+	in.Drain()
+	if len(ch) != 0 || in.Stopped() != unix.SIGINT || len(in.Held()) != 2 || in.Held()[0] != unix.SIGHUP || in.Held()[1] != unix.SIGUSR1 {
+		t.Fatalf("after Drain: %d queued, stopped %v, held %v; want 0, SIGINT, [SIGHUP SIGUSR1]", len(ch), in.Stopped(), in.Held())
+	}
+}
