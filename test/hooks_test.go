@@ -1,7 +1,9 @@
 package test
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -254,5 +256,56 @@ func TestHooksRunBeforeExec(t *testing.T) {
 	r := harness.Run(t, timeout, harness.Opts{PID1: true, UID: harness.OpenShiftUID, Env: []string{"NONROOT_HOOKS=" + dir, "NONROOT_EXEC=true"}}, "sh", "-c", "echo command-pid=$$")
 	if r.Code != 0 || !strings.Contains(r.Stdout, "command-pid=1\n") || !strings.Contains(r.Stdout, "hook-pid=") || strings.Contains(r.Stdout, "hook-pid=1\n") {
 		t.Fatalf("exit %d, stdout %q; want the hook run as a child, then COMMAND exec'd as pid 1\nstderr: %s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+func TestHooksGetCommandsPrivileges(t *testing.T) {
+	// Started as root with RUN_AS and a port below 1024: the hook runs as
+	// the target user with no_new_privs and the ambient
+	// CAP_NET_BIND_SERVICE, exactly as COMMAND does.
+	report := `grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapAmb|CapBnd|NoNewPrivs):' /proc/self/status`
+	out := filepath.Join(harness.SharedDir(t), "hook")
+	dir := hookDir(t, map[string]string{"report": report + " > " + out})
+	env := []string{"NONROOT_HOOKS=" + dir, "NONROOT_RUN_AS=1000680000:0", "NONROOT_PORTS=HTTP_PORT=80"}
+	r := harness.Run(t, timeout, harness.Opts{PID1: true, Env: env}, "sh", "-c", report)
+	hook, err := os.ReadFile(out)
+	if r.Code != 0 || err != nil {
+		t.Fatalf("exit %d, hook output %v; want 0\nstderr: %s", r.Code, err, r.Stderr)
+	}
+	if string(hook) != r.Stdout {
+		t.Fatalf("hook:\n%s\nCOMMAND:\n%s\nwant the same IDs, capabilities and no_new_privs", hook, r.Stdout)
+	}
+	for _, want := range []string{"Uid:\t1000680000", "NoNewPrivs:\t1", "CapAmb:\t0000000000000400"} {
+		if !strings.Contains(string(hook), want) {
+			t.Errorf("hook's status %q lacks %q", hook, want)
+		}
+	}
+}
+
+// TestHookGetsTerminal runs the init on a pseudo-terminal (script from
+// util-linux): the hook's process group, then COMMAND's, must each be
+// the terminal's foreground group.
+func TestHookGetsTerminal(t *testing.T) {
+	harness.NeedTool(t, "script")
+	report := `echo "$0 $(cut -d' ' -f5,8 /proc/self/stat)"`
+	dir := hookDir(t, map[string]string{"hook": report})
+	command := filepath.Join(hookDir(t, map[string]string{"command": report}), "command")
+	inner := harness.Init(t) + " -- " + command
+	cmd := exec.Command("script", "-qec", inner, "/dev/null")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "NONROOT_LOG_LEVEL=error", "NONROOT_HOOKS=" + dir}
+	r := harness.Wait(t, timeout, cmd)
+	seen := map[string]bool{}
+	for _, line := range strings.Split(r.Stdout, "\n") {
+		var who string
+		var pgrp, tpgid int
+		if _, err := fmt.Sscanf(strings.TrimSpace(line), "%s %d %d", &who, &pgrp, &tpgid); err == nil && (filepath.Base(who) == "hook" || filepath.Base(who) == "command") {
+			if pgrp == 0 || pgrp != tpgid {
+				t.Errorf("%s: group %d, terminal's foreground group %d; want equal", who, pgrp, tpgid)
+			}
+			seen[filepath.Base(who)] = true
+		}
+	}
+	if r.Code != 0 || !seen["hook"] || !seen["command"] {
+		t.Fatalf("exit %d, output %q; want a line from the hook and from COMMAND", r.Code, r.Stdout)
 	}
 }
