@@ -33,8 +33,8 @@ func hookDir(t *testing.T, scripts map[string]string) string {
 	return dir
 }
 
-// withEnv returns opts with env added.
-func withEnv(opts harness.Opts, env ...string) harness.Opts {
+// hookEnv returns opts with env added.
+func hookEnv(opts harness.Opts, env ...string) harness.Opts {
 	opts.Env = append(append([]string(nil), opts.Env...), env...)
 	return opts
 }
@@ -49,7 +49,7 @@ func TestHooksRunInOrderAcrossDirectories(t *testing.T) {
 				"B":    "echo a/B >> " + out,
 			})
 			b := hookDir(t, map[string]string{"01-first-name": "echo b/01 >> " + out})
-			r := harness.Run(t, timeout, withEnv(m.opts, "NONROOT_HOOKS="+a+","+b), "sh", "-c", "echo COMMAND >> "+out+"; cat "+out)
+			r := harness.Run(t, timeout, hookEnv(m.opts, "NONROOT_HOOKS="+a+","+b), "sh", "-c", "echo COMMAND >> "+out+"; cat "+out)
 			want := "a/10-a\na/2-b\na/B\nb/01\nCOMMAND\n"
 			if r.Code != 0 || r.Stdout != want {
 				t.Fatalf("exit %d, stdout %q; want 0 and %q\nstderr: %s", r.Code, r.Stdout, want, r.Stderr)
@@ -70,7 +70,7 @@ func TestHooksSeeCommandsEnvironmentAndUser(t *testing.T) {
 			report := `echo "uid=$(id -u) gid=$(id -g) home=$HOME user=$USER port=$HTTP_PORT pwd=$(pwd) umask=$(umask) extra=$EXTRA"`
 			out := filepath.Join(harness.SharedDir(t), "hook")
 			dir := hookDir(t, map[string]string{"report": report + " > " + out})
-			opts := withEnv(m.opts, "NONROOT_HOOKS="+dir, "NONROOT_PORTS=HTTP_PORT=80", "NONROOT_UMASK=0027", "EXTRA=from-image")
+			opts := hookEnv(m.opts, "NONROOT_HOOKS="+dir, "NONROOT_PORTS=HTTP_PORT=80", "NONROOT_UMASK=0027", "EXTRA=from-image")
 			opts.Dir = wd
 			r := harness.Run(t, timeout, opts, "sh", "-c", report)
 			hook, err := os.ReadFile(out)
@@ -105,7 +105,7 @@ func TestHookFailureStopsTheStart(t *testing.T) {
 				"20-fails": "echo migration failed >&2; exit 3",
 				"30-later": "touch " + marks + "/30",
 			})
-			r := harness.Run(t, timeout, withEnv(m.opts, "NONROOT_HOOKS="+dir), "sh", "-c", "touch "+marks+"/command")
+			r := harness.Run(t, timeout, hookEnv(m.opts, "NONROOT_HOOKS="+dir), "sh", "-c", "touch "+marks+"/command")
 			if r.Code != 78 {
 				t.Fatalf("exit %d; want 78\nstderr: %s", r.Code, r.Stderr)
 			}
@@ -162,7 +162,7 @@ func TestHookOrphansReaped(t *testing.T) {
 				"10-orphans": harness.Child(t) + " orphans 200 && " + zombieCheck + " | sed s/^/hook-/",
 				"20-leaves":  "(sleep 0.5; exit 0) > /dev/null 2>&1 &",
 			})
-			r := harness.Run(t, 2*time.Minute, withEnv(m.opts, "NONROOT_HOOKS="+dir), "sh", "-c", "sleep 1.5; "+zombieCheck)
+			r := harness.Run(t, 2*time.Minute, hookEnv(m.opts, "NONROOT_HOOKS="+dir), "sh", "-c", "sleep 1.5; "+zombieCheck)
 			if r.Code != 0 || !strings.Contains(r.Stdout, "hook-zombies=0") || !strings.Contains(r.Stdout, "\nzombies=0") {
 				t.Fatalf("exit %d, stdout %q; want 0, hook-zombies=0 and zombies=0\nstderr: %s", r.Code, r.Stdout, r.Stderr)
 			}
@@ -178,7 +178,7 @@ func TestSigtermDuringHook(t *testing.T) {
 				"10-waits": "trap 'echo hook-got-TERM; exit 0' TERM; echo hook-ready; while :; do sleep 0.05; done",
 				"20-later": "touch " + marks + "/later",
 			})
-			p := harness.Start(t, withEnv(m.opts, "NONROOT_HOOKS="+dir), "sh", "-c", "touch "+marks+"/command")
+			p := harness.Start(t, hookEnv(m.opts, "NONROOT_HOOKS="+dir), "sh", "-c", "touch "+marks+"/command")
 			p.Expect(t, timeout, "hook-ready")
 			p.Signal(t, syscall.SIGTERM)
 			r := p.Wait(t, timeout)

@@ -47,7 +47,7 @@ func runHooks(cfg *config.Config, env *Env, proc Processes, log *slog.Logger) er
 		if proc.Inbox != nil {
 			proc.Inbox.Drain()
 		}
-		if sig := stopped(proc.Inbox); sig != 0 {
+		if sig := hookStopped(proc.Inbox); sig != 0 {
 			return &InterruptedError{Step: "hooks", Signal: sig}
 		}
 		opts := supervisor.Options{
@@ -79,7 +79,7 @@ func runHooks(cfg *config.Config, env *Env, proc Processes, log *slog.Logger) er
 			status = fmt.Sprintf("outlived NONROOT_HOOK_TIMEOUT (%s) and was killed", cfg.HookTimeout)
 		}
 		log.Info("hook finished", "path", path, "status", status, "duration", took)
-		if sig := stopped(proc.Inbox); sig != 0 {
+		if sig := hookStopped(proc.Inbox); sig != 0 {
 			return &InterruptedError{Step: "hooks", Signal: sig}
 		}
 		if res.TimedOut || res.Survived || res.Status.Signaled() || res.Status.ExitStatus() != 0 {
@@ -92,9 +92,9 @@ func runHooks(cfg *config.Config, env *Env, proc Processes, log *slog.Logger) er
 	return nil
 }
 
-// stopped is the signal that ended the start, 0 when none did (or when
+// hookStopped is the signal that ended the start, 0 when none did (or when
 // there is no inbox: a caller without signals).
-func stopped(in *supervisor.Inbox) syscall.Signal {
+func hookStopped(in *supervisor.Inbox) syscall.Signal {
 	if in == nil {
 		return 0
 	}
