@@ -145,6 +145,11 @@ func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger, proc Proc
 		return Result{}, err
 	}
 
+	// 8. Hooks: run each executable of HOOKS, as COMMAND will run.
+	if err := runHooks(cfg, env, proc, log); err != nil {
+		return Result{}, err
+	}
+
 	return Result{Env: env}, nil
 }
 
@@ -163,9 +168,6 @@ func notYet(cfg *config.Config) error {
 	var names []string
 	if len(cfg.Wait) > 0 {
 		names = append(names, "NONROOT_WAIT")
-	}
-	if len(cfg.Hooks) > 0 {
-		names = append(names, "NONROOT_HOOKS")
 	}
 	if cfg.ReloadSignal != 0 {
 		names = append(names, "NONROOT_RELOAD_SIGNAL")
