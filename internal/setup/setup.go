@@ -127,6 +127,11 @@ func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger, proc Proc
 		return Result{}, err
 	}
 
+	// 7. Wait: every NONROOT_WAIT dependency ready, under the Inbox.
+	if err := waitDependencies(cfg, proc, log); err != nil {
+		return Result{}, err
+	}
+
 	return Result{Env: env}, nil
 }
 
@@ -145,9 +150,6 @@ func notYet(cfg *config.Config) error {
 	var names []string
 	if len(cfg.FileEnv) > 0 || cfg.FileEnvAll {
 		names = append(names, "NONROOT_FILE_ENV")
-	}
-	if len(cfg.Wait) > 0 {
-		names = append(names, "NONROOT_WAIT")
 	}
 	if len(cfg.Hooks) > 0 {
 		names = append(names, "NONROOT_HOOKS")
