@@ -461,3 +461,24 @@ func TestBackoffDoublesToItsCap(t *testing.T) {
 		t.Errorf("backoff = %v, want %v", got, want)
 	}
 }
+
+// TestHTTPProxyNotUsed: HTTP_PROXY is for COMMAND's traffic to the
+// outside; the probe connects directly. A proxy that answers 200 for
+// anything would otherwise make an unreachable name ready.
+func TestHTTPProxyNotUsed(t *testing.T) {
+	var proxied atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { proxied.Add(1) }))
+	defer proxy.Close()
+	t.Setenv("HTTP_PROXY", proxy.URL)
+	t.Setenv("http_proxy", proxy.URL)
+	t.Setenv("NO_PROXY", "")
+	t.Setenv("no_proxy", "")
+	log, _ := testLog()
+	err := run(t, context.Background(), deps(t, "http://no-such-service.invalid/healthz"), 500*time.Millisecond, log, fast())
+	if err == nil {
+		t.Fatal("all = nil: the unreachable name was made ready by the proxy")
+	}
+	if n := proxied.Load(); n != 0 {
+		t.Errorf("the proxy got %d requests, want 0", n)
+	}
+}
