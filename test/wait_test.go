@@ -1,7 +1,15 @@
 package test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +30,7 @@ import (
 //	tcp PORT DELAY LOG      after DELAY s: "listening", listen, "accepted" per connection
 //	unix PATH DELAY LOG     the same on a unix socket any UID may connect to
 //	http PORT N503 LOG      "503" and a 503 for the first N503 requests, then "200" and a 200
+//	https PORT CERT KEY LOG "200" and a 200 for every request, over TLS with CERT and KEY
 //	pair PORTA PORTB LOG    two HTTP servers, each answering 503 until the OTHER got a request
 const waitServers = `
 import http.server, os, socket, sys, threading, time
@@ -67,6 +76,20 @@ elif mode == "http":
         def log_message(self, *a):
             pass
     http.server.HTTPServer(("127.0.0.1", int(sys.argv[2])), H).serve_forever()
+elif mode == "https":
+    import ssl
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            note("200")
+            self.send_response(200)
+            self.end_headers()
+        def log_message(self, *a):
+            pass
+    srv = http.server.HTTPServer(("127.0.0.1", int(sys.argv[2])), H)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    srv.serve_forever()
 elif mode == "pair":
     got = {"a": 0, "b": 0}
     def handler(me, other):
@@ -300,5 +323,71 @@ func TestWaitSIGTERM(t *testing.T) {
 	}
 	if l := f.lines(t); indexOf(l, "command") >= 0 {
 		t.Errorf("COMMAND ran after SIGTERM: %v", l)
+	}
+}
+
+// selfSigned writes a self-signed certificate for 127.0.0.1 and its key
+// (PEM) into dir and returns their paths.
+func selfSigned(t *testing.T, dir string) (certPath, keyPath string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "wait-test CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Readable by the servers' UID: a throwaway key of this test only.
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return certPath, keyPath
+}
+
+// TestWaitHTTPSPrivateCA: a certificate of a private CA fails
+// verification (exit 78, the error says so), and is trusted when
+// SSL_CERT_FILE names the CA in the container's environment.
+func TestWaitHTTPSPrivateCA(t *testing.T) {
+	for _, trusted := range []bool{false, true} {
+		t.Run(fmt.Sprintf("trusted=%v", trusted), func(t *testing.T) {
+			f := newWaitFixture(t)
+			cert, key := selfSigned(t, f.dir)
+			env := []string{"NONROOT_WAIT=https://127.0.0.1:8443/healthz", "NONROOT_WAIT_TIMEOUT=3s"}
+			if trusted {
+				env = []string{"NONROOT_WAIT=https://127.0.0.1:8443/healthz", "NONROOT_WAIT_TIMEOUT=2m", "SSL_CERT_FILE=" + cert}
+			}
+			cmd := rootPrelude(t, pidNetNS(), f.prelude("https 8443 "+cert+" "+key), harness.OpenShiftUID, nil, env, f.command()...)
+			r := harness.Wait(t, 3*time.Minute, cmd)
+			l := f.lines(t)
+			if !trusted {
+				if r.Code != 78 || !strings.Contains(r.Stderr, "certificate signed by unknown authority") || indexOf(l, "command") >= 0 {
+					t.Fatalf("untrusted CA: exit %d, events %v; want 78, the verification error, no command\nstderr: %s", r.Code, l, r.Stderr)
+				}
+				return
+			}
+			if r.Code != 0 || indexOf(l, "200") < 0 || indexOf(l, "command") < indexOf(l, "200") {
+				t.Fatalf("SSL_CERT_FILE: exit %d, events %v; want 0, a 200 then command\nstderr: %s", r.Code, l, r.Stderr)
+			}
+		})
 	}
 }
