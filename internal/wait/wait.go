@@ -268,11 +268,12 @@ func prober(dep config.Dependency, client *http.Client) func(context.Context) er
 func httpClient() *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
-			Proxy:               nil,
-			DisableKeepAlives:   true,
-			TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12},
-			TLSHandshakeTimeout: 0, // bounded by the attempt's context
-			ForceAttemptHTTP2:   true,
+			// Every phase (dial, TLS handshake, headers) is bounded by
+			// the attempt's context, not by timeouts of its own.
+			Proxy:             nil,
+			DisableKeepAlives: true,
+			TLSClientConfig:   &tls.Config{MinVersion: tls.VersionTLS12},
+			ForceAttemptHTTP2: true,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
