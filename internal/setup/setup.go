@@ -145,6 +145,11 @@ func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger, proc Proc
 		return Result{}, err
 	}
 
+	// 7. Wait: every NONROOT_WAIT dependency ready, under the Inbox.
+	if err := waitDependencies(cfg, proc, log); err != nil {
+		return Result{}, err
+	}
+
 	// 8. Hooks: run each executable of HOOKS, as COMMAND will run.
 	if err := runHooks(cfg, env, proc, log); err != nil {
 		return Result{}, err
@@ -166,9 +171,6 @@ func ReadCreds() Creds { return host.ReadCreds() }
 // ignore them. Each step removes its line when it lands.
 func notYet(cfg *config.Config) error {
 	var names []string
-	if len(cfg.Wait) > 0 {
-		names = append(names, "NONROOT_WAIT")
-	}
 	if cfg.ReloadSignal != 0 {
 		names = append(names, "NONROOT_RELOAD_SIGNAL")
 	}
