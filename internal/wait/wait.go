@@ -10,16 +10,18 @@
 package wait
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -97,16 +99,11 @@ func all(ctx context.Context, deps []config.Dependency, timeout time.Duration, l
 		return nil
 	}
 	start := time.Now()
-	// One client for every http(s) dependency; it holds no connection
-	// between attempts (keep-alives off), so each attempt is a new
-	// connection, as COMMAND's would be.
-	client := httpClient()
-	defer client.CloseIdleConnections()
 
 	ds := make([]*dependency, len(deps))
 	names := make([]string, len(deps))
 	for i, dep := range deps {
-		ds[i] = &dependency{name: displayName(dep), probe: prober(dep, client)}
+		ds[i] = &dependency{name: displayName(dep), probe: prober(dep)}
 		names[i] = ds[i].name
 	}
 	log.Info("waiting for dependencies", "deps", strings.Join(names, ","), "timeout", timeout.String())
@@ -230,7 +227,7 @@ func displayName(dep config.Dependency) string {
 }
 
 // prober returns the check of one dependency: nil means ready.
-func prober(dep config.Dependency, client *http.Client) func(context.Context) error {
+func prober(dep config.Dependency) func(context.Context) error {
 	switch dep.Scheme {
 	case "tcp", "unix":
 		network := dep.Scheme
@@ -243,7 +240,7 @@ func prober(dep config.Dependency, client *http.Client) func(context.Context) er
 			return c.Close()
 		}
 	case "http", "https":
-		return func(ctx context.Context) error { return getOK(ctx, client, dep.Addr) }
+		return func(ctx context.Context) error { return getOK(ctx, dep.Addr) }
 	case "file":
 		return func(context.Context) error {
 			// Stat follows a symbolic link, so one that points nowhere
@@ -258,51 +255,92 @@ func prober(dep config.Dependency, client *http.Client) func(context.Context) er
 	}
 }
 
-// httpClient is the client of the http(s) probes. Certificates are
-// verified against the system roots, which Go reads from SSL_CERT_FILE
-// and SSL_CERT_DIR when they are set (the way to trust a private CA).
-// Redirects are not followed: a 3xx answer is itself ready. No proxy is
-// used, whatever HTTP_PROXY says: it is set for COMMAND's traffic to the
-// outside, and a proxy cannot reach, or would lie about, the Services of
-// the pod's own cluster.
-func httpClient() *http.Client {
-	return &http.Client{
-		Transport: &http.Transport{
-			// Every phase (dial, TLS handshake, headers) is bounded by
-			// the attempt's context, not by timeouts of its own.
-			Proxy:             nil,
-			DisableKeepAlives: true,
-			TLSClientConfig:   &tls.Config{MinVersion: tls.VersionTLS12},
-			ForceAttemptHTTP2: true,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
-
 // getOK is ready when a GET of rawURL answers 2xx or 3xx.
-func getOK(ctx context.Context, client *http.Client, rawURL string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+//
+// It speaks the little of HTTP/1.1 a readiness check needs (one GET,
+// Connection: close, the status line read and the rest dropped) rather
+// than use net/http, which would more than double the size of a binary
+// that sits in every image. Certificates are verified against the
+// system roots, which Go reads from SSL_CERT_FILE and SSL_CERT_DIR when
+// they are set (the way to trust a private CA). Redirects are not
+// followed: a 3xx answer is itself ready. No proxy is used, whatever
+// HTTP_PROXY says: it is set for COMMAND's traffic to the outside, and a
+// proxy cannot reach, or would lie about, the Services of the pod's own
+// cluster. Every phase (dial, TLS handshake, request, answer) is bounded
+// by the attempt's context.
+func getOK(ctx context.Context, rawURL string) error {
+	u, err := url.Parse(rawURL)
 	if err != nil {
-		return err
+		return errors.New("not a URL")
 	}
-	req.Header.Set("User-Agent", "nonroot-init-wait")
-	resp, err := client.Do(req)
-	if err != nil {
-		// url.Error names the URL without its password (net/http
-		// strips it); the dependency's name is said by the caller.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			return ue.Err
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
 		}
+	}
+	var dialer net.Dialer
+	conn, err := dialer.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
 		return err
 	}
-	// A little of the body is read so that the server sees a normal end
-	// of the exchange, not a reset; the rest is dropped with the
-	// connection.
-	_, _ = io.CopyN(io.Discard, resp.Body, 4096)
-	resp.Body.Close()
-	if resp.StatusCode >= 200 && resp.StatusCode < 400 {
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	// A cancelled context (SIGTERM) ends a read or write in flight.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if u.Scheme == "https" {
+		tc := tls.Client(conn, &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return err
+		}
+		conn = tc
+	}
+	var req strings.Builder
+	fmt.Fprintf(&req, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: nonroot-init-wait\r\nAccept: */*\r\nConnection: close\r\n", u.RequestURI(), u.Host)
+	if u.User != nil {
+		pw, _ := u.User.Password()
+		fmt.Fprintf(&req, "Authorization: Basic %s\r\n", base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw)))
+	}
+	req.WriteString("\r\n")
+	if _, err := io.WriteString(conn, req.String()); err != nil {
+		return err
+	}
+	line, err := bufio.NewReaderSize(conn, 4096).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("no HTTP answer: %w", err)
+	}
+	code, status, err := parseStatusLine(line)
+	if err != nil {
+		return err
+	}
+	if code >= 200 && code < 400 {
 		return nil
 	}
-	return fmt.Errorf("GET answered %s, want 2xx or 3xx", resp.Status)
+	return fmt.Errorf("GET answered %s, want 2xx or 3xx", status)
+}
+
+// parseStatusLine reads "HTTP/1.1 503 Service Unavailable": the code and
+// "503 Service Unavailable".
+func parseStatusLine(line string) (int, string, error) {
+	line = strings.TrimRight(line, "\r\n")
+	proto, status, ok := strings.Cut(line, " ")
+	if !ok || !strings.HasPrefix(proto, "HTTP/") || len(status) < 3 {
+		return 0, "", fmt.Errorf("not an HTTP answer: %q", truncate(line, 64))
+	}
+	code, err := strconv.Atoi(status[:3])
+	if err != nil || code < 100 || code > 999 || (len(status) > 3 && status[3] != ' ') {
+		return 0, "", fmt.Errorf("not an HTTP status line: %q", truncate(line, 64))
+	}
+	return code, status, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
 }
