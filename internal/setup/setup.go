@@ -17,6 +17,7 @@ import (
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/host"
 	"github.com/nonroot-init/nonroot-init/internal/identity"
+	"github.com/nonroot-init/nonroot-init/internal/reload"
 	"github.com/nonroot-init/nonroot-init/internal/supervisor"
 	"github.com/nonroot-init/nonroot-init/internal/volumes"
 )
@@ -60,6 +61,10 @@ type Processes struct {
 // Result is what the steps hand to the supervisor.
 type Result struct {
 	Env *Env // COMMAND's environment: the init's plus what the steps add
+	// Reload is NONROOT_RELOAD_SIGNAL for the supervisor, nil when off;
+	// Watcher is its watch of the template sources, for main to close.
+	Reload  *supervisor.ReloadOptions
+	Watcher *reload.Watcher
 }
 
 // Run runs the setup steps in SPEC.md's order and returns COMMAND's
@@ -122,12 +127,15 @@ func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger, proc Proc
 		return Result{}, err
 	}
 
-	// 5. Templates: render SRC into DST.
+	// 5. Templates: render SRC into DST; with RELOAD_SIGNAL, watch SRC
+	// from before it is read.
+	watch := watchTemplates(cfg, log)
 	if err := renderTemplates(cfg, env, user, resolvedPorts, log); err != nil {
+		closeWatch(watch)
 		return Result{}, err
 	}
 
-	return Result{Env: env}, nil
+	return Result{Env: env, Reload: reloadOptions(cfg, watch, env, user, resolvedPorts), Watcher: watch}, nil
 }
 
 // Env is COMMAND's environment under construction (host.Env).
@@ -151,9 +159,6 @@ func notYet(cfg *config.Config) error {
 	}
 	if len(cfg.Hooks) > 0 {
 		names = append(names, "NONROOT_HOOKS")
-	}
-	if cfg.ReloadSignal != 0 {
-		names = append(names, "NONROOT_RELOAD_SIGNAL")
 	}
 	if len(names) == 0 {
 		return nil
