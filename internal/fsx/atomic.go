@@ -140,6 +140,11 @@ func writeTemp(dirfd int, name string, f AtomicFile, tempName func() (string, er
 	}
 	if err != nil {
 		removeTemp(dirfd, tmp)
+		// The temporary file's name means nothing to the reader.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
 		return tempFile{}, fmt.Errorf("write %s: %w", f.Path, err)
 	}
 	return tmp, nil

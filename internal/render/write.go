@@ -14,20 +14,57 @@ import (
 	"github.com/nonroot-init/nonroot-init/internal/fsx"
 )
 
-// Write writes each file atomically: a temporary file in the destination
-// directory, written, synced, closed and given its mode, then renamed
-// over the destination. A destination that is a mount point of its own (a
-// single file bind-mounted with a Kubernetes subPath) cannot be renamed
-// over (EBUSY) and is written in place instead. File.Dir is walked from
-// "/" one component at a time, creating what is missing and following
-// only symbolic links owned by root or by our effective UID; directories
-// below File.Dir are created and entered without following any link.
-// Every write goes through the descriptor of the directory so reached,
-// with fsx.WriteAt. It goes on after a failure and returns every one.
+// Write writes files with the set-level rule of WriteSet and keeps
+// them (Commit).
 func Write(files []File) error {
+	a, err := WriteSet(files)
+	if err != nil {
+		return err
+	}
+	return a.Commit()
+}
+
+// WriteSet writes files with the set-level rule. On error nothing
+// changed: every DST is as it was and no temp file is left.
+//
+// First every file is staged (fsx.Stage): its new content written and
+// synced in a temporary file in its own directory, and the old file
+// kept (a hard link under a hidden name, or in memory when it cannot be
+// linked: a mount point of its own, a file of another owner under
+// protected_hardlinks). A file that already holds the same bytes and mode
+// is left alone. Only when every file is staged are they renamed into
+// place, one after the other; a mount point of its own (a single file
+// bind-mounted with a Kubernetes subPath, where rename says EBUSY) is
+// written in place then. A failure while staging removes every temporary
+// file and backup; a failure while renaming also puts back the files
+// already renamed. File.Dir is walked from "/" one component at a time,
+// creating what is missing and following only symbolic links owned by
+// root or by our effective UID; directories below File.Dir are created
+// and entered without following any link. Every write goes through the
+// descriptor of the directory so reached. Staging goes on after a
+// failure and the error names every file that failed. Directories
+// created for new files stay, empty, after a failure.
+func WriteSet(files []File) (*Applied, error) { return writeSet(files, nil) }
+
+// Applied is a set WriteSet put in place, until Commit or Restore.
+type Applied struct {
+	staged    []*fsx.Staged
+	dirs      []int // descriptors the staged files are in, closed at the end
+	unchanged bool
+	ended     string // "committed" or "restored" once done
+}
+
+// Restore puts back every DST as it was before WriteSet (a file that
+// did not exist is removed again), e.g. when RELOAD_CHECK fails.
+func (a *Applied) Restore() error {
+	if a.ended != "" {
+		return fmt.Errorf("NONROOT_TEMPLATES: restore of a set already %s", a.ended)
+	}
+	a.ended = "restored"
+	defer a.closeDirs()
 	var errs []error
-	for _, f := range files {
-		if err := writeOne(f); err != nil {
+	for i := len(a.staged) - 1; i >= 0; i-- {
+		if err := a.staged[i].Restore(); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -37,8 +74,89 @@ func Write(files []File) error {
 	return nil
 }
 
-// writeError is every file Write could not write. Each file is either
-// wholly old or wholly new.
+// Commit drops what Restore would need. Safe to call once; after it
+// Restore is an error.
+func (a *Applied) Commit() error {
+	if a.ended != "" {
+		return fmt.Errorf("NONROOT_TEMPLATES: commit of a set already %s", a.ended)
+	}
+	a.ended = "committed"
+	defer a.closeDirs()
+	var errs []error
+	for _, s := range a.staged {
+		if err := s.Commit(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return &writeError{problems: errs}
+	}
+	return nil
+}
+
+// Unchanged reports whether WriteSet found every DST already holding
+// the same bytes and mode (then it wrote nothing).
+func (a *Applied) Unchanged() bool { return a.unchanged }
+
+func (a *Applied) closeDirs() {
+	for _, fd := range a.dirs {
+		fsx.Close(fd)
+	}
+	a.dirs = nil
+}
+
+// writeSet is WriteSet with a hook that runs between the two phases
+// (nil but in tests, which use it to make a rename fail).
+func writeSet(files []File, betweenPhases func()) (*Applied, error) {
+	a := &Applied{unchanged: true}
+	dirs := map[string]int{}
+	var errs []error
+	for _, f := range files {
+		s, err := stageOne(f, dirs, a)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		a.staged = append(a.staged, s)
+		if !s.Unchanged() {
+			a.unchanged = false
+		}
+	}
+	if len(errs) > 0 {
+		for _, s := range a.staged {
+			s.Discard()
+		}
+		a.closeDirs()
+		return nil, &writeError{problems: errs}
+	}
+	if betweenPhases != nil {
+		betweenPhases()
+	}
+	for i, s := range a.staged {
+		err := s.Apply()
+		if err == nil {
+			continue
+		}
+		// Put back the files already renamed, newest first, and drop
+		// the rest unapplied.
+		errs = append(errs, err)
+		s.Discard()
+		for j := i - 1; j >= 0; j-- {
+			if rerr := a.staged[j].Restore(); rerr != nil {
+				errs = append(errs, rerr)
+			}
+		}
+		for _, rest := range a.staged[i+1:] {
+			rest.Discard()
+		}
+		a.closeDirs()
+		return nil, &writeError{problems: errs}
+	}
+	return a, nil
+}
+
+// writeError is every file WriteSet could not write, or could not put
+// back after a failure.
 type writeError struct {
 	problems []error
 }
@@ -47,24 +165,32 @@ func (e *writeError) Error() string { return "NONROOT_TEMPLATES: " + errlist.For
 
 func (e *writeError) Unwrap() []error { return e.problems }
 
-func writeOne(f File) error {
+// stageOne stages f (fsx.Stage) in its directory, opened once per set
+// (dirs maps the directory to its descriptor, which a keeps).
+func stageOne(f File, dirs map[string]int, a *Applied) (*fsx.Staged, error) {
 	name := filepath.Base(f.Rel)
 	if name == ".." || name == "." || name == "/" {
-		return fmt.Errorf("%s: %q is not a file name below DST %s", f.Path(), f.Rel, f.Dir)
+		return nil, fmt.Errorf("%s: %q is not a file name below DST %s", f.Path(), f.Rel, f.Dir)
 	}
-	dirfd, err := openDestDir(f.Dir, filepath.Dir(f.Rel))
-	if err != nil {
-		return err
+	key := f.Dir + "\x00" + filepath.Dir(f.Rel)
+	dirfd, ok := dirs[key]
+	if !ok {
+		var err error
+		if dirfd, err = openDestDir(f.Dir, filepath.Dir(f.Rel)); err != nil {
+			return nil, err
+		}
+		dirs[key] = dirfd
+		a.dirs = append(a.dirs, dirfd)
 	}
-	defer fsx.Close(dirfd)
-	err = fsx.WriteAt(dirfd, name, fsx.AtomicFile{Path: f.Path(), Mode: f.Mode, Content: f.Content})
+	s, err := fsx.Stage(dirfd, name, fsx.AtomicFile{Path: f.Path(), Mode: f.Mode, Content: f.Content})
 	var te *fsx.TempError
 	if errors.As(err, &te) {
-		// Creating the temporary file failed: the directory is the
-		// problem, and dirHint says where to write instead.
-		return fmt.Errorf("%w%s", err, dirHint(err))
+		// Creating or writing the temporary file failed: the directory
+		// (or its filesystem) is the problem, and dirHint says what to
+		// do instead.
+		return nil, fmt.Errorf("%w%s", err, dirHint(err))
 	}
-	return err
+	return s, err
 }
 
 // openDestDir opens the directory of a file to write, creating what is
@@ -131,6 +257,8 @@ func dirHint(err error) string {
 		return fmt.Sprintf(" (the directory is not writable by uid %d; choose a DST in a writable volume such as an emptyDir, or under /tmp)", os.Geteuid())
 	case errors.Is(err, unix.EROFS):
 		return " (a read-only filesystem; mount an emptyDir there or choose a DST under /tmp)"
+	case errors.Is(err, unix.ENOSPC), errors.Is(err, unix.EDQUOT):
+		return " (the filesystem is full; no DST was changed: free space there or give the volume more, e.g. a larger emptyDir sizeLimit)"
 	}
 	return ""
 }

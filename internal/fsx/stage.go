@@ -1,0 +1,406 @@
+package fsx
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// MaxBackup bounds the old content Stage keeps in memory, for a file it
+// cannot hard-link (a subPath mount point, a file of another owner under
+// protected_hardlinks, a filesystem without links). Render refuses to
+// copy more than 64 MiB, so a larger file was not written by us.
+const MaxBackup = 64 << 20
+
+// Staged is one file of a set write (render's set-level atomicity): its
+// new content waits in a temporary file next to it and its old content
+// is kept, so that every file of a set can be prepared before any is
+// replaced, and a replaced one put back. The directory descriptor given
+// to Stage must stay open until Commit, Restore or Discard.
+//
+// Its life: Stage; then either Discard (nothing changed), or Apply and
+// then Commit (keep the new file) or Restore (put the old one back).
+type Staged struct {
+	dirfd int
+	name  string
+	f     AtomicFile
+	state stageState
+
+	unchanged bool
+	inPlace   bool     // a mount point of its own: written in place
+	temp      tempFile // the new content, before Apply
+	newID     devIno   // the inode Apply renamed into place
+
+	// What was there before: nothing, a hard link to it (link), or its
+	// content in memory (old, oldMode, or oldLink for a symbolic link).
+	existed bool
+	link    tempFile
+	linked  bool
+	old     []byte
+	oldMode uint32
+	oldLink string
+	isLink  bool
+}
+
+type stageState int
+
+const (
+	staged stageState = iota
+	applied
+	done
+)
+
+// Stage prepares writing f as name in dirfd: when name already holds
+// f.Content with mode f.Mode it writes nothing (Unchanged); otherwise
+// it writes a temporary file with the new content, synced (the rules of
+// WriteAt: exclusive, never through a link, exact mode), and keeps the
+// old file: a hard link to it under a hidden temporary name, or, when it
+// cannot be linked, its content in memory (a mount point of its own,
+// which is written in place, always so). Nothing visible under name
+// changes. On error everything it made is removed; a failure to create
+// or write the temporary file is a *TempError.
+func Stage(dirfd int, name string, f AtomicFile) (*Staged, error) {
+	s := &Staged{dirfd: dirfd, name: name, f: f}
+	s.inPlace = IsMountRoot(dirfd, name)
+	if holds(dirfd, name, f, s.inPlace) {
+		s.unchanged = true
+		return s, nil
+	}
+	if s.inPlace {
+		if err := s.keepInMemory(); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	if err := s.keepOld(); err != nil {
+		return nil, err
+	}
+	tmp, err := writeTemp(dirfd, name, f, randomTempName)
+	if err != nil {
+		s.dropBackup()
+		return nil, &TempError{err}
+	}
+	s.temp = tmp
+	return s, nil
+}
+
+// Unchanged reports whether the file already held the new content and
+// mode, so that Apply writes nothing.
+func (s *Staged) Unchanged() bool { return s.unchanged }
+
+// Apply puts the new file in place: a rename of the temporary file over
+// name, or, for a mount point (rename says EBUSY), a rewrite in place.
+// On error name is as it was (an in-place write that failed halfway is
+// written back from memory) and Discard removes what is left.
+func (s *Staged) Apply() error {
+	if s.state != staged {
+		return fmt.Errorf("write %s: applied twice", s.f.Path)
+	}
+	if s.unchanged {
+		s.state = applied
+		return nil
+	}
+	if s.inPlace {
+		if err := writeInPlace(s.dirfd, s.name, s.f); err != nil {
+			if rerr := s.restoreInPlace(); rerr != nil {
+				return fmt.Errorf("%w; putting the old content back failed too: %v", err, rerr)
+			}
+			return err
+		}
+		s.state = applied
+		return nil
+	}
+	err := Renameat(s.dirfd, s.temp.name, s.dirfd, s.name)
+	if errors.Is(err, unix.EBUSY) && s.existed && !s.linked && !s.isLink {
+		// A kernel without STATX_ATTR_MOUNT_ROOT (before 5.8) did not
+		// tell us it is a mount point; rename did. A mount point cannot
+		// be linked, so its old content is in memory.
+		removeTemp(s.dirfd, s.temp)
+		s.temp = tempFile{}
+		s.inPlace = true
+		return s.Apply()
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", s.f.Path, err)
+	}
+	s.newID, s.temp = s.temp.id, tempFile{}
+	syncDir(s.dirfd)
+	s.state = applied
+	return nil
+}
+
+// Commit drops what Restore would need (the hard link to the old file).
+func (s *Staged) Commit() error {
+	if s.state != applied {
+		return fmt.Errorf("write %s: commit of a file not applied", s.f.Path)
+	}
+	s.state = done
+	s.dropBackup()
+	s.old = nil
+	return nil
+}
+
+// Restore puts the old file back after Apply: the hard link renamed
+// back over name (the very inode, owner and mode), the content kept in
+// memory written back (in place for a mount point, else a new file with
+// the old bytes and mode), a link made again, or, for a file that did
+// not exist, the new one removed.
+func (s *Staged) Restore() error {
+	if s.state != applied {
+		return fmt.Errorf("write %s: restore of a file not applied", s.f.Path)
+	}
+	s.state = done
+	if s.unchanged {
+		return nil
+	}
+	var err error
+	switch {
+	case s.inPlace:
+		err = s.restoreInPlace()
+	case !s.existed:
+		removeTemp(s.dirfd, tempFile{name: s.name, id: s.newID})
+	case s.linked:
+		if err = Renameat(s.dirfd, s.link.name, s.dirfd, s.name); err != nil {
+			// The old file lives on only under the hidden name: leave
+			// it there and say where.
+			return fmt.Errorf("put back the old %s: %w; it is kept as %s in the same directory", s.f.Path, err, s.link.name)
+		}
+		s.linked = false
+	case s.isLink:
+		err = s.replaceWith(func(tmp string) error {
+			return call0("symlinkat", func() error { return unix.Symlinkat(s.oldLink, s.dirfd, tmp) })
+		})
+	default:
+		old := AtomicFile{Path: s.f.Path, Mode: fileMode(s.oldMode), Content: s.old}
+		var tmp tempFile
+		if tmp, err = writeTemp(s.dirfd, s.name, old, randomTempName); err == nil {
+			if err = Renameat(s.dirfd, tmp.name, s.dirfd, s.name); err != nil {
+				removeTemp(s.dirfd, tmp)
+			}
+		}
+	}
+	s.dropBackup()
+	s.old = nil
+	if err != nil {
+		return fmt.Errorf("put back the old %s: %w", s.f.Path, err)
+	}
+	syncDir(s.dirfd)
+	return nil
+}
+
+// Discard removes the temporary file and the backup of a file not
+// applied (or whose Apply failed); name is as it was.
+func (s *Staged) Discard() {
+	if s.state != staged {
+		return
+	}
+	s.state = done
+	if s.temp.name != "" {
+		removeTemp(s.dirfd, s.temp)
+		s.temp = tempFile{}
+	}
+	s.dropBackup()
+	s.old = nil
+}
+
+func (s *Staged) dropBackup() {
+	if s.linked {
+		removeTemp(s.dirfd, s.link)
+		s.linked = false
+	}
+}
+
+// keepOld keeps the old file: a hard link under a hidden name, or, when
+// the kernel or the filesystem refuses the link, its content in memory.
+func (s *Staged) keepOld() error {
+	for range tempTries {
+		n, err := randomTempName()
+		if err != nil {
+			return fmt.Errorf("write %s: temporary name: %w", s.f.Path, err)
+		}
+		// flags 0: a symbolic link is linked itself, never followed.
+		err = call0("linkat", func() error { return unix.Linkat(s.dirfd, s.name, s.dirfd, n, 0) })
+		switch {
+		case err == nil:
+			var st unix.Stat_t
+			if err := Fstatat(s.dirfd, n, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+				// Without the inode the cleanup cannot tell the link
+				// is ours; this leaves it rather than risk another.
+				return fmt.Errorf("write %s: keeping the old file: %w", s.f.Path, err)
+			}
+			s.existed, s.linked = true, true
+			s.link = tempFile{name: n, id: devIno{uint64(st.Dev), st.Ino}}
+			return nil
+		case errors.Is(err, unix.EEXIST):
+			continue
+		case errors.Is(err, unix.ENOENT):
+			return nil
+		case errors.Is(err, unix.ENOSPC), errors.Is(err, unix.EROFS), errors.Is(err, unix.EDQUOT), errors.Is(err, unix.EIO):
+			return fmt.Errorf("write %s: keeping the old file: %w", s.f.Path, err)
+		default:
+			// EPERM (protected_hardlinks: another owner's file, or a
+			// directory), EXDEV (a mount point), EMLINK, ENOTSUP ...
+			return s.keepInMemory()
+		}
+	}
+	return fmt.Errorf("write %s: no free temporary name after %d tries in the directory; remove the .nonroot-init-* files there", s.f.Path, tempTries)
+}
+
+// keepInMemory reads the old file, never through a link: a regular
+// file's content and mode, a symbolic link's target. Anything else (a
+// directory in the way) is an error.
+func (s *Staged) keepInMemory() error {
+	var st unix.Stat_t
+	err := Fstatat(s.dirfd, s.name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	if errors.Is(err, unix.ENOENT) && !s.inPlace {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", s.f.Path, err)
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFLNK:
+		buf := make([]byte, unix.PathMax)
+		n, err := Readlinkat(s.dirfd, s.name, buf)
+		if err != nil {
+			return fmt.Errorf("write %s: keeping the old link: %w", s.f.Path, err)
+		}
+		s.existed, s.isLink, s.oldLink = true, true, string(buf[:n])
+		return nil
+	case unix.S_IFREG:
+	case unix.S_IFDIR:
+		return fmt.Errorf("write %s: a directory is in the way of the file", s.f.Path)
+	default:
+		return fmt.Errorf("write %s: something that is not a regular file is in the way (mode %#o)", s.f.Path, st.Mode)
+	}
+	if st.Size > MaxBackup {
+		return fmt.Errorf("write %s: the old file (%d bytes) cannot be linked and is too big to keep in memory (over %d MiB) for putting it back; remove it or make it a link-able file we own", s.f.Path, st.Size, MaxBackup>>20)
+	}
+	old, mode, err := readRegular(s.dirfd, s.name, MaxBackup)
+	if err != nil {
+		return fmt.Errorf("write %s: keeping the old content: %w", s.f.Path, err)
+	}
+	s.existed, s.old, s.oldMode = true, old, mode
+	return nil
+}
+
+// restoreInPlace writes the kept content back into a mount point.
+func (s *Staged) restoreInPlace() error {
+	return writeInPlace(s.dirfd, s.name, AtomicFile{Path: s.f.Path, Mode: fileMode(s.oldMode), Content: s.old})
+}
+
+// replaceWith makes a new entry under a fresh temporary name with mk and
+// renames it over name.
+func (s *Staged) replaceWith(mk func(tmp string) error) error {
+	for range tempTries {
+		n, err := randomTempName()
+		if err != nil {
+			return err
+		}
+		err = mk(n)
+		if errors.Is(err, unix.EEXIST) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := Renameat(s.dirfd, n, s.dirfd, s.name); err != nil {
+			_ = Unlinkat(s.dirfd, n, 0)
+			return err
+		}
+		return nil
+	}
+	return fmt.Errorf("no free temporary name after %d tries", tempTries)
+}
+
+// holds reports whether name is a regular file holding exactly f.Content
+// with mode f.Mode (for a mount point of another owner, whose mode is
+// not ours to set, the content alone). It reads at most len(f.Content)
+// bytes; any error is "no".
+func holds(dirfd int, name string, f AtomicFile, inPlace bool) bool {
+	var st unix.Stat_t
+	if err := Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return false
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != int64(len(f.Content)) {
+		return false
+	}
+	if st.Mode&07777 != unixMode(f.Mode) && !(inPlace && int(st.Uid) != os.Geteuid()) {
+		return false
+	}
+	old, _, err := readRegular(dirfd, name, int64(len(f.Content)))
+	return err == nil && bytes.Equal(old, f.Content)
+}
+
+// readRegular reads the regular file name in dirfd, never through a
+// link and never blocking on a FIFO, refusing more than max bytes, and
+// returns its content and mode bits.
+func readRegular(dirfd int, name string, max int64) ([]byte, uint32, error) {
+	fd, err := Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	file := os.NewFile(uintptr(fd), name)
+	defer file.Close()
+	var st unix.Stat_t
+	if err := Fstat(fd, &st); err != nil {
+		return nil, 0, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, 0, errors.New("it is not a regular file")
+	}
+	data, err := io.ReadAll(io.LimitReader(file, max+1))
+	if err != nil {
+		return nil, 0, err
+	}
+	if int64(len(data)) > max {
+		return nil, 0, fmt.Errorf("larger than %d bytes", max)
+	}
+	return data, st.Mode & 07777, nil
+}
+
+// syncDir makes renames in dirfd durable; some filesystems cannot sync a
+// directory, which costs nothing but durability. dirfd may be O_PATH,
+// which fsync refuses; "." in it is the same directory.
+func syncDir(dirfd int) {
+	if d, err := Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+		_ = Fsync(d)
+		Close(d)
+	}
+}
+
+// unixMode is m's permission bits with setuid, setgid and sticky, as
+// chmod(2) takes them.
+func unixMode(m fs.FileMode) uint32 {
+	u := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		u |= unix.S_ISUID
+	}
+	if m&fs.ModeSetgid != 0 {
+		u |= unix.S_ISGID
+	}
+	if m&fs.ModeSticky != 0 {
+		u |= unix.S_ISVTX
+	}
+	return u
+}
+
+// fileMode is unixMode's inverse.
+func fileMode(u uint32) fs.FileMode {
+	m := fs.FileMode(u & 0o777)
+	if u&unix.S_ISUID != 0 {
+		m |= fs.ModeSetuid
+	}
+	if u&unix.S_ISGID != 0 {
+		m |= fs.ModeSetgid
+	}
+	if u&unix.S_ISVTX != 0 {
+		m |= fs.ModeSticky
+	}
+	return m
+}
