@@ -63,6 +63,7 @@ type Report struct {
 	Volumes     []Volume   `json:"volumes"`
 	Ports       *Ports     `json:"ports"`
 	Templates   []Template `json:"templates"`
+	Reload      *Reload    `json:"reload"`
 	Process     *Process   `json:"process"`
 
 	// Sections are the text report, in order.

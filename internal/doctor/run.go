@@ -24,10 +24,12 @@ func Run(cfg *config.Config, h host.Host, creds host.Creds, version string) Repo
 	volSec, vols := volumesSection(cfg, creds)
 	portSec, prts := portsSection(cfg, pp)
 	tmplSec, tmpls := templatesSection(cfg, h, creds, pp.decisions)
+	reloadSec, rl := reloadSection(cfg)
 	procSec, proc := processSection(cfg, h, st, stErr, sw)
-	r := New(idSec, volSec, portSec, tmplSec, procSec)
+	r := New(idSec, volSec, portSec, tmplSec, reloadSec, procSec)
 	r.Version = version
 	r.Identity, r.VolumeCheck, r.Volumes, r.Ports, r.Templates, r.Process = id, string(cfg.VolumeCheck), vols, prts, tmpls, proc
+	r.Reload = rl
 	return r
 }
 

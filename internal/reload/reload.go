@@ -29,6 +29,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 )
 
 // Debounce is how long a change waits after the last event (SPEC.md,
@@ -189,6 +191,11 @@ func closeFD(fd int) error {
 func (w *Watcher) sync(warn bool) {
 	ws, errs := Plan(w.srcs)
 	if warn {
+		for _, x := range ws {
+			if x.Name != "" && SubPathMounted(x.Src) {
+				w.log.Warn("NONROOT_RELOAD_SIGNAL: this template source is a file mounted on its own (a ConfigMap key mounted with subPath), which the kubelet never updates; mount the whole ConfigMap as a directory to have it reloaded", "src", x.Src)
+			}
+		}
 		for _, err := range errs {
 			w.log.Warn("NONROOT_RELOAD_SIGNAL: cannot watch a template source; COMMAND keeps running, and changes of it will not be reloaded (the other sources still are)", "err", err)
 		}
@@ -324,4 +331,12 @@ func sortWatches(ws []Watch) {
 	slices.SortFunc(ws, func(a, b Watch) int {
 		return cmp.Or(strings.Compare(a.Src, b.Src), strings.Compare(a.Dir, b.Dir))
 	})
+}
+
+// SubPathMounted reports whether src is a file mounted on its own (a
+// Kubernetes subPath mount: the file is the root of a mount). The
+// kubelet never updates such a mount when its ConfigMap changes, so no
+// watch can see a change of it.
+func SubPathMounted(src string) bool {
+	return fsx.IsMountRoot(unix.AT_FDCWD, src)
 }
