@@ -43,9 +43,9 @@ func (e *TempError) Unwrap() error { return e.Err }
 // keeping its owner's mode when we may not change it. On failure the old
 // file is as it was and the temporary file is removed, and nothing else;
 // a failure before the rename is a *TempError. f.Path names the file in
-// errors. It is the one atomic writer: templates, ConfigMap copies and
-// identity's state files all go through it; the caller has reached dirfd
-// by its own checked walk.
+// errors. Identity's state files go through it; templates and
+// ConfigMap copies go through Stage, which shares its temporary file and
+// in-place rules. The caller has reached dirfd by its own checked walk.
 func WriteAt(dirfd int, name string, f AtomicFile) error {
 	if IsMountRoot(dirfd, name) {
 		return writeInPlace(dirfd, name, f)

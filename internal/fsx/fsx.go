@@ -3,9 +3,10 @@
 // failure's errno in an *os.SyscallError naming the call, so that
 // callers can errors.Is(err, unix.EROFS). Volumes can be NFS or FUSE
 // mounts, where a signal can interrupt a call that a local filesystem
-// never would. On top of them, WriteAt is the one atomic file writer
-// (atomic.go) that render and identity share. fsx imports no package of
-// this project.
+// never would. On top of them, WriteAt is the atomic file writer
+// (atomic.go) of identity's state files, and Stage (stage.go) the
+// per-file half of render's set-level write, with the same temporary
+// file rules. fsx imports no package of this project.
 package fsx
 
 import (
@@ -81,6 +82,11 @@ func Mkdirat(dirfd int, name string, mode uint32) error {
 // Renameat is renameat(2).
 func Renameat(olddirfd int, oldname string, newdirfd int, newname string) error {
 	return call0("renameat", func() error { return unix.Renameat(olddirfd, oldname, newdirfd, newname) })
+}
+
+// Renameat2 is renameat2(2).
+func Renameat2(olddirfd int, oldname string, newdirfd int, newname string, flags uint) error {
+	return call0("renameat2", func() error { return unix.Renameat2(olddirfd, oldname, newdirfd, newname, flags) })
 }
 
 // Unlinkat is unlinkat(2).

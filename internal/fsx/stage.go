@@ -36,15 +36,19 @@ type Staged struct {
 	temp      tempFile // the new content, before Apply
 	newID     devIno   // the inode Apply renamed into place
 
-	// What was there before: nothing, a hard link to it (link), or its
-	// content in memory (old, oldMode, or oldLink for a symbolic link).
-	existed bool
-	link    tempFile
-	linked  bool
-	old     []byte
-	oldMode uint32
-	oldLink string
-	isLink  bool
+	// What was there before: nothing, a hard link to it (link), its
+	// content in memory (old, oldMode, or oldLink for a symbolic link),
+	// or, when it can be neither linked nor read, nothing yet: Apply
+	// exchanges it with the new file, and the temporary name then holds
+	// it (link).
+	existed  bool
+	exchange bool
+	link     tempFile
+	linked   bool
+	old      []byte
+	oldMode  uint32
+	oldLink  string
+	isLink   bool
 }
 
 type stageState int
@@ -61,10 +65,25 @@ const (
 // WriteAt: exclusive, never through a link, exact mode), and keeps the
 // old file: a hard link to it under a hidden temporary name, or, when it
 // cannot be linked, its content in memory (a mount point of its own,
-// which is written in place, always so). Nothing visible under name
+// which is written in place, always so), or, when it can be neither
+// linked nor read (another owner's, or over MaxBackup), nothing yet:
+// Apply then exchanges it with the new file (RENAME_EXCHANGE), which
+// leaves it under the temporary name. Nothing visible under name
 // changes. On error everything it made is removed; a failure to create
 // or write the temporary file is a *TempError.
 func Stage(dirfd int, name string, f AtomicFile) (*Staged, error) {
+	return stage(dirfd, name, f, linkat)
+}
+
+// linkat is linkat(2) with flags 0: a symbolic link is linked itself,
+// never followed.
+func linkat(dirfd int, name, newname string) error {
+	return call0("linkat", func() error { return unix.Linkat(dirfd, name, dirfd, newname, 0) })
+}
+
+// stage is Stage with the call that links the old file (a failing one in
+// tests, for the in-memory backup).
+func stage(dirfd int, name string, f AtomicFile, link func(dirfd int, name, newname string) error) (*Staged, error) {
 	s := &Staged{dirfd: dirfd, name: name, f: f}
 	s.inPlace = IsMountRoot(dirfd, name)
 	if holds(dirfd, name, f, s.inPlace) {
@@ -77,7 +96,7 @@ func Stage(dirfd int, name string, f AtomicFile) (*Staged, error) {
 		}
 		return s, nil
 	}
-	if err := s.keepOld(); err != nil {
+	if err := s.keepOld(link); err != nil {
 		return nil, err
 	}
 	tmp, err := writeTemp(dirfd, name, f, randomTempName)
@@ -115,6 +134,9 @@ func (s *Staged) Apply() error {
 		s.state = applied
 		return nil
 	}
+	if s.exchange {
+		return s.applyExchange()
+	}
 	err := Renameat(s.dirfd, s.temp.name, s.dirfd, s.name)
 	if errors.Is(err, unix.EBUSY) && s.existed && !s.linked && !s.isLink {
 		// A kernel without STATX_ATTR_MOUNT_ROOT (before 5.8) did not
@@ -129,6 +151,34 @@ func (s *Staged) Apply() error {
 		return fmt.Errorf("write %s: %w", s.f.Path, err)
 	}
 	s.newID, s.temp = s.temp.id, tempFile{}
+	syncDir(s.dirfd)
+	s.state = applied
+	return nil
+}
+
+// applyExchange swaps the new file and the old one in one call: the old
+// file is then under the temporary name, and that is its backup.
+func (s *Staged) applyExchange() error {
+	err := Renameat2(s.dirfd, s.temp.name, s.dirfd, s.name, unix.RENAME_EXCHANGE)
+	if err != nil {
+		return fmt.Errorf("write %s: the old file can be neither linked nor read (to put it back on a failure), and exchanging it failed: %w", s.f.Path, err)
+	}
+	var st unix.Stat_t
+	err = Fstatat(s.dirfd, s.temp.name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	if err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		// Someone put a directory there since Stage looked: swap back
+		// rather than leave a directory under a temporary name.
+		err = errors.New("a directory is in the way of the file")
+		if xerr := Renameat2(s.dirfd, s.temp.name, s.dirfd, s.name, unix.RENAME_EXCHANGE); xerr != nil {
+			return fmt.Errorf("write %s: %w; exchanging it back failed: %v (the directory is now %s)", s.f.Path, err, xerr, s.temp.name)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", s.f.Path, err)
+	}
+	s.newID = s.temp.id
+	s.link, s.linked = tempFile{name: s.temp.name, id: devIno{uint64(st.Dev), st.Ino}}, true
+	s.temp = tempFile{}
 	syncDir(s.dirfd)
 	s.state = applied
 	return nil
@@ -217,14 +267,13 @@ func (s *Staged) dropBackup() {
 
 // keepOld keeps the old file: a hard link under a hidden name, or, when
 // the kernel or the filesystem refuses the link, its content in memory.
-func (s *Staged) keepOld() error {
+func (s *Staged) keepOld(link func(dirfd int, name, newname string) error) error {
 	for range tempTries {
 		n, err := randomTempName()
 		if err != nil {
 			return fmt.Errorf("write %s: temporary name: %w", s.f.Path, err)
 		}
-		// flags 0: a symbolic link is linked itself, never followed.
-		err = call0("linkat", func() error { return unix.Linkat(s.dirfd, s.name, s.dirfd, n, 0) })
+		err = link(s.dirfd, s.name, n)
 		switch {
 		case err == nil:
 			var st unix.Stat_t
@@ -279,9 +328,19 @@ func (s *Staged) keepInMemory() error {
 		return fmt.Errorf("write %s: something that is not a regular file is in the way (mode %#o)", s.f.Path, st.Mode)
 	}
 	if st.Size > MaxBackup {
-		return fmt.Errorf("write %s: the old file (%d bytes) cannot be linked and is too big to keep in memory (over %d MiB) for putting it back; remove it or make it a link-able file we own", s.f.Path, st.Size, MaxBackup>>20)
+		if !s.inPlace {
+			s.existed, s.exchange = true, true
+			return nil
+		}
+		return fmt.Errorf("write %s: the old content (%d bytes) is too big to keep in memory (over %d MiB) for putting it back", s.f.Path, st.Size, MaxBackup>>20)
 	}
 	old, mode, err := readRegular(s.dirfd, s.name, MaxBackup)
+	if (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) && !s.inPlace {
+		// Another owner's file we may replace (the directory is
+		// writable) but not read.
+		s.existed, s.exchange = true, true
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("write %s: keeping the old content: %w", s.f.Path, err)
 	}

@@ -46,7 +46,9 @@ func Write(files []File) error {
 // created for new files stay, empty, after a failure.
 func WriteSet(files []File) (*Applied, error) { return writeSet(files, nil) }
 
-// Applied is a set WriteSet put in place, until Commit or Restore.
+// Applied is a set WriteSet put in place. It holds the backups and the
+// descriptors of the directories until Commit or Restore, one of which
+// must be called, once, from one goroutine.
 type Applied struct {
 	staged    []*fsx.Staged
 	dirs      []int // descriptors the staged files are in, closed at the end
@@ -57,6 +59,9 @@ type Applied struct {
 // Restore puts back every DST as it was before WriteSet (a file that
 // did not exist is removed again), e.g. when RELOAD_CHECK fails.
 func (a *Applied) Restore() error {
+	if a == nil {
+		return errors.New("NONROOT_TEMPLATES: restore of a set WriteSet did not write")
+	}
 	if a.ended != "" {
 		return fmt.Errorf("NONROOT_TEMPLATES: restore of a set already %s", a.ended)
 	}
@@ -77,6 +82,9 @@ func (a *Applied) Restore() error {
 // Commit drops what Restore would need. Safe to call once; after it
 // Restore is an error.
 func (a *Applied) Commit() error {
+	if a == nil {
+		return errors.New("NONROOT_TEMPLATES: commit of a set WriteSet did not write")
+	}
 	if a.ended != "" {
 		return fmt.Errorf("NONROOT_TEMPLATES: commit of a set already %s", a.ended)
 	}
@@ -96,7 +104,7 @@ func (a *Applied) Commit() error {
 
 // Unchanged reports whether WriteSet found every DST already holding
 // the same bytes and mode (then it wrote nothing).
-func (a *Applied) Unchanged() bool { return a.unchanged }
+func (a *Applied) Unchanged() bool { return a != nil && a.unchanged }
 
 func (a *Applied) closeDirs() {
 	for _, fd := range a.dirs {
