@@ -166,14 +166,15 @@ func (s *Staged) applyExchange() error {
 	var st unix.Stat_t
 	err = Fstatat(s.dirfd, s.temp.name, &st, unix.AT_SYMLINK_NOFOLLOW)
 	if err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		// Someone put a directory there since Stage looked: swap back
-		// rather than leave a directory under a temporary name.
+		// Someone put a directory there since Stage looked.
 		err = errors.New("a directory is in the way of the file")
-		if xerr := Renameat2(s.dirfd, s.temp.name, s.dirfd, s.name, unix.RENAME_EXCHANGE); xerr != nil {
-			return fmt.Errorf("write %s: %w; exchanging it back failed: %v (the directory is now %s)", s.f.Path, err, xerr, s.temp.name)
-		}
 	}
 	if err != nil {
+		// Swap back, so that name is as it was and Discard finds the
+		// temporary file again.
+		if xerr := Renameat2(s.dirfd, s.temp.name, s.dirfd, s.name, unix.RENAME_EXCHANGE); xerr != nil {
+			return fmt.Errorf("write %s: %w; exchanging the old file back failed: %v (it is now %s in the same directory)", s.f.Path, err, xerr, s.temp.name)
+		}
 		return fmt.Errorf("write %s: %w", s.f.Path, err)
 	}
 	s.newID = s.temp.id
