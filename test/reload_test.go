@@ -201,3 +201,29 @@ func TestReloadIdentical(t *testing.T) {
 		t.Errorf("%s = %q; want %q", r.conf, got, before)
 	}
 }
+
+// TestReloadSubPathWarned: a file SRC mounted on its own (what a
+// ConfigMap key mounted with subPath is) never changes, since the
+// kubelet does not update such a mount: the init warns at the start and
+// doctor reports it as a problem.
+func TestReloadSubPathWarned(t *testing.T) {
+	base := tmplBase(t)
+	data := filepath.Join(base, "data.tmpl")
+	tmplMust(t, os.WriteFile(data, []byte("v1\n"), 0o644))
+	src := filepath.Join(base, "app.conf.tmpl")
+	tmplMust(t, os.WriteFile(src, nil, 0o644))
+	dst := tmplWritableDir(t, filepath.Join(base, "out"))
+	env := []string{"NONROOT_TEMPLATES=" + src + ":" + dst, "NONROOT_RELOAD_SIGNAL=HUP"}
+	prelude := "mount --bind " + data + " " + src
+	for _, args := range [][]string{{"--", "true"}, {"doctor"}} {
+		cmd := rootPrelude(t, []string{"--pid", "--fork", "--mount-proc"}, prelude, harness.OpenShiftUID, nil, env, args...)
+		r := harness.Wait(t, 60*time.Second, cmd)
+		out := r.Stdout + r.Stderr
+		if !strings.Contains(out, "subPath") || !strings.Contains(out, src) {
+			t.Errorf("%v: no word of %s being a subPath mount (exit %d):\n%s", args, src, r.Code, out)
+		}
+		if args[0] == "doctor" && (r.Code != 1 || !strings.Contains(r.Stdout, "PROBLEM: "+src+" is a file mounted on its own")) {
+			t.Errorf("doctor exited %d; want 1 with the subPath problem:\n%s", r.Code, r.Stdout)
+		}
+	}
+}
