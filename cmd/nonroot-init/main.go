@@ -213,6 +213,10 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 		Umask:       cfg.Umask,
 		Log:         log,
 		Held:        inbox.Held(),
+		Reload:      res.Reload,
+	}
+	if res.Watcher != nil {
+		defer res.Watcher.Close()
 	}
 	if cfg.Exec {
 		if held := inbox.Held(); len(held) > 0 {

@@ -64,6 +64,7 @@ type Report struct {
 	Ports       *Ports     `json:"ports"`
 	Secrets     []Secret   `json:"secrets"`
 	Templates   []Template `json:"templates"`
+	Reload      *Reload    `json:"reload"`
 	Process     *Process   `json:"process"`
 
 	// Sections are the text report, in order.

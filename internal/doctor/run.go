@@ -25,11 +25,13 @@ func Run(cfg *config.Config, h host.Host, creds host.Creds, version string) Repo
 	portSec, prts := portsSection(cfg, pp)
 	secSec, secs := secretsSection(cfg, h)
 	tmplSec, tmpls := templatesSection(cfg, h, creds, pp.decisions)
+	reloadSec, rl := reloadSection(cfg)
 	procSec, proc := processSection(cfg, h, st, stErr, sw)
-	r := New(idSec, volSec, portSec, secSec, tmplSec, procSec)
+	r := New(idSec, volSec, portSec, secSec, tmplSec, reloadSec, procSec)
 	r.Version = version
 	r.Identity, r.VolumeCheck, r.Volumes, r.Ports, r.Templates, r.Process = id, string(cfg.VolumeCheck), vols, prts, tmpls, proc
 	r.Secrets = secs
+	r.Reload = rl
 	return r
 }
 

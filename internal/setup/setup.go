@@ -17,6 +17,7 @@ import (
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/host"
 	"github.com/nonroot-init/nonroot-init/internal/identity"
+	"github.com/nonroot-init/nonroot-init/internal/reload"
 	"github.com/nonroot-init/nonroot-init/internal/secrets"
 	"github.com/nonroot-init/nonroot-init/internal/supervisor"
 	"github.com/nonroot-init/nonroot-init/internal/volumes"
@@ -61,6 +62,10 @@ type Processes struct {
 // Result is what the steps hand to the supervisor.
 type Result struct {
 	Env *Env // COMMAND's environment: the init's plus what the steps add
+	// Reload is NONROOT_RELOAD_SIGNAL for the supervisor, nil when off;
+	// Watcher is its watch of the template sources, for main to close.
+	Reload  *supervisor.ReloadOptions
+	Watcher *reload.Watcher
 }
 
 // Run runs the setup steps in SPEC.md's order and returns COMMAND's
@@ -73,9 +78,6 @@ func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger, proc Proc
 	var values *secrets.Redactor
 	defer func() { err = redact(values, err) }()
 	env := NewEnv(host.Environ)
-	if err := notYet(cfg); err != nil {
-		return Result{}, err
-	}
 	// NONROOT_FILE_ENV's NAME and NAME_FILE both set is a usage error
 	// (exit 2), found before anything changes.
 	if err := planSecrets(cfg, env); err != nil {
@@ -140,22 +142,27 @@ func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger, proc Proc
 		return Result{}, err
 	}
 
-	// 5. Templates: render SRC into DST.
+	// 5. Templates: render SRC into DST; with RELOAD_SIGNAL, watch SRC
+	// from before it is read.
+	watch := watchTemplates(cfg, log)
 	if err := renderTemplates(cfg, env, user, resolvedPorts, log); err != nil {
+		closeWatch(watch)
 		return Result{}, err
 	}
 
 	// 7. Wait: every NONROOT_WAIT dependency ready, under the Inbox.
 	if err := waitDependencies(cfg, proc, log); err != nil {
+		closeWatch(watch)
 		return Result{}, err
 	}
 
 	// 8. Hooks: run each executable of HOOKS, as COMMAND will run.
 	if err := runHooks(cfg, env, proc, log); err != nil {
+		closeWatch(watch)
 		return Result{}, err
 	}
 
-	return Result{Env: env}, nil
+	return Result{Env: env, Reload: reloadOptions(cfg, watch, env, user, resolvedPorts), Watcher: watch}, nil
 }
 
 // Env is COMMAND's environment under construction (host.Env).
@@ -166,16 +173,3 @@ func NewEnv(environ []string) *Env { return host.NewEnv(environ) }
 
 // ReadCreds reads who the process is (host.ReadCreds).
 func ReadCreds() Creds { return host.ReadCreds() }
-
-// notYet refuses the settings whose steps are not built yet, rather than
-// ignore them. Each step removes its line when it lands.
-func notYet(cfg *config.Config) error {
-	var names []string
-	if cfg.ReloadSignal != 0 {
-		names = append(names, "NONROOT_RELOAD_SIGNAL")
-	}
-	if len(names) == 0 {
-		return nil
-	}
-	return &FailedError{Step: "settings", Err: fmt.Errorf("%s: not supported by this build yet; unset it", strings.Join(names, ", "))}
-}

@@ -43,6 +43,8 @@ type Options struct {
 	// Held are signals that arrived during setup (see Inbox): they are
 	// forwarded, in order, as soon as COMMAND has started.
 	Held []syscall.Signal
+	// Reload is NONROOT_RELOAD_SIGNAL, nil when off (see reload.go).
+	Reload *ReloadOptions
 }
 
 // Run starts COMMAND and supervises it until it exits and its leftovers
@@ -76,7 +78,7 @@ func Run(opts Options, other <-chan os.Signal) (unix.WaitStatus, error) {
 	// reaped with the others.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	kids := &children{hold: unix.Gettid() == unix.Getpid()}
+	kids := &children{hold: unix.Gettid() == unix.Getpid(), check: newReloader(opts.Reload, opts.Log)}
 
 	pid, release, err := start(opts)
 	if err != nil {
@@ -90,6 +92,7 @@ func Run(opts Options, other <-chan os.Signal) (unix.WaitStatus, error) {
 	}
 
 	waitChild(kids, &opts, sigs)
+	kids.check.abandon()
 	terminateLeftovers(kids, opts, sigs)
 	status := kids.final()
 	opts.Log.Debug("command exited", "pid", pid, "status", Status(status))
@@ -173,7 +176,12 @@ func waitChild(kids *children, opts *Options, sigs signalSources) {
 		if kids.reap(); kids.exited {
 			return
 		}
+		kids.check.settle(kids.cmd, *opts)
 		select {
+		case <-kids.check.changes():
+			kids.check.change(kids.cmd, *opts)
+		case <-kids.check.deadline():
+			kids.check.expire()
 		case <-sigs.chld:
 		case s := <-sigs.other:
 			sig := s.(syscall.Signal)
@@ -194,6 +202,7 @@ type children struct {
 	exited bool // COMMAND has exited
 	reaped bool // and was reaped, with status
 	status unix.WaitStatus
+	check  *reloader // NONROOT_RELOAD_CHECK's run, if any
 }
 
 // reap collects every exited child without blocking, but COMMAND when it
@@ -218,6 +227,7 @@ func (c *children) reap() (none bool) {
 			// Also when held: its thread ended and it moved to ours.
 			c.status, c.exited, c.reaped = ws, true, true
 		}
+		c.check.reaped(wpid, ws)
 	}
 	if c.hold && !c.exited && c.cmd != noPID {
 		// WNOWAIT: see that COMMAND exited, leave its zombie.
