@@ -71,9 +71,6 @@ func TestParseChoresBad(t *testing.T) {
 		{"hook timeout negative", func(r *Raw) { r.HookTimeout = "-1s" }, `NONROOT_HOOK_TIMEOUT: "-1s"`},
 		{"reload bad signal", func(r *Raw) { r.ReloadSignal = "RELOAD"; r.Templates = "/a:/b" }, `NONROOT_RELOAD_SIGNAL: "RELOAD" is not a signal name`},
 		{"reload kill", func(r *Raw) { r.ReloadSignal = "KILL"; r.Templates = "/a:/b" }, `NONROOT_RELOAD_SIGNAL: "KILL" would stop COMMAND`},
-		{"reload without templates", func(r *Raw) { r.ReloadSignal = "HUP" }, `NONROOT_RELOAD_SIGNAL: is set but NONROOT_TEMPLATES is empty`},
-		{"reload with exec", func(r *Raw) { r.ReloadSignal = "HUP"; r.Templates = "/a:/b"; r.Exec = "true" }, `NONROOT_EXEC=true replaces it`},
-		{"check without signal", func(r *Raw) { r.ReloadCheck = "nginx -t"; r.Templates = "/a:/b" }, `NONROOT_RELOAD_CHECK: is set but NONROOT_RELOAD_SIGNAL is not`},
 		{"check open quote", func(r *Raw) { r.ReloadCheck = `nginx -c 'x`; r.ReloadSignal = "HUP"; r.Templates = "/a:/b" }, `a ' is not closed`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -106,5 +103,35 @@ func TestSplitCommandLine(t *testing.T) {
 		if got, err := SplitCommandLine(in); err == nil {
 			t.Errorf("SplitCommandLine(%q) = %q, want an error", in, got)
 		}
+	}
+}
+
+// TestReloadProblem: reload settings that cannot work are not a usage
+// error (an image's default must not stop a container whose deployment
+// cleared NONROOT_TEMPLATES), but say why they do nothing.
+func TestReloadProblem(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  func(*Raw)
+		want string
+	}{
+		{"off", func(r *Raw) {}, ""},
+		{"working", func(r *Raw) { r.ReloadSignal = "HUP"; r.Templates = "/a:/b"; r.ReloadCheck = "nginx -t" }, ""},
+		{"no templates", func(r *Raw) { r.ReloadSignal = "HUP" }, "NONROOT_TEMPLATES is empty"},
+		{"exec", func(r *Raw) { r.ReloadSignal = "HUP"; r.Templates = "/a:/b"; r.Exec = "true" }, "NONROOT_EXEC=true"},
+		{"check alone", func(r *Raw) { r.ReloadCheck = "nginx -t"; r.Templates = "/a:/b" }, "NONROOT_RELOAD_SIGNAL is not"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := defaults()
+			tc.set(&r)
+			c, err := Parse(r)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			got := c.ReloadProblem()
+			if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+				t.Errorf("ReloadProblem() = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -117,11 +117,29 @@ type Config struct {
 	Hooks       []string
 	HookTimeout time.Duration
 	// ReloadSignal is sent to COMMAND after a template source changed and
-	// every pair was rendered and written again; 0: no reload.
+	// every pair was rendered and written again; 0: no reload. Without
+	// templates, or with Exec, it does nothing (setup warns, see
+	// ReloadProblem): an image's default must not stop a container whose
+	// deployment cleared NONROOT_TEMPLATES or set NONROOT_EXEC.
 	ReloadSignal syscall.Signal
 	// ReloadCheck is the command line (argv) run after a re-render and
 	// before the signal; nil: none.
 	ReloadCheck []string
+}
+
+// ReloadProblem says why the reload settings do nothing, "" when they
+// work or are not set: a check without a signal, a signal without
+// templates to watch, or a signal with EXEC (no init left to watch).
+func (c *Config) ReloadProblem() string {
+	switch {
+	case c.ReloadSignal == 0 && len(c.ReloadCheck) > 0:
+		return "NONROOT_RELOAD_CHECK is set but NONROOT_RELOAD_SIGNAL is not, so the check never runs and nothing is reloaded; set NONROOT_RELOAD_SIGNAL (e.g. HUP)"
+	case c.ReloadSignal != 0 && len(c.Templates) == 0:
+		return "NONROOT_RELOAD_SIGNAL is set but NONROOT_TEMPLATES is empty, so there is nothing to watch and nothing is reloaded"
+	case c.ReloadSignal != 0 && c.Exec:
+		return "NONROOT_RELOAD_SIGNAL needs the init to keep running, but NONROOT_EXEC=true replaces it with COMMAND, so nothing is reloaded; unset one of them"
+	}
+	return ""
 }
 
 // Dependency is one item of NONROOT_WAIT.
@@ -269,18 +287,12 @@ func Parse(r Raw) (*Config, error) {
 			bad("RELOAD_SIGNAL", err)
 		case sig == syscall.SIGKILL || sig == syscall.SIGSTOP:
 			bad("RELOAD_SIGNAL", fmt.Errorf("%q would stop COMMAND, not reload it; use the signal COMMAND reloads on, e.g. HUP", r.ReloadSignal))
-		case len(c.Templates) == 0 && strings.TrimSpace(r.Templates) == "":
-			bad("RELOAD_SIGNAL", fmt.Errorf("is set but NONROOT_TEMPLATES is empty, so there is nothing to watch; set NONROOT_TEMPLATES or unset NONROOT_RELOAD_SIGNAL"))
-		case c.Exec:
-			bad("RELOAD_SIGNAL", fmt.Errorf("needs the init to keep running, but NONROOT_EXEC=true replaces it with COMMAND; unset one of them"))
 		}
 		c.ReloadSignal = sig
 	}
 	if strings.TrimSpace(r.ReloadCheck) != "" {
 		if c.ReloadCheck, err = SplitCommandLine(r.ReloadCheck); err != nil {
 			bad("RELOAD_CHECK", err)
-		} else if strings.TrimSpace(r.ReloadSignal) == "" {
-			bad("RELOAD_CHECK", fmt.Errorf("is set but NONROOT_RELOAD_SIGNAL is not, so it would never run; set NONROOT_RELOAD_SIGNAL (e.g. HUP)"))
 		}
 	}
 	if err := errlist.OrNil(errs); err != nil {

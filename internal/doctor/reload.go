@@ -35,6 +35,12 @@ type ReloadWatch struct {
 func reloadSection(cfg *config.Config) (Section, *Reload) {
 	s := Section{Name: "reload"}
 	js := &Reload{Check: orEmpty(cfg.ReloadCheck), Watches: []ReloadWatch{}}
+	if p := cfg.ReloadProblem(); p != "" {
+		// A note, as the start only warns: the container works, with
+		// the files rendered once.
+		s.Notes = append(s.Notes, p)
+		return s, js
+	}
 	if cfg.ReloadSignal == 0 {
 		s.Add("NONROOT_RELOAD_SIGNAL", "empty (off): template sources are rendered once, at the start")
 		return s, js

@@ -19,7 +19,11 @@ import (
 // nothing). It returns nil when reload is off, or when inotify is not
 // available, which is warned about: COMMAND then runs without reloads.
 func watchTemplates(cfg *config.Config, log *slog.Logger) *reload.Watcher {
-	if cfg.ReloadSignal == 0 || len(cfg.Templates) == 0 {
+	if p := cfg.ReloadProblem(); p != "" {
+		log.Warn(p)
+		return nil
+	}
+	if cfg.ReloadSignal == 0 {
 		return nil
 	}
 	srcs := make([]string, len(cfg.Templates))
