@@ -21,6 +21,7 @@ import (
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/identity"
+	"github.com/nonroot-init/nonroot-init/internal/memtrim"
 	"github.com/nonroot-init/nonroot-init/internal/setup"
 	"github.com/nonroot-init/nonroot-init/internal/supervisor"
 	"golang.org/x/sys/unix"
@@ -135,6 +136,10 @@ func run(args []string, host setup.Host, creds setup.Creds, stdin, stdout, stder
 // stderr nobody reads must not keep COMMAND's status from its caller.
 const logFlushTime = time.Second
 
+// trimDelay is how long COMMAND runs before the init gives back the
+// memory setup used (memtrim.Trim).
+const trimDelay = 200 * time.Millisecond
+
 // droppedNotice formats the log line that says how many lines the log
 // writer had to drop.
 func droppedNotice(cfg *config.Config) func(uint64) []byte {
@@ -228,7 +233,16 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 		logw.Flush(logFlushTime)
 		return execFailed(supervisor.Exec(opts), log)
 	}
+	// What setup left (the heap's garbage, the pages of the binary it
+	// touched) is given back once COMMAND has run for trimDelay; a
+	// COMMAND that ends sooner does not wait for it.
+	trim := time.AfterFunc(trimDelay, func() {
+		if err := memtrim.Trim(host.ProcDir); err != nil {
+			log.Debug("cannot give back setup's memory", "err", err)
+		}
+	})
 	ws, err := supervisor.Run(opts, sigs)
+	trim.Stop()
 	if err != nil {
 		return execFailed(err, log)
 	}

@@ -45,6 +45,7 @@ type LogWriter struct {
 
 	mu      sync.Mutex
 	queue   chan logItem
+	started bool // the writer goroutine runs: from the first line on
 	closed  bool
 	dropped atomic.Uint64
 	notice  func(dropped uint64) []byte
@@ -58,8 +59,11 @@ type logItem struct {
 	flush chan struct{}
 }
 
-// NewLogWriter starts the log writer for f, the init's stderr. notice, if
+// NewLogWriter makes the log writer for f, the init's stderr. notice, if
 // not nil, formats the line that reports how many lines were dropped.
+// The writer goroutine, and the thread it keeps, start with the first
+// line: an init that logs nothing (NONROOT_LOG_LEVEL=error on a good
+// start) spends neither a thread nor the hand-offs to it.
 func NewLogWriter(f *os.File, notice func(dropped uint64) []byte) *LogWriter {
 	fd := int(f.Fd())
 	w := &LogWriter{
@@ -69,7 +73,6 @@ func NewLogWriter(f *os.File, notice func(dropped uint64) []byte) *LogWriter {
 		notice: notice,
 		done:   make(chan struct{}),
 	}
-	go w.run()
 	return w
 }
 
@@ -81,6 +84,10 @@ func (w *LogWriter) Write(p []byte) (int, error) {
 	if w.closed {
 		w.dropped.Add(1)
 		return len(p), nil
+	}
+	if !w.started {
+		w.started = true
+		go w.run()
 	}
 	select {
 	case w.queue <- logItem{line: append([]byte(nil), p...)}:
@@ -100,6 +107,11 @@ func (w *LogWriter) Flush(timeout time.Duration) bool {
 	if w.closed {
 		w.mu.Unlock()
 		return false
+	}
+	if !w.started {
+		// Nothing was ever written.
+		w.mu.Unlock()
+		return true
 	}
 	// The marker must not be dropped: wait for room, but not for ever.
 	select {
@@ -125,6 +137,9 @@ func (w *LogWriter) Close(timeout time.Duration) bool {
 	if !w.closed {
 		w.closed = true
 		close(w.queue)
+		if !w.started {
+			close(w.done)
+		}
 	}
 	w.mu.Unlock()
 	return ok

@@ -12,6 +12,8 @@
 //	testchild zombies N         make N children that exit at once, leave them unreaped, exit
 //	testchild reapbench N       as COMMAND of a PID 1: hand N zombies to the init, print the
 //	                            seconds until it has reaped them all and its CPU seconds
+//	testchild liveorphans N     as COMMAND of a PID 1: make N orphans one by one, print the
+//	                            seconds until the init has reaped them all and its CPU seconds
 package main
 
 import (
@@ -57,6 +59,8 @@ func run(mode string, args []string) error {
 		return err
 	case "reapbench":
 		return reapbench(args)
+	case "liveorphans":
+		return liveOrphans(args)
 	case "blocked":
 		return blocked(args)
 	case "zombies", "orphans":

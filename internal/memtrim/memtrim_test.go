@@ -1,0 +1,69 @@
+package memtrim
+
+import (
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestReadOnlyMappingsOfExeOnly(t *testing.T) {
+	maps := strings.Join([]string{
+		"00400000-00621000 r-xp 00000000 fe:00 247026                     /bin/init",
+		"00621000-00880000 r--p 00221000 fe:00 247026                     /bin/init",
+		"00880000-008a0000 rw-p 00480000 fe:00 247026                     /bin/init",
+		"008a0000-008d7000 rw-p 00000000 00:00 0 ",
+		"7f0c36518000-7f0c3651a000 r-xp 00000000 00:00 0                  [vdso]",
+		"7f0c36600000-7f0c36700000 r--p 00000000 fe:00 999                /usr/lib/locale/x",
+		"7f0c36700000-7f0c36800000 r--p 00000000 fe:01 247026             /other/dev/same/inode",
+		"7f0c36800000-7f0c36900000 r--s 00000000 fe:00 247026             /bin/init",
+		"",
+	}, "\n")
+	got, err := readOnlyMappings([]byte(maps), "fe:00", 247026)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []mapping{{0x00400000, 0x00621000}, {0x00621000, 0x00880000}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("mappings %x; want %x", got, want)
+	}
+}
+
+func TestReadOnlyMappingsBadLine(t *testing.T) {
+	if _, err := readOnlyMappings([]byte("zz-00621000 r-xp 00000000 fe:00 247026 /bin/init\n"), "fe:00", 247026); err == nil {
+		t.Fatal("no error for a malformed line")
+	}
+}
+
+func rssFileKB(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "RssFile:"); ok {
+			n, err := strconv.Atoi(strings.Fields(v)[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Skip("no RssFile in /proc/self/status")
+	return 0
+}
+
+// The binary's read-only pages leave the process (they come back from
+// the file when touched).
+func TestTrimDropsFilePages(t *testing.T) {
+	before := rssFileKB(t)
+	if err := Trim("/proc"); err != nil {
+		t.Fatal(err)
+	}
+	after := rssFileKB(t)
+	if after >= before {
+		t.Fatalf("RssFile %d kB after Trim, %d kB before; want less", after, before)
+	}
+}
