@@ -206,3 +206,22 @@ func TestCrossQueuedFaultSignals(t *testing.T) {
 		})
 	}
 }
+
+// TestCrossRunAsFailsClosed: qemu user emulation runs a thread of its own
+// beside the program's, and a credential change of the emulated init
+// reaches only the program's threads. Step 1 verifies every thread of
+// /proc/self/task, finds qemu's still root, and refuses to start COMMAND
+// (78): under qemu RUN_AS fails closed, it never runs COMMAND with a root
+// thread left in the init. A change either way shows here.
+func TestCrossRunAsFailsClosed(t *testing.T) {
+	for _, arch := range crossArches {
+		t.Run(arch, func(t *testing.T) {
+			opts := harness.Opts{PID1: true, Arch: arch, Env: []string{"NONROOT_RUN_AS=1000680000:0"}}
+			r := harness.Run(t, crossTimeout, opts, "sh", "-c", "echo COMMAND ran; exit 4")
+			t.Logf("under %s, RUN_AS as root: exit %d", harness.QEMU(arch), r.Code)
+			if r.Code != 78 || strings.Contains(r.Stdout, "COMMAND ran") || !strings.Contains(r.Stderr, "not dropped on every thread") {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want 78, COMMAND not started, and the thread qemu keeps named", r.Code, r.Stdout, r.Stderr)
+			}
+		})
+	}
+}
