@@ -45,7 +45,7 @@ RELEASE_FLAGS := -trimpath -buildvcs=false -ldflags '$(LDFLAGS) -buildid='
 PODMAN   ?= podman
 IMAGE    ?= nonroot-init
 
-.PHONY: all build release image version test unit bench demo lint clean
+.PHONY: all build release image version test unit cross bench demo lint clean
 
 all: build
 
@@ -85,9 +85,27 @@ version:
 	@echo $(VERSION)
 
 # test runs every unit, integration and end-to-end test, and the fuzz
-# seed corpora.
-test: lint build
+# seed corpora, and the unit tests of every foreign architecture (cross).
+test: lint build cross
 	$(GO) test $(TESTFLAGS) ./...
+
+# cross runs the unit tests of ./internal/... and ./cmd/... for each
+# foreign ARCH under qemu user emulation (Debian: qemu-user-static) and
+# prints how long each took; see README, Architectures. No -race: it needs
+# cgo, which a cross build has not. The PID-1 tests of the foreign inits
+# are test/cross_test.go, run natively by `go test ./...` above.
+CROSS_ARCHES := arm64 ppc64le s390x
+qemu_arm64   := qemu-aarch64-static
+qemu_ppc64le := qemu-ppc64le-static
+qemu_s390x   := qemu-s390x-static
+
+cross: $(addprefix cross-,$(CROSS_ARCHES))
+
+cross-%:
+	@command -v $(qemu_$*) >/dev/null || { echo "cross-$*: $(qemu_$*) not found: apt-get install qemu-user-static"; exit 1; }
+	@start=$$(date +%s); \
+	GOARCH=$* $(GO) test -count=1 -timeout 20m -exec $(qemu_$*) ./internal/... ./cmd/... || exit 1; \
+	echo "cross-$*: unit tests passed under $(qemu_$*) in $$(( $$(date +%s) - start ))s"
 
 # unit runs only the fast tests that need neither root nor tools.
 unit:

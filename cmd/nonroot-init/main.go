@@ -268,9 +268,35 @@ func execFailed(err error, log *slog.Logger) int {
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == config.LogJSON {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)).With("logger", logName)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(prefixWriter{w: w, prefix: []byte(logName + ": ")}, opts))
+}
+
+// logName names the init in every line of its log, which a pod's log
+// interleaves with COMMAND's: text lines start with "nonroot-init: " (what
+// users grep, as the init's other messages on stderr already do), JSON
+// lines carry "logger":"nonroot-init".
+const logName = "nonroot-init"
+
+// prefixWriter puts prefix in front of every write. slog's text handler
+// writes each record, newline included, in one call, so each line gets it
+// once, in the same write as the line (the log writer keeps or drops the
+// two together).
+type prefixWriter struct {
+	w      io.Writer
+	prefix []byte
+}
+
+func (p prefixWriter) Write(b []byte) (int, error) {
+	line := make([]byte, 0, len(p.prefix)+len(b))
+	line = append(append(line, p.prefix...), b...)
+	n, err := p.w.Write(line)
+	n -= len(p.prefix)
+	if n < 0 {
+		n = 0
+	}
+	return n, err
 }
 
 func usage(w io.Writer) {

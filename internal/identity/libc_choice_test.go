@@ -126,6 +126,7 @@ func TestProvideMuslCommand(t *testing.T) {
 
 	f := libcFixture(t, false)
 	o := f.options(1000680000, config.PasswdAuto, map[string]string{"HOME": "/"})
+	o.GOARCH = ccGOARCH(t, f)
 	o.Command = []string{prog}
 	var log bytes.Buffer
 	res, err := Provide(o, logTo(&log))
@@ -141,6 +142,7 @@ func TestProvideMuslCommand(t *testing.T) {
 
 	f = libcFixture(t, true)
 	o = f.options(1000680000, config.PasswdAuto, map[string]string{"HOME": "/"})
+	o.GOARCH = ccGOARCH(t, f)
 	o.Command = []string{prog}
 	res, err = Provide(o, quiet)
 	if p, _ := os.ReadFile(f.passwd); err != nil || res.Method != MethodEtcPasswd || !strings.Contains(string(p), ":1000680000:") {
@@ -149,6 +151,7 @@ func TestProvideMuslCommand(t *testing.T) {
 
 	f = libcFixture(t, true)
 	o = f.options(1000680000, config.PasswdNSSWrapper, map[string]string{"HOME": "/"})
+	o.GOARCH = ccGOARCH(t, f)
 	o.Command = []string{prog}
 	if _, err := Provide(o, quiet); err == nil || !strings.Contains(err.Error(), "no musl build") {
 		t.Errorf("Provide(nss-wrapper, musl COMMAND, glibc build only) = %v; want an error saying there is no musl build", err)
@@ -177,6 +180,7 @@ func TestProvideStaticCommand(t *testing.T) {
 	for _, c := range cases {
 		f := libcFixture(t, c.writable)
 		o := f.options(1000680000, c.mode, map[string]string{"HOME": "/"})
+		o.GOARCH = ccGOARCH(t, f)
 		o.Command = []string{script, prog}
 		var log bytes.Buffer
 		res, err := Provide(o, logTo(&log))

@@ -1,4 +1,4 @@
-//go:build amd64 || arm64
+//go:build amd64 || arm64 || ppc64le || s390x
 
 package supervisor
 
@@ -71,5 +71,5 @@ func holdQueued() error {
 	return nil
 }
 
-// saSiginfo is SA_SIGINFO, the same on amd64 and arm64.
+// saSiginfo is SA_SIGINFO, the same on amd64, arm64, ppc64le and s390x.
 const saSiginfo = 0x4

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nonroot-init/nonroot-init/internal/emu"
 	"golang.org/x/sys/unix"
 )
 
@@ -144,8 +145,18 @@ func TestRunExecError(t *testing.T) {
 // A process COMMAND leaves behind gets SIGTERM and is reaped before Run
 // returns. This needs us to be a subreaper, which needs no privilege.
 func TestRunTerminatesLeftovers(t *testing.T) {
+	subreaper := true
 	if err := SetSubreaper(); err != nil {
-		t.Skipf("cannot become a subreaper: %v", err)
+		qemu, under := emu.QEMU()
+		if !under {
+			t.Skipf("cannot become a subreaper: %v", err)
+		}
+		// qemu user emulation answers EINVAL: the leftover goes to the
+		// real PID 1 and is not ours to end. Run's status is still
+		// checked; the ending of leftovers on this architecture is
+		// checked as PID 1 by test/cross_test.go.
+		t.Logf("under %s, which does not emulate it: %v; checking only COMMAND's status, not that the leftover is ended", qemu, err)
+		subreaper = false
 	}
 	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 	pidFile := filepath.Join(t.TempDir(), "pid")
@@ -163,6 +174,10 @@ func TestRunTerminatesLeftovers(t *testing.T) {
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil {
 		t.Fatalf("pid file %q: %v", b, err)
+	}
+	if !subreaper {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		return
 	}
 	if err := unix.Kill(pid, 0); !errors.Is(err, unix.ESRCH) {
 		_ = unix.Kill(pid, unix.SIGKILL)

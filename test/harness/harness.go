@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,6 +87,67 @@ func binDir(t testing.TB) string {
 // Init returns the path of a freshly built nonroot-init binary.
 func Init(t testing.TB) string { return filepath.Join(binDir(t), "nonroot-init") }
 
+// crossBuilds caches one build of the init per foreign GOARCH.
+var crossBuilds struct {
+	mu     sync.Mutex
+	byArch map[string]*crossBuild
+}
+
+type crossBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// CrossInit returns the path of nonroot-init built for goarch
+// (CGO_ENABLED=0, -trimpath, as make release builds it), beside the
+// native binaries; one build per test process and architecture.
+func CrossInit(t testing.TB, goarch string) string {
+	t.Helper()
+	dir := binDir(t)
+	crossBuilds.mu.Lock()
+	if crossBuilds.byArch == nil {
+		crossBuilds.byArch = map[string]*crossBuild{}
+	}
+	b := crossBuilds.byArch[goarch]
+	if b == nil {
+		b = &crossBuild{}
+		crossBuilds.byArch[goarch] = b
+	}
+	crossBuilds.mu.Unlock()
+	b.once.Do(func() {
+		root, err := ModuleRoot()
+		if err != nil {
+			b.err = err
+			return
+		}
+		final := filepath.Join(dir, "nonroot-init-"+goarch)
+		tmp := filepath.Join(dir, fmt.Sprintf(".nonroot-init-%s.%d", goarch, os.Getpid()))
+		cmd := exec.Command("go", "build", "-trimpath", "-o", tmp, "./cmd/nonroot-init")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("GOARCH=%s go build ./cmd/nonroot-init: %v\n%s", goarch, err, out)
+			return
+		}
+		b.path, b.err = final, os.Rename(tmp, final)
+	})
+	if b.err != nil {
+		t.Fatalf("build the init for %s: %v", goarch, b.err)
+	}
+	return b.path
+}
+
+// QEMU returns the name of qemu's user-emulation program for goarch, as
+// Debian's qemu-user-static installs it: qemu-aarch64-static for arm64.
+func QEMU(goarch string) string {
+	name := map[string]string{"amd64": "x86_64", "arm64": "aarch64", "386": "i386"}[goarch]
+	if name == "" {
+		name = goarch // ppc64le, s390x, riscv64
+	}
+	return "qemu-" + name + "-static"
+}
+
 // Child returns the path of the test child (test/testchild).
 func Child(t testing.TB) string { return filepath.Join(binDir(t), "testchild") }
 
@@ -135,6 +197,11 @@ type Opts struct {
 	Env    []string // added to a minimal environment (PATH)
 	Dir    string
 	Stdin  []byte
+	// Arch is the GOARCH of the init: empty for the test's own; another
+	// is cross-built (CrossInit) and run under qemu user emulation
+	// (QEMU(Arch), an explicit prefix: no binfmt_misc needed). Only the
+	// init is emulated: COMMAND and the tools run natively.
+	Arch string
 }
 
 // Command returns the command line that starts the init with args under
@@ -171,7 +238,12 @@ func Command(t testing.TB, opts Opts, args ...string) *exec.Cmd {
 		}
 		argv = append(argv, "--")
 	}
-	argv = append(argv, Init(t))
+	if opts.Arch != "" && opts.Arch != runtime.GOARCH {
+		NeedTool(t, QEMU(opts.Arch))
+		argv = append(argv, QEMU(opts.Arch), CrossInit(t, opts.Arch))
+	} else {
+		argv = append(argv, Init(t))
+	}
 	argv = append(argv, args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	// Each test gets its own TMPDIR, so that the init's default state
