@@ -26,7 +26,12 @@ func renderTemplates(cfg *config.Config, env *Env, user identity.User, resolvedP
 	if err != nil {
 		return &FailedError{Step: "templates", Err: err}
 	}
-	if err := render.Write(files); err != nil {
+	applied, err := render.WriteSet(files)
+	if err != nil {
+		return &FailedError{Step: "templates", Err: err}
+	}
+	unchanged := applied.Unchanged()
+	if err := applied.Commit(); err != nil {
 		return &FailedError{Step: "templates", Err: err}
 	}
 	rendered := 0
@@ -35,7 +40,13 @@ func renderTemplates(cfg *config.Config, env *Env, user identity.User, resolvedP
 			rendered++
 		}
 	}
-	log.Info("templates written", "rendered", rendered, "copied", len(files)-rendered, "to", templateDsts(cfg.Templates))
+	msg := "templates written"
+	if unchanged {
+		// Every DST already held these bytes and modes: nothing was
+		// written, and the log says so.
+		msg = "templates unchanged"
+	}
+	log.Info(msg, "rendered", rendered, "copied", len(files)-rendered, "to", templateDsts(cfg.Templates))
 	return nil
 }
 
