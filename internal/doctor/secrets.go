@@ -27,7 +27,7 @@ func secretsSection(cfg *config.Config, h host.Host) (Section, []Secret) {
 		s.Add("NONROOT_FILE_ENV", "empty")
 		return s, js
 	}
-	plan, err := secrets.NewPlan(host.NewEnv(h.Environ), cfg.FileEnv, cfg.FileEnvAll)
+	plan, err := secrets.NewPlanBefore(host.NewEnv(h.Environ), cfg.FileEnv, cfg.FileEnvAll, laterVars(cfg))
 	if err != nil {
 		s.Problem(err.Error(), "")
 		return s, js
@@ -60,7 +60,7 @@ func secretsEnv(cfg *config.Config, env *host.Env) *secrets.Redactor {
 	if len(cfg.FileEnv) == 0 && !cfg.FileEnvAll {
 		return r
 	}
-	plan, err := secrets.NewPlan(env, cfg.FileEnv, cfg.FileEnvAll)
+	plan, err := secrets.NewPlanBefore(env, cfg.FileEnv, cfg.FileEnvAll, laterVars(cfg))
 	if err != nil {
 		return r // the conflict is secretsSection's problem
 	}
@@ -72,4 +72,14 @@ func secretsEnv(cfg *config.Config, env *host.Env) *secrets.Redactor {
 		}
 	}
 	return r
+}
+
+// laterVars are the variables steps 2 and 4 always set (secrets.Later),
+// which the init's check before step 1 counts as set.
+func laterVars(cfg *config.Config) map[string]string {
+	names := make([]string, len(cfg.Ports))
+	for i, p := range cfg.Ports {
+		names[i] = p.Name
+	}
+	return secrets.Later(names)
 }

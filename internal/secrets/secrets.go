@@ -55,14 +55,51 @@ type Plan struct {
 // usage error (exit 2), found before anything changes.
 type ConflictError struct {
 	Names []string
+	// SetBy is, for a name among Names that an earlier setup step sets
+	// (see Later), which step.
+	SetBy map[string]string
 }
 
 func (e *ConflictError) Error() string {
 	parts := make([]string, len(e.Names))
+	later := false
 	for i, n := range e.Names {
+		if by, ok := e.SetBy[n]; ok {
+			parts[i] = fmt.Sprintf("%s%s is set, but %s is set by %s", n, suffix, n, by)
+			later = true
+			continue
+		}
 		parts[i] = fmt.Sprintf("%s and %s%s are both set", n, n, suffix)
 	}
-	return fmt.Sprintf("NONROOT_FILE_ENV: %s; set only one of them: the value itself, or the file that holds it", strings.Join(parts, ", "))
+	fix := "set only one of them: the value itself, or the file that holds it"
+	if later {
+		fix += "; a variable an earlier step sets cannot come from a file: take it out of NONROOT_FILE_ENV, or use another name"
+	}
+	return fmt.Sprintf("NONROOT_FILE_ENV: %s; %s", strings.Join(parts, ", "), fix)
+}
+
+// Later are the variables the setup steps before step 6 always set,
+// each with the step that sets it: the identity step's HOME, USER and
+// LOGNAME, and each NAME of NONROOT_PORTS (ports). A listed NAME among
+// them with NAME_FILE set is a conflict known before anything changes
+// (NewPlanBefore). The nss_wrapper variables are set only sometimes:
+// step 6 finds those.
+func Later(ports []string) map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"HOME", "USER", "LOGNAME"} {
+		m[n] = "the identity step (step 2)"
+	}
+	for _, n := range ports {
+		m[n] = "NONROOT_PORTS (step 4)"
+	}
+	return m
+}
+
+// NewPlanBefore is NewPlan on env as it will be at step 6: every name
+// of later (see Later) counts as set. It is the check made before step
+// 1, and doctor's.
+func NewPlanBefore(env *host.Env, names []string, all bool, later map[string]string) (Plan, error) {
+	return newPlan(env, names, all, later)
 }
 
 // NewPlan finds, in env, the variables names (every X with X_FILE set,
@@ -73,11 +110,16 @@ func (e *ConflictError) Error() string {
 // set is not a conflict (* covers only an unset X): X stays and X is in
 // Shadowed. It reads nothing.
 func NewPlan(env *host.Env, names []string, all bool) (Plan, error) {
+	return newPlan(env, names, all, nil)
+}
+
+func newPlan(env *host.Env, names []string, all bool, later map[string]string) (Plan, error) {
 	var p Plan
 	set := func(k string) (string, bool) {
 		v, ok := env.Get(k)
 		return v, ok && v != ""
 	}
+	var setBy map[string]string
 	if all {
 		vars := env.Map()
 		for k := range vars {
@@ -94,7 +136,17 @@ func NewPlan(env *host.Env, names []string, all bool) (Plan, error) {
 		if !ok {
 			continue
 		}
-		if _, ok := set(name); ok {
+		_, ok = set(name)
+		if by, l := later[name]; l && !ok {
+			ok = true
+			if !all {
+				if setBy == nil {
+					setBy = map[string]string{}
+				}
+				setBy[name] = by
+			}
+		}
+		if ok {
 			if all {
 				p.Shadowed = append(p.Shadowed, name)
 			} else {
@@ -105,7 +157,7 @@ func NewPlan(env *host.Env, names []string, all bool) (Plan, error) {
 		p.Sources = append(p.Sources, Source{Name: name, File: file})
 	}
 	if len(conflicts) > 0 {
-		return Plan{}, &ConflictError{Names: conflicts}
+		return Plan{}, &ConflictError{Names: conflicts, SetBy: setBy}
 	}
 	return p, nil
 }

@@ -2,6 +2,7 @@ package setup
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -30,5 +31,23 @@ func TestRenderTemplatesUnchanged(t *testing.T) {
 		if !strings.Contains(logs.String(), want) || strings.Count(logs.String(), "templates ") != 1 {
 			t.Errorf("start %d logged %q; want one line %s", i+1, logs.String(), want)
 		}
+	}
+}
+
+// A listed NAME that step 2 or 4 always sets, with NAME_FILE set, is the
+// usage error of the check before step 1, not a failed step 6.
+func TestPlanSecretsSetLater(t *testing.T) {
+	for _, name := range []string{"HOME", "USER", "LOGNAME", "HTTP_PORT"} {
+		cfg := &config.Config{FileEnv: []string{name}, Ports: []config.Port{{Name: "HTTP_PORT", Port: 8080}}}
+		err := planSecrets(cfg, NewEnv([]string{name + "_FILE=/run/secrets/x"}))
+		var ue *UsageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), name+"_FILE is set, but "+name+" is set by ") {
+			t.Errorf("planSecrets(%s_FILE) = %v; want a UsageError naming the step that sets %s", name, err, name)
+		}
+	}
+	// With *, such a name is kept (step 6 warns), as for any set X.
+	cfg := &config.Config{FileEnvAll: true}
+	if err := planSecrets(cfg, NewEnv([]string{"HOME_FILE=/run/secrets/x"})); err != nil {
+		t.Errorf("planSecrets(*, HOME_FILE) = %v; want nil", err)
 	}
 }

@@ -21,23 +21,34 @@ func (e *UsageError) Unwrap() error { return e.Err }
 
 // planSecrets checks NONROOT_FILE_ENV against the init's environment
 // before step 1: a listed NAME with NAME and NAME_FILE both set is a
-// usage error, and nothing has changed yet.
+// usage error, and nothing has changed yet. So is a listed NAME that
+// step 2 or 4 always sets (HOME, USER, LOGNAME, a NONROOT_PORTS name)
+// with NAME_FILE set: step 6 would find it set.
 func planSecrets(cfg *config.Config, env *Env) error {
 	if len(cfg.FileEnv) == 0 && !cfg.FileEnvAll {
 		return nil
 	}
-	if _, err := secrets.NewPlan(env, cfg.FileEnv, cfg.FileEnvAll); err != nil {
+	if _, err := secrets.NewPlanBefore(env, cfg.FileEnv, cfg.FileEnvAll, laterVars(cfg)); err != nil {
 		return &UsageError{Err: err}
 	}
 	return nil
+}
+
+// laterVars are the variables steps 2 and 4 always set (secrets.Later).
+func laterVars(cfg *config.Config) map[string]string {
+	names := make([]string, len(cfg.Ports))
+	for i, p := range cfg.Ports {
+		names[i] = p.Name
+	}
+	return secrets.Later(names)
 }
 
 // applySecrets is step 6, run after step 4 and before step 5 so that
 // templates see the values in .Env: each NAME whose NAME_FILE is set
 // gets the file's contents, read with the credentials step 1 left, and
 // NAME_FILE is removed. The plan is made again on COMMAND's environment
-// as the steps before left it: a NAME that planSecrets found unset but
-// step 2 or 4 has set since (HOME, USER, a port's NAME) now conflicts.
+// as the steps before left it: a NAME that planSecrets could not know
+// would be set (an nss_wrapper variable of step 2) now conflicts.
 // It returns the Redactor that keeps the values out of every later
 // error; STATE_DIR/env, written at step 2, never holds them.
 func applySecrets(cfg *config.Config, env *Env, log *slog.Logger) (*secrets.Redactor, error) {
@@ -46,7 +57,7 @@ func applySecrets(cfg *config.Config, env *Env, log *slog.Logger) (*secrets.Reda
 	}
 	plan, err := secrets.NewPlan(env, cfg.FileEnv, cfg.FileEnvAll)
 	if ce := new(secrets.ConflictError); errors.As(err, &ce) {
-		return nil, &FailedError{Step: "secrets", Err: errors.New(err.Error() + " (set by an earlier setup step: the identity step's HOME, USER, LOGNAME and nss_wrapper variables, or NONROOT_PORTS)")}
+		return nil, &FailedError{Step: "secrets", Err: errors.New(err.Error() + " (set by an earlier setup step: the identity step's nss_wrapper variables, LD_PRELOAD, NSS_WRAPPER_PASSWD and NSS_WRAPPER_GROUP)")}
 	}
 	if err != nil {
 		return nil, &FailedError{Step: "secrets", Err: err}
