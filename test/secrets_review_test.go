@@ -34,3 +34,28 @@ func TestSecretsReviewSetLaterChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+// A template from a ConfigMap (0644) that holds a NONROOT_FILE_ENV value
+// is written owner-only, and one info line names it, never the value.
+func TestSecretsReviewTemplateOwnerOnly(t *testing.T) {
+	dir := secVolume(t, map[string]string{"password": secValue})
+	base := tmplBase(t)
+	src := filepath.Join(base, "src")
+	tmplConfigMap(t, src, map[string]string{"db.conf.tmpl": "pw={{ .Env.DB_PASSWORD }}", "plain.conf.tmpl": "user={{ .User.Name }}"})
+	dst := tmplWritableDir(t, filepath.Join(base, "dst"))
+	opts, state := secOpts(t, "NONROOT_FILE_ENV=DB_PASSWORD", "DB_PASSWORD_FILE="+filepath.Join(dir, "password"), "NONROOT_TEMPLATES="+src+":"+dst)
+	r := harness.Run(t, 60*time.Second, opts, harness.Child(t), "args")
+	if r.Code != 0 {
+		t.Fatalf("exit %d; want 0\nstderr: %s", r.Code, r.Stderr)
+	}
+	for name, want := range map[string]fs.FileMode{"db.conf": 0o600, "plain.conf": 0o644} {
+		st, err := os.Stat(filepath.Join(dst, name))
+		if err != nil || st.Mode().Perm() != want {
+			t.Errorf("%s: %v, %v; want mode %04o", name, st, err, want)
+		}
+	}
+	if !strings.Contains(r.Stderr, "written owner-only") || !strings.Contains(r.Stderr, "files="+filepath.Join(dst, "db.conf")+"\n") || strings.Count(r.Stderr, "owner-only") != 1 {
+		t.Errorf("stderr lacks one info line naming %s:\n%s", filepath.Join(dst, "db.conf"), r.Stderr)
+	}
+	secNoValue(t, r, state)
+}

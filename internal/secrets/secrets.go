@@ -309,8 +309,9 @@ func ownerMode(path string) string {
 // part of it) is not recognised. The zero Redactor changes nothing; a nil one
 // neither.
 type Redactor struct {
-	names []string
-	pairs []pair // longest first, so that a value inside another goes second
+	names  []string
+	values []string
+	pairs  []pair // longest first, so that a value inside another goes second
 }
 
 type pair struct{ value, repl string }
@@ -321,6 +322,7 @@ func (r *Redactor) Add(value, label string) {
 	if value == "" {
 		return
 	}
+	r.values = append(r.values, value)
 	repl := "[redacted " + label + "]"
 	forms := []string{value}
 	if t := strings.TrimSpace(value); t != value && t != "" {
@@ -352,6 +354,15 @@ func (r *Redactor) String(s string) string {
 		s = strings.ReplaceAll(s, p.value, p.repl)
 	}
 	return s
+}
+
+// Values are the values added, in order: a rendered template holding
+// one is written owner-only.
+func (r *Redactor) Values() []string {
+	if r == nil {
+		return nil
+	}
+	return r.values
 }
 
 // Empty reports whether r redacts nothing.

@@ -25,7 +25,7 @@ func TestRenderTemplatesUnchanged(t *testing.T) {
 	for i, want := range []string{`msg="templates written"`, `msg="templates unchanged"`} {
 		var logs bytes.Buffer
 		log := slog.New(slog.NewTextHandler(&logs, nil))
-		if err := renderTemplates(cfg, NewEnv(nil), user, nil, log); err != nil {
+		if err := renderTemplates(cfg, NewEnv(nil), user, nil, nil, log); err != nil {
 			t.Fatalf("start %d: %v", i+1, err)
 		}
 		if !strings.Contains(logs.String(), want) || strings.Count(logs.String(), "templates ") != 1 {

@@ -141,7 +141,7 @@ func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger, proc Proc
 	}
 
 	// 5. Templates: render SRC into DST.
-	if err := renderTemplates(cfg, env, user, resolvedPorts, log); err != nil {
+	if err := renderTemplates(cfg, env, user, resolvedPorts, values.Values(), log); err != nil {
 		return Result{}, err
 	}
 
