@@ -59,3 +59,21 @@ func TestSecretsReviewTemplateOwnerOnly(t *testing.T) {
 	}
 	secNoValue(t, r, state)
 }
+
+// A short value that also occurs in the message's paths (tmp, in /tmp)
+// is not spelled out by placeholders: the detail is withheld, file:line
+// kept.
+func TestSecretsReviewShortValueWithheld(t *testing.T) {
+	dir := secVolume(t, map[string]string{"password": "tmp"})
+	base := tmplBase(t)
+	src := filepath.Join(base, "src")
+	tmplMust(t, os.Mkdir(src, 0o755))
+	tmplMust(t, os.WriteFile(filepath.Join(src, "bad.conf.tmpl"), []byte(`{{ "" | required .Env.DB_PASSWORD }}`), 0o644))
+	dst := tmplWritableDir(t, filepath.Join(base, "dst"))
+	opts, _ := secOpts(t, "NONROOT_FILE_ENV=DB_PASSWORD", "DB_PASSWORD_FILE="+filepath.Join(dir, "password"), "NONROOT_TEMPLATES="+src+":"+dst)
+	r := harness.Run(t, 60*time.Second, opts, harness.Child(t), "args")
+	if r.Code != 78 || strings.Contains(r.Stderr, "redacted") || !strings.Contains(r.Stderr, "bad.conf.tmpl:1:") ||
+		!strings.Contains(r.Stderr, "(message withheld: it contained a secret value)") {
+		t.Errorf("exit %d; want 78, file:line and the withheld detail, no placeholder\nstderr: %s", r.Code, r.Stderr)
+	}
+}

@@ -78,7 +78,7 @@ func TestTemplatesSectionSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, js := templatesSection(cfg, h, host.ReadCreds(), nil)
-	if len(s.Problems) != 1 || strings.Contains(s.Problems[0].What, "hunter2") || !strings.Contains(s.Problems[0].What, "[redacted DB_PASSWORD]") ||
+	if len(s.Problems) != 1 || strings.Contains(s.Problems[0].What, "hunter2") || !strings.Contains(s.Problems[0].What, "b.conf.tmpl:1:") ||
 		js[0].Problem == nil || strings.Contains(*js[0].Problem, "hunter2") {
 		t.Errorf("templatesSection(error echoing the value) = %+v, %+v; want the value redacted", s.Problems, js)
 	}

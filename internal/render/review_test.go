@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
@@ -40,5 +41,14 @@ func TestRenderSecretMode(t *testing.T) {
 	}
 	if len(files) != len(want) {
 		t.Errorf("got %d files; want %d", len(files), len(want))
+	}
+}
+
+// port does not echo its argument: a value piped into it must not come
+// back in the error.
+func TestPortDoesNotEcho(t *testing.T) {
+	_, err := Execute("t.tmpl", []byte(`{{ .Env.DB_PASSWORD | port }}`), Data{Env: map[string]string{"DB_PASSWORD": "s3cr3t"}})
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), "t.tmpl:1:") {
+		t.Errorf("Execute(port of a value) = %v; want an error with file:line and without the value", err)
 	}
 }

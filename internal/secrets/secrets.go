@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -302,12 +303,12 @@ func ownerMode(path string) string {
 	return fmt.Sprintf(": owner %d:%d mode %04o", st.Uid, st.Gid, info.Mode().Perm())
 }
 
-// Redactor takes secret values out of messages: each value, as it is,
-// without surrounding white space (a template's trim), and as Go's %q
-// writes those (template errors quote their arguments), becomes
-// "[redacted LABEL]". A value a template changed otherwise (upper, a
-// part of it) is not recognised. The zero Redactor changes nothing; a nil one
-// neither.
+// Redactor keeps secret values out of messages: a message holding a
+// value, as it is, without surrounding white space (a template's trim),
+// or as Go's %q writes those (template errors quote their arguments),
+// has its detail withheld (String). A value a template changed
+// otherwise (upper, a part of it) is not recognised. The zero Redactor
+// changes nothing; a nil one neither.
 type Redactor struct {
 	names  []string
 	values []string
@@ -345,15 +346,41 @@ func (r *Redactor) Names() []string {
 	return r.names
 }
 
-// String is s with every value replaced.
+// Withheld stands for the detail of a message that contained a secret
+// value.
+const Withheld = "(message withheld: it contained a secret value)"
+
+// located is the "file:line:" (or "file:line:column:") a template
+// message starts with.
+var located = regexp.MustCompile(`^(.+?:[0-9]+(?::[0-9]+)?): `)
+
+// String is s as it may be shown: s itself when it holds no value (in
+// any form Add lists), else its file:line: (when it starts with one)
+// followed by Withheld. A value is never replaced inside the message:
+// a placeholder there would spell the value (a short value "tmp"
+// turns /tmp/a.tmpl into /[redacted X]/a.tmpl), and what is left
+// around it can tell the rest.
 func (r *Redactor) String(s string) string {
-	if r == nil {
+	if !r.Holds(s) {
 		return s
 	}
-	for _, p := range r.pairs {
-		s = strings.ReplaceAll(s, p.value, p.repl)
+	if m := located.FindStringSubmatch(s); m != nil {
+		return m[1] + ": " + Withheld
 	}
-	return s
+	return Withheld
+}
+
+// Holds reports whether s contains a value, in any form Add lists.
+func (r *Redactor) Holds(s string) bool {
+	if r == nil {
+		return false
+	}
+	for _, p := range r.pairs {
+		if strings.Contains(s, p.value) {
+			return true
+		}
+	}
+	return false
 }
 
 // Values are the values added, in order: a rendered template holding

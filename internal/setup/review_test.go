@@ -3,6 +3,8 @@ package setup
 import (
 	"bytes"
 	"errors"
+	"github.com/nonroot-init/nonroot-init/internal/render"
+	"github.com/nonroot-init/nonroot-init/internal/secrets"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -49,5 +51,25 @@ func TestPlanSecretsSetLater(t *testing.T) {
 	cfg := &config.Config{FileEnvAll: true}
 	if err := planSecrets(cfg, NewEnv([]string{"HOME_FILE=/run/secrets/x"})); err != nil {
 		t.Errorf("planSecrets(*, HOME_FILE) = %v; want nil", err)
+	}
+}
+
+// redact withholds the detail of each template problem holding a value,
+// keeping its file:line, and leaves the other problems as they are.
+func TestRedactWithholds(t *testing.T) {
+	var r secrets.Redactor
+	r.Add("xyz", "DB_PASSWORD")
+	err := redact(&r, &FailedError{Step: "templates", Err: &render.Error{Problems: []error{
+		errors.New(`/cm/a.tmpl:1:3: at <port>: error calling port: port "xyz" is not in NONROOT_PORTS`),
+		errors.New(`/cm/b.tmpl:2: function "nope" not defined`),
+	}}})
+	var fe *FailedError
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if !errors.As(err, &fe) || fe.Step != "templates" || strings.Contains(msg, "xyz") || strings.Contains(msg, "[redacted") ||
+		!strings.Contains(msg, "/cm/a.tmpl:1:3: "+secrets.Withheld) || !strings.Contains(msg, `/cm/b.tmpl:2: function "nope" not defined`) {
+		t.Errorf("redact = %v; want a's detail withheld, b's kept", err)
 	}
 }

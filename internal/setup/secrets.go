@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/render"
 	"github.com/nonroot-init/nonroot-init/internal/secrets"
 )
 
@@ -78,7 +79,9 @@ func applySecrets(cfg *config.Config, env *Env, log *slog.Logger) (*secrets.Reda
 	return r, nil
 }
 
-// redact takes the values of r out of err's message. The error returned
+// redact takes the values of r out of err's message (see
+// secrets.Redactor.String: a message holding one has its detail
+// withheld, never spliced). The error returned
 // keeps what main decides the exit status by (a *FailedError's Step, an
 // *InterruptedError as it is, which holds no value) but not err's chain,
 // whose messages still hold the values.
@@ -90,6 +93,15 @@ func redact(r *secrets.Redactor, err error) error {
 		return ie
 	}
 	if fe := new(FailedError); errors.As(err, &fe) && fe == err {
+		// Each template problem on its own: one holding a value keeps
+		// its file:line, the others stay whole.
+		if re := new(render.Error); errors.As(fe.Err, &re) && re == fe.Err {
+			problems := make([]error, len(re.Problems))
+			for i, p := range re.Problems {
+				problems[i] = errors.New(r.String(p.Error()))
+			}
+			return &FailedError{Step: fe.Step, Err: &render.Error{Problems: problems}}
+		}
 		return &FailedError{Step: fe.Step, Err: errors.New(r.String(fe.Err.Error()))}
 	}
 	return errors.New(r.String(err.Error()))
