@@ -77,3 +77,11 @@ func TestSecretsReviewShortValueWithheld(t *testing.T) {
 		t.Errorf("exit %d; want 78, file:line and the withheld detail, no placeholder\nstderr: %s", r.Code, r.Stderr)
 	}
 }
+
+// A value above execve's MAX_ARG_STRLEN is refused at step 6 (78,
+// naming it), not left to fail COMMAND's start with 126.
+func TestSecretsReviewArgStrlen(t *testing.T) {
+	dir := secVolume(t, map[string]string{"password": strings.Repeat("x", 131072)})
+	opts, state := secOpts(t)
+	secWantFailure(t, opts, state, filepath.Join(dir, "password"), "DB_PASSWORD", "131072", "have COMMAND read DB_PASSWORD_FILE itself")
+}

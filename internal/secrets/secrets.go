@@ -220,6 +220,9 @@ func Read(s Source) (string, error) {
 		// get a shorter value than the file holds, silently.
 		return "", fmt.Errorf("%s=%s: holds a NUL byte, which an environment variable cannot; store the value as text", s.Var(), s.File)
 	}
+	if err := checkArgStrlen(s, v); err != nil {
+		return "", err
+	}
 	return v, nil
 }
 

@@ -125,8 +125,9 @@ func TestApplyFailures(t *testing.T) {
 	if err := os.WriteFile(big, []byte(strings.Repeat("x", MaxSize)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The largest value execve passes as F=VALUE (MAX_ARG_STRLEN).
 	atMax := filepath.Join(dir, "at-max")
-	if err := os.WriteFile(atMax, []byte(strings.Repeat("y", MaxSize)), 0o600); err != nil {
+	if err := os.WriteFile(atMax, []byte(strings.Repeat("y", MaxArgStrlen-len("F=")-1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	nul := filepath.Join(dir, "nul")
