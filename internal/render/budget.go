@@ -64,8 +64,8 @@ type session struct {
 	made   atomic.Int64 // results of template functions
 
 	// read is what the function file returned, kept out of every
-	// error of the session (a function's error can echo its argument:
-	// port "VALUE" is not in NONROOT_PORTS). Templates run at once.
+	// error of the session (an error echoing it, required's message
+	// for one, has its detail withheld). Templates run at once.
 	mu   sync.Mutex
 	read secrets.Redactor
 }
