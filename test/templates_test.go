@@ -186,7 +186,7 @@ func TestTemplatesErrorsWriteNothing(t *testing.T) {
 		{"required", map[string]string{"a.conf.tmpl": `{{ env "DATABASE_URL" | required "set DATABASE_URL" }}`},
 			[]string{`/a.conf.tmpl:1:24: at <required "set DATABASE_URL">: error calling required: set DATABASE_URL`}},
 		{"port not configured", map[string]string{"a.conf.tmpl": `{{ port "ADMIN_PORT" }}`},
-			[]string{`/a.conf.tmpl:1:3: at <port "ADMIN_PORT">: error calling port: port "ADMIN_PORT" is not in NONROOT_PORTS`}},
+			[]string{`/a.conf.tmpl:1:3: at <port "ADMIN_PORT">: error calling port: the name given is not in NONROOT_PORTS`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

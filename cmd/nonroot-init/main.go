@@ -22,6 +22,7 @@ import (
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/identity"
 	"github.com/nonroot-init/nonroot-init/internal/memtrim"
+	"github.com/nonroot-init/nonroot-init/internal/secrets"
 	"github.com/nonroot-init/nonroot-init/internal/setup"
 	"github.com/nonroot-init/nonroot-init/internal/supervisor"
 	"golang.org/x/sys/unix"
@@ -205,10 +206,18 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 	if err != nil {
 		return execFailed(err, log)
 	}
+	env := res.Env.List()
+	// execve's limits, checked before the start so that a value too
+	// large (NONROOT_FILE_ENV's, or all of them together) is a setup
+	// failure naming it, not a 126 "argument list too long".
+	if err := secrets.CheckExecSize(argv, env); err != nil {
+		log.Error("setup failed, COMMAND not started", "err", err)
+		return exitSetup
+	}
 	opts := supervisor.Options{
 		Path:        path,
 		Argv:        argv,
-		Env:         res.Env.List(),
+		Env:         env,
 		Stdin:       stdin,
 		SignalGroup: cfg.SignalGroup,
 		Rewrite:     cfg.RewriteSignals,

@@ -23,7 +23,7 @@ func Run(cfg *config.Config, h host.Host, creds host.Creds, version string) Repo
 	idSec, id := identitySection(cfg, h, creds, st, stErr, sw)
 	volSec, vols := volumesSection(cfg, creds)
 	portSec, prts := portsSection(cfg, pp)
-	secSec, secs := secretsSection(cfg, h)
+	secSec, secs := secretsSection(cfg, h, creds)
 	tmplSec, tmpls := templatesSection(cfg, h, creds, pp.decisions)
 	reloadSec, rl := reloadSection(cfg)
 	procSec, proc := processSection(cfg, h, st, stErr, sw)

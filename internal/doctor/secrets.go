@@ -1,6 +1,8 @@
 package doctor
 
 import (
+	"fmt"
+
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/host"
 	"github.com/nonroot-init/nonroot-init/internal/secrets"
@@ -14,26 +16,42 @@ type Secret struct {
 	File     string  `json:"file"`
 	Readable bool    `json:"readable"`
 	Problem  *string `json:"problem"`
+	// NotChecked says why doctor did not judge the file (readable is
+	// then false, and it is no problem): doctor runs as root and the
+	// start reads it as NONROOT_RUN_AS's user.
+	NotChecked *string `json:"not_checked"`
 }
 
 // secretsSection is step 6 as doctor sees it, with doctor's own
-// credentials: for each variable NONROOT_FILE_ENV would set, which file
-// it reads and whether that file can be read (it is read, as the step
-// would, and dropped).
-func secretsSection(cfg *config.Config, h host.Host) (Section, []Secret) {
+// credentials creds: for each variable NONROOT_FILE_ENV would set, which
+// file it reads and whether that file can be read (it is read, as the
+// step would, and dropped). As root with NONROOT_RUN_AS (a non-root
+// target), root's read would prove nothing about the target's, and
+// judging the target's access by mode bits along a path root resolves
+// is what a planted link could fool: the file is reported as not
+// checked, which is not a problem.
+func secretsSection(cfg *config.Config, h host.Host, creds host.Creds) (Section, []Secret) {
 	s := Section{Name: "secrets"}
 	js := []Secret{}
 	if len(cfg.FileEnv) == 0 && !cfg.FileEnvAll {
 		s.Add("NONROOT_FILE_ENV", "empty")
 		return s, js
 	}
-	plan, err := secrets.NewPlan(host.NewEnv(h.Environ), cfg.FileEnv, cfg.FileEnvAll)
+	plan, err := secrets.NewPlanBefore(host.NewEnv(h.Environ), cfg.FileEnv, cfg.FileEnvAll, laterVars(cfg))
 	if err != nil {
 		s.Problem(err.Error(), "")
 		return s, js
 	}
+	asTarget := creds.EUID == 0 && cfg.RunAs != nil && cfg.RunAs.UID != 0
 	for _, src := range plan.Sources {
 		j := Secret{Name: src.Name, FileVar: src.Var(), File: src.File, Readable: true}
+		if asTarget {
+			why := fmt.Sprintf("not checked: doctor reads as root, the start reads it as uid %d (NONROOT_RUN_AS); run doctor as that user (nonroot-init exec, or the pod itself) to check it", cfg.RunAs.UID)
+			j.Readable, j.NotChecked = false, &why
+			s.Add(src.Name, "from %s=%s: %s", src.Var(), src.File, why)
+			js = append(js, j)
+			continue
+		}
 		if _, err := secrets.Read(src); err != nil {
 			j.Readable, j.Problem = false, ptr(err.Error())
 			s.Problem(err.Error(), "")
@@ -60,7 +78,7 @@ func secretsEnv(cfg *config.Config, env *host.Env) *secrets.Redactor {
 	if len(cfg.FileEnv) == 0 && !cfg.FileEnvAll {
 		return r
 	}
-	plan, err := secrets.NewPlan(env, cfg.FileEnv, cfg.FileEnvAll)
+	plan, err := secrets.NewPlanBefore(env, cfg.FileEnv, cfg.FileEnvAll, laterVars(cfg))
 	if err != nil {
 		return r // the conflict is secretsSection's problem
 	}
@@ -72,4 +90,14 @@ func secretsEnv(cfg *config.Config, env *host.Env) *secrets.Redactor {
 		}
 	}
 	return r
+}
+
+// laterVars are the variables steps 2 and 4 always set (secrets.Later),
+// which the init's check before step 1 counts as set.
+func laterVars(cfg *config.Config) map[string]string {
+	names := make([]string, len(cfg.Ports))
+	for i, p := range cfg.Ports {
+		names[i] = p.Name
+	}
+	return secrets.Later(names)
 }

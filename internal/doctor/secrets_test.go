@@ -20,7 +20,7 @@ func TestSecretsSection(t *testing.T) {
 	missing := filepath.Join(dir, "missing")
 	cfg := &config.Config{FileEnv: []string{"DB_PASSWORD", "API_KEY", "UNSET"}}
 	h := host.Host{Environ: []string{"DB_PASSWORD_FILE=" + good, "API_KEY_FILE=" + missing}}
-	s, js := secretsSection(cfg, h)
+	s, js := secretsSection(cfg, h, host.Creds{})
 	want := []Secret{
 		{Name: "DB_PASSWORD", FileVar: "DB_PASSWORD_FILE", File: good, Readable: true},
 		{Name: "API_KEY", FileVar: "API_KEY_FILE", File: missing, Readable: false},
@@ -47,11 +47,11 @@ func TestSecretsSection(t *testing.T) {
 
 	// Both set: the usage error the init would stop on.
 	h.Environ = append(h.Environ, "DB_PASSWORD=x")
-	s, _ = secretsSection(cfg, h)
+	s, _ = secretsSection(cfg, h, host.Creds{})
 	if len(s.Problems) == 0 || !strings.Contains(s.Problems[0].What, "DB_PASSWORD and DB_PASSWORD_FILE are both set") {
 		t.Errorf("secretsSection(both set) problems = %+v; want the conflict", s.Problems)
 	}
-	if s, js := secretsSection(&config.Config{}, h); len(s.Problems) != 0 || len(js) != 0 {
+	if s, js := secretsSection(&config.Config{}, h, host.Creds{}); len(s.Problems) != 0 || len(js) != 0 {
 		t.Errorf("secretsSection(none) = %+v, %+v", s, js)
 	}
 }
@@ -78,7 +78,7 @@ func TestTemplatesSectionSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, js := templatesSection(cfg, h, host.ReadCreds(), nil)
-	if len(s.Problems) != 1 || strings.Contains(s.Problems[0].What, "hunter2") || !strings.Contains(s.Problems[0].What, "[redacted DB_PASSWORD]") ||
+	if len(s.Problems) != 1 || strings.Contains(s.Problems[0].What, "hunter2") || !strings.Contains(s.Problems[0].What, "b.conf.tmpl:1:") ||
 		js[0].Problem == nil || strings.Contains(*js[0].Problem, "hunter2") {
 		t.Errorf("templatesSection(error echoing the value) = %+v, %+v; want the value redacted", s.Problems, js)
 	}

@@ -36,7 +36,7 @@ func templatesSection(cfg *config.Config, h host.Host, creds host.Creds, decisio
 	home, _ := env.Get("HOME")
 	name, _ := env.Get("USER")
 	user := render.User{Name: name, UID: creds.UID, GID: creds.GID, Home: home}
-	files, err := render.Render(cfg.Templates, render.Data{Env: env.Map(), User: user, Ports: resolved})
+	files, err := render.Render(cfg.Templates, render.Data{Env: env.Map(), User: user, Ports: resolved, Secrets: red.Values()})
 	if err != nil {
 		problems := []error{err}
 		if rerr, ok := err.(*render.Error); ok {

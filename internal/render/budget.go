@@ -64,8 +64,8 @@ type session struct {
 	made   atomic.Int64 // results of template functions
 
 	// read is what the function file returned, kept out of every
-	// error of the session (a function's error can echo its argument:
-	// port "VALUE" is not in NONROOT_PORTS). Templates run at once.
+	// error of the session (an error echoing it, required's message
+	// for one, has its detail withheld). Templates run at once.
 	mu   sync.Mutex
 	read secrets.Redactor
 }
@@ -125,6 +125,9 @@ type job struct {
 	inTime bool // it ended before the budget was over
 	done   chan struct{}
 	late   error // set by executeAll when it ran past the budget
+	// usedFile is set once the template calls file, whatever it does
+	// with the contents: its output is then treated as secret.
+	usedFile atomic.Bool
 }
 
 // executeAll runs the jobs concurrently under the session's budget, so
@@ -211,7 +214,10 @@ const checkpointFunc = "_nonroot_init_checkpoint"
 func (s *session) execute(j *job, data Data) ([]byte, error) {
 	var places []string
 	base := Funcs(data)
-	base["file"] = s.readFile
+	base["file"] = func(path string) (string, error) {
+		j.usedFile.Store(true)
+		return s.readFile(path)
+	}
 	funcs := s.guard(base)
 	funcs[checkpointFunc] = func(i int) (string, error) {
 		if i >= 0 && i < len(places) {

@@ -42,7 +42,10 @@ func Funcs(data Data) template.FuncMap {
 		"port": func(name string) (int, error) {
 			p, ok := data.Ports[name]
 			if !ok {
-				return 0, fmt.Errorf("port %q is not in NONROOT_PORTS (%s)", name, portNames(data.Ports))
+				// The name is not echoed: a value piped into port
+				// (a secret) would come back in the message. The
+				// template's file:line:column says which call.
+				return 0, fmt.Errorf("the name given is not in NONROOT_PORTS (%s)", portNames(data.Ports))
 			}
 			return p, nil
 		},

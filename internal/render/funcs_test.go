@@ -70,7 +70,7 @@ func TestExecuteErrors(t *testing.T) {
 		{"{{ nosuchfunc }}", `/src/t.tmpl:1: function "nosuchfunc" not defined`},
 		{"{{ range .Ports }}", "/src/t.tmpl:1: unexpected EOF"},
 		{`{{ env "UNSET" | required "set DATABASE_URL to the database's URL" }}`, "set DATABASE_URL to the database's URL"},
-		{`{{ port "ADMIN_PORT" }}`, `port "ADMIN_PORT" is not in NONROOT_PORTS (which has HTTPS_PORT, HTTP_PORT)`},
+		{`{{ port "ADMIN_PORT" }}`, `at <port "ADMIN_PORT">: error calling port: the name given is not in NONROOT_PORTS (which has HTTPS_PORT, HTTP_PORT)`},
 		{`{{ join "," 5 }}`, "join: int is not a list"},
 		{`{{ toJSON .User.Name | lower | upper | quote | trim | default }}`, "wrong number of args"},
 		{`{{ define "a" }}{{ template "a" }}{{ end }}{{ template "a" }}`, "exceeded maximum template depth"},

@@ -41,6 +41,10 @@ type Data struct {
 	Env   map[string]string
 	User  User
 	Ports map[string]int
+	// Secrets are the values NONROOT_FILE_ENV set: a rendered file
+	// whose output holds one is written owner-only (File.Secret).
+	// Templates do not see this field's name in any function.
+	Secrets []string
 }
 
 // File is one file to write.
@@ -60,6 +64,10 @@ type File struct {
 	Mode     fs.FileMode
 	Content  []byte
 	Rendered bool // a .tmpl rendered, rather than a copy
+	// Secret is a rendered file holding secret material: its template
+	// called file, or its output holds a value of Data.Secrets. Its Mode
+	// is then owner-only (secretMode).
+	Secret bool
 }
 
 // Path is the file's destination.
@@ -231,6 +239,9 @@ func (s *session) renderAll(files []File, data Data) ([]File, []error) {
 				continue
 			}
 			f.Content = content
+			if j.usedFile.Load() || holdsAny(content, data.Secrets) {
+				f.Secret, f.Mode = true, secretMode(f.Mode)
+			}
 		}
 		out = append(out, f)
 	}
@@ -244,6 +255,22 @@ func outName(name string) string { return strings.TrimSuffix(name, ".tmpl") }
 // (COMMAND must be able to rewrite its copy) and removes world-write.
 func outputMode(src fs.FileMode) fs.FileMode {
 	return (src.Perm() | 0o600) &^ 0o002
+}
+
+// secretMode is the mode of a rendered file that holds secret material:
+// the source's, without any group or other bit, so that only the owner
+// (the UID COMMAND and the hooks run as) can read it. A ConfigMap's 0644
+// would let any UID read a password.
+func secretMode(m fs.FileMode) fs.FileMode { return m &^ 0o077 }
+
+// holdsAny reports whether b contains any of the non-empty values.
+func holdsAny(b []byte, values []string) bool {
+	for _, v := range values {
+		if v != "" && bytes.Contains(b, []byte(v)) {
+			return true
+		}
+	}
+	return false
 }
 
 // source is one file found under SRC, valid while the walk that found

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,14 +56,51 @@ type Plan struct {
 // usage error (exit 2), found before anything changes.
 type ConflictError struct {
 	Names []string
+	// SetBy is, for a name among Names that an earlier setup step sets
+	// (see Later), which step.
+	SetBy map[string]string
 }
 
 func (e *ConflictError) Error() string {
 	parts := make([]string, len(e.Names))
+	later := false
 	for i, n := range e.Names {
+		if by, ok := e.SetBy[n]; ok {
+			parts[i] = fmt.Sprintf("%s%s is set, but %s is set by %s", n, suffix, n, by)
+			later = true
+			continue
+		}
 		parts[i] = fmt.Sprintf("%s and %s%s are both set", n, n, suffix)
 	}
-	return fmt.Sprintf("NONROOT_FILE_ENV: %s; set only one of them: the value itself, or the file that holds it", strings.Join(parts, ", "))
+	fix := "set only one of them: the value itself, or the file that holds it"
+	if later {
+		fix += "; a variable an earlier step sets cannot come from a file: take it out of NONROOT_FILE_ENV, or use another name"
+	}
+	return fmt.Sprintf("NONROOT_FILE_ENV: %s; %s", strings.Join(parts, ", "), fix)
+}
+
+// Later are the variables the setup steps before step 6 always set,
+// each with the step that sets it: the identity step's HOME, USER and
+// LOGNAME, and each NAME of NONROOT_PORTS (ports). A listed NAME among
+// them with NAME_FILE set is a conflict known before anything changes
+// (NewPlanBefore). The nss_wrapper variables are set only sometimes:
+// step 6 finds those.
+func Later(ports []string) map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"HOME", "USER", "LOGNAME"} {
+		m[n] = "the identity step (step 2)"
+	}
+	for _, n := range ports {
+		m[n] = "NONROOT_PORTS (step 4)"
+	}
+	return m
+}
+
+// NewPlanBefore is NewPlan on env as it will be at step 6: every name
+// of later (see Later) counts as set. It is the check made before step
+// 1, and doctor's.
+func NewPlanBefore(env *host.Env, names []string, all bool, later map[string]string) (Plan, error) {
+	return newPlan(env, names, all, later)
 }
 
 // NewPlan finds, in env, the variables names (every X with X_FILE set,
@@ -73,11 +111,16 @@ func (e *ConflictError) Error() string {
 // set is not a conflict (* covers only an unset X): X stays and X is in
 // Shadowed. It reads nothing.
 func NewPlan(env *host.Env, names []string, all bool) (Plan, error) {
+	return newPlan(env, names, all, nil)
+}
+
+func newPlan(env *host.Env, names []string, all bool, later map[string]string) (Plan, error) {
 	var p Plan
 	set := func(k string) (string, bool) {
 		v, ok := env.Get(k)
 		return v, ok && v != ""
 	}
+	var setBy map[string]string
 	if all {
 		vars := env.Map()
 		for k := range vars {
@@ -94,7 +137,17 @@ func NewPlan(env *host.Env, names []string, all bool) (Plan, error) {
 		if !ok {
 			continue
 		}
-		if _, ok := set(name); ok {
+		_, ok = set(name)
+		if by, l := later[name]; l && !ok {
+			ok = true
+			if !all {
+				if setBy == nil {
+					setBy = map[string]string{}
+				}
+				setBy[name] = by
+			}
+		}
+		if ok {
 			if all {
 				p.Shadowed = append(p.Shadowed, name)
 			} else {
@@ -105,7 +158,7 @@ func NewPlan(env *host.Env, names []string, all bool) (Plan, error) {
 		p.Sources = append(p.Sources, Source{Name: name, File: file})
 	}
 	if len(conflicts) > 0 {
-		return Plan{}, &ConflictError{Names: conflicts}
+		return Plan{}, &ConflictError{Names: conflicts, SetBy: setBy}
 	}
 	return p, nil
 }
@@ -166,6 +219,9 @@ func Read(s Source) (string, error) {
 		// execve(2) ends a variable at its first NUL: COMMAND would
 		// get a shorter value than the file holds, silently.
 		return "", fmt.Errorf("%s=%s: holds a NUL byte, which an environment variable cannot; store the value as text", s.Var(), s.File)
+	}
+	if err := checkArgStrlen(s, v); err != nil {
+		return "", err
 	}
 	return v, nil
 }
@@ -250,15 +306,16 @@ func ownerMode(path string) string {
 	return fmt.Sprintf(": owner %d:%d mode %04o", st.Uid, st.Gid, info.Mode().Perm())
 }
 
-// Redactor takes secret values out of messages: each value, as it is,
-// without surrounding white space (a template's trim), and as Go's %q
-// writes those (template errors quote their arguments), becomes
-// "[redacted LABEL]". A value a template changed otherwise (upper, a
-// part of it) is not recognised. The zero Redactor changes nothing; a nil one
-// neither.
+// Redactor keeps secret values out of messages: a message holding a
+// value, as it is, without surrounding white space (a template's trim),
+// or as Go's %q writes those (template errors quote their arguments),
+// has its detail withheld (String). A value a template changed
+// otherwise (upper, a part of it) is not recognised. The zero Redactor
+// changes nothing; a nil one neither.
 type Redactor struct {
-	names []string
-	pairs []pair // longest first, so that a value inside another goes second
+	names  []string
+	values []string
+	pairs  []pair // longest first, so that a value inside another goes second
 }
 
 type pair struct{ value, repl string }
@@ -269,6 +326,7 @@ func (r *Redactor) Add(value, label string) {
 	if value == "" {
 		return
 	}
+	r.values = append(r.values, value)
 	repl := "[redacted " + label + "]"
 	forms := []string{value}
 	if t := strings.TrimSpace(value); t != value && t != "" {
@@ -291,15 +349,50 @@ func (r *Redactor) Names() []string {
 	return r.names
 }
 
-// String is s with every value replaced.
+// Withheld stands for the detail of a message that contained a secret
+// value.
+const Withheld = "(message withheld: it contained a secret value)"
+
+// located is the "file:line:" (or "file:line:column:") a template
+// message starts with.
+var located = regexp.MustCompile(`^(.+?:[0-9]+(?::[0-9]+)?): `)
+
+// String is s as it may be shown: s itself when it holds no value (in
+// any form Add lists), else its file:line: (when it starts with one)
+// followed by Withheld. A value is never replaced inside the message:
+// a placeholder there would spell the value (a short value "tmp"
+// turns /tmp/a.tmpl into /[redacted X]/a.tmpl), and what is left
+// around it can tell the rest.
 func (r *Redactor) String(s string) string {
-	if r == nil {
+	if !r.Holds(s) {
 		return s
 	}
-	for _, p := range r.pairs {
-		s = strings.ReplaceAll(s, p.value, p.repl)
+	if m := located.FindStringSubmatch(s); m != nil {
+		return m[1] + ": " + Withheld
 	}
-	return s
+	return Withheld
+}
+
+// Holds reports whether s contains a value, in any form Add lists.
+func (r *Redactor) Holds(s string) bool {
+	if r == nil {
+		return false
+	}
+	for _, p := range r.pairs {
+		if strings.Contains(s, p.value) {
+			return true
+		}
+	}
+	return false
+}
+
+// Values are the values added, in order: a rendered template holding
+// one is written owner-only.
+func (r *Redactor) Values() []string {
+	if r == nil {
+		return nil
+	}
+	return r.values
 }
 
 // Empty reports whether r redacts nothing.

@@ -114,7 +114,7 @@ func TestApply(t *testing.T) {
 	if got := r.Names(); !slices.Equal(got, []string{"DB_PASSWORD", "API_KEY"}) {
 		t.Errorf("Names() = %q", got)
 	}
-	if got := r.String("db hunter2 key k3y"); got != "db [redacted DB_PASSWORD] key [redacted API_KEY]" {
+	if got := r.String("db hunter2 key k3y"); got != Withheld {
 		t.Errorf("Redactor.String = %q", got)
 	}
 }
@@ -125,8 +125,9 @@ func TestApplyFailures(t *testing.T) {
 	if err := os.WriteFile(big, []byte(strings.Repeat("x", MaxSize)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The largest value execve passes as F=VALUE (MAX_ARG_STRLEN).
 	atMax := filepath.Join(dir, "at-max")
-	if err := os.WriteFile(atMax, []byte(strings.Repeat("y", MaxSize)), 0o600); err != nil {
+	if err := os.WriteFile(atMax, []byte(strings.Repeat("y", MaxArgStrlen-len("F=")-1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	nul := filepath.Join(dir, "nul")
@@ -195,12 +196,12 @@ func TestRedactor(t *testing.T) {
 	r.Add("abcdef", "LONG")
 	r.Add("  tok\n", "TRIM")
 	for _, tc := range []struct{ in, want string }{
-		{"x abcdef y abc", "x [redacted LONG] y [redacted SHORT]"},
-		{`port "pa\"ss" is not`, `port "[redacted Q]" is not`},
-		{"pa\"ss", "[redacted Q]"},
+		{"x abcdef y abc", Withheld},
+		{`port "pa\"ss" is not`, Withheld},
+		{"pa\"ss", Withheld},
 		{"nothing", "nothing"},
-		{`x "tok" y`, `x "[redacted TRIM]" y`},
-		{`x "  tok\n" y`, `x "[redacted TRIM]" y`},
+		{`a.tmpl:1:2: x "tok" y`, "a.tmpl:1:2: " + Withheld},
+		{`a.tmpl:3: x "  tok\n" y`, "a.tmpl:3: " + Withheld},
 	} {
 		if got := r.String(tc.in); got != tc.want {
 			t.Errorf("String(%q) = %q; want %q", tc.in, got, tc.want)

@@ -9,6 +9,7 @@ import (
 	"github.com/nonroot-init/nonroot-init/internal/identity"
 	"github.com/nonroot-init/nonroot-init/internal/reload"
 	"github.com/nonroot-init/nonroot-init/internal/render"
+	"github.com/nonroot-init/nonroot-init/internal/secrets"
 	"github.com/nonroot-init/nonroot-init/internal/supervisor"
 )
 
@@ -48,7 +49,11 @@ func watchTemplates(cfg *config.Config, log *slog.Logger) *reload.Watcher {
 // and Apply, which renders every pair again with the same data as step 5
 // (COMMAND's environment, the user of step 2, the ports of step 4) and
 // writes the set, all or nothing.
-func reloadOptions(cfg *config.Config, w *reload.Watcher, env *Env, user identity.User, resolvedPorts map[string]int) *supervisor.ReloadOptions {
+//
+// Step 6's values are handled as at the start: a file holding one is
+// written owner-only, and a render error that contains one is withheld
+// before the supervisor logs it.
+func reloadOptions(cfg *config.Config, w *reload.Watcher, env *Env, user identity.User, resolvedPorts map[string]int, values *secrets.Redactor) *supervisor.ReloadOptions {
 	if w == nil {
 		return nil
 	}
@@ -56,17 +61,18 @@ func reloadOptions(cfg *config.Config, w *reload.Watcher, env *Env, user identit
 		Changes: w.C(),
 		Apply: func() (supervisor.Applied, error) {
 			data := render.Data{
-				Env:   env.Map(),
-				User:  render.User{Name: user.Name, UID: user.UID, GID: user.GID, Home: user.Home},
-				Ports: resolvedPorts,
+				Env:     env.Map(),
+				User:    render.User{Name: user.Name, UID: user.UID, GID: user.GID, Home: user.Home},
+				Ports:   resolvedPorts,
+				Secrets: values.Values(),
 			}
 			files, err := render.Render(cfg.Templates, data)
 			if err != nil {
-				return nil, err
+				return nil, redact(values, err)
 			}
 			a, err := render.WriteSet(files)
 			if err != nil {
-				return nil, err
+				return nil, redact(values, err)
 			}
 			return a, nil
 		},

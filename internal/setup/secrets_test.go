@@ -49,7 +49,7 @@ func TestApplySecrets(t *testing.T) {
 	// step, and no message in it holds the value.
 	err = redact(r, &FailedError{Step: "templates", Err: &render.Error{Problems: []error{errors.New(`a.tmpl:1:3: port "hunter2" is not in NONROOT_PORTS`)}}})
 	var fe *FailedError
-	if !errors.As(err, &fe) || fe.Step != "templates" || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "[redacted DB_PASSWORD]") {
+	if !errors.As(err, &fe) || fe.Step != "templates" || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "a.tmpl:1:3: "+secrets.Withheld) {
 		t.Errorf("redact = %v; want a templates FailedError with the value replaced", err)
 	}
 	for e := error(err); e != nil; e = errors.Unwrap(e) {

@@ -145,7 +145,7 @@ func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger, proc Proc
 	// 5. Templates: render SRC into DST; with RELOAD_SIGNAL, watch SRC
 	// from before it is read.
 	watch := watchTemplates(cfg, log)
-	if err := renderTemplates(cfg, env, user, resolvedPorts, log); err != nil {
+	if err := renderTemplates(cfg, env, user, resolvedPorts, values.Values(), log); err != nil {
 		closeWatch(watch)
 		return Result{}, err
 	}
@@ -162,7 +162,7 @@ func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger, proc Proc
 		return Result{}, err
 	}
 
-	return Result{Env: env, Reload: reloadOptions(cfg, watch, env, user, resolvedPorts), Watcher: watch}, nil
+	return Result{Env: env, Reload: reloadOptions(cfg, watch, env, user, resolvedPorts, values), Watcher: watch}, nil
 }
 
 // Env is COMMAND's environment under construction (host.Env).

@@ -31,7 +31,7 @@ func TestRenderTemplates(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	cfg := &config.Config{Templates: []config.Template{{Src: src, Dst: dst}}}
-	if err := renderTemplates(cfg, env, user, ports, log); err != nil {
+	if err := renderTemplates(cfg, env, user, ports, nil, log); err != nil {
 		t.Fatalf("renderTemplates: %v", err)
 	}
 	got, _ := os.ReadFile(filepath.Join(dst, "good.conf"))
@@ -49,7 +49,7 @@ func TestRenderTemplates(t *testing.T) {
 	write("bad.conf.tmpl", "{{ .Env.NOPE }}")
 	dst2 := filepath.Join(t.TempDir(), "out")
 	cfg = &config.Config{Templates: []config.Template{{Src: src, Dst: dst2}}}
-	err := renderTemplates(cfg, env, user, ports, log)
+	err := renderTemplates(cfg, env, user, ports, nil, log)
 	var fe *FailedError
 	if !errors.As(err, &fe) || fe.Step != "templates" || !strings.Contains(err.Error(), filepath.Join(src, "bad.conf.tmpl")+":1:") {
 		t.Errorf("renderTemplates(bad) = %v; want a templates FailedError with file:line", err)
@@ -60,7 +60,7 @@ func TestRenderTemplates(t *testing.T) {
 
 	// Nothing configured: nothing done, nothing logged.
 	logs.Reset()
-	if err := renderTemplates(&config.Config{}, env, user, ports, log); err != nil || logs.Len() != 0 {
+	if err := renderTemplates(&config.Config{}, env, user, ports, nil, log); err != nil || logs.Len() != 0 {
 		t.Errorf("renderTemplates(none) = %v, log %q; want nil and no log", err, logs.String())
 	}
 }
