@@ -193,16 +193,26 @@ func writeInPlace(dirfd int, name string, f AtomicFile) error {
 		file.Close()
 		return fmt.Errorf("write %s in place (a mount point, e.g. a subPath): %w", f.Path, err)
 	}
-	_, err = file.Write(f.Content)
-	if err == nil {
-		err = file.Truncate(int64(len(f.Content)))
+	// The mode is set before the bytes go in, so that content meant
+	// for the owner only (a template holding a secret) is never readable
+	// by others, not even for a moment. The file may belong to someone
+	// else (the kubelet made it); its mode is then theirs to choose,
+	// unless it would let others read owner-only content.
+	err = file.Chmod(f.Mode)
+	if errors.Is(err, fs.ErrPermission) {
+		err = nil
+		var st unix.Stat_t
+		if serr := unix.Fstat(fd, &st); serr != nil {
+			err = serr
+		} else if extra := os.FileMode(st.Mode&0o077) &^ f.Mode.Perm(); f.Mode.Perm()&0o077 == 0 && extra != 0 {
+			err = fmt.Errorf("its content is for its owner only (it holds a secret), but the file is mode %04o, owned by uid %d, and we cannot change that; make the mounted file mode 0600 (defaultMode), or render it to a directory instead of a subPath file", st.Mode&0o7777, st.Uid)
+		}
 	}
 	if err == nil {
-		// The file may belong to someone else (the kubelet made it);
-		// its mode is then theirs to choose.
-		if cerr := file.Chmod(f.Mode); cerr != nil && !errors.Is(cerr, fs.ErrPermission) {
-			err = cerr
-		}
+		_, err = file.Write(f.Content)
+	}
+	if err == nil {
+		err = file.Truncate(int64(len(f.Content)))
 	}
 	if err == nil {
 		err = file.Sync()
