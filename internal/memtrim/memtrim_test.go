@@ -1,6 +1,7 @@
 package memtrim
 
 import (
+	"github.com/nonroot-init/nonroot-init/internal/emu"
 	"os"
 	"reflect"
 	"strconv"
@@ -63,6 +64,14 @@ func TestTrimDropsFilePages(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := rssFileKB(t)
+	if qemu, under := emu.QEMU(); under {
+		// qemu user emulation answers madvise(MADV_DONTNEED) on a file
+		// mapping with success and does nothing (it passes the call to
+		// the kernel only for anonymous mappings), so there is nothing
+		// to measure: Trim's success is all that is checked here.
+		t.Logf("under %s: RssFile %d kB before Trim, %d kB after; qemu ignores MADV_DONTNEED on file mappings, so the drop is not checked", qemu, before, after)
+		return
+	}
 	if after >= before {
 		t.Fatalf("RssFile %d kB after Trim, %d kB before; want less", after, before)
 	}

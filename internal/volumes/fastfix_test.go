@@ -1,6 +1,7 @@
 package volumes
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -265,7 +266,7 @@ func TestFastfixCapabilitiesWithoutExecBit(t *testing.T) {
 func TestFastfixNextDirent(t *testing.T) {
 	rec := func(reclen int, name string, pad int) []byte {
 		b := make([]byte, 19, 19+len(name)+pad)
-		b[16], b[17] = byte(reclen), byte(reclen>>8)
+		binary.NativeEndian.PutUint16(b[16:18], uint16(reclen)) // d_reclen, in the kernel's byte order
 		b = append(b, name...)
 		return append(b, make([]byte, pad)...)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/nonroot-init/nonroot-init/internal/emu"
 	"log/slog"
 	"net"
 	"net/http"
@@ -243,7 +244,13 @@ func TestHTTPSTrustedThroughSSLCertFile(t *testing.T) {
 	var requests atomic.Int32
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { requests.Add(1) }))
 	defer srv.Close()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHTTPSTrustedThroughSSLCertFile$", "-test.count=1")
+	args := []string{os.Args[0], "-test.run=^TestHTTPSTrustedThroughSSLCertFile$", "-test.count=1"}
+	if qemu, under := emu.QEMU(); under {
+		// A foreign test binary runs only through qemu: binfmt_misc
+		// need not be registered (it is not on CI).
+		args = append([]string{qemu}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), "WAIT_TEST_HTTPS_URL="+srv.URL+"/ready", "SSL_CERT_FILE="+certFile(t, srv))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
