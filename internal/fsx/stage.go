@@ -161,7 +161,7 @@ func (s *Staged) Apply() error {
 func (s *Staged) applyExchange() error {
 	err := Renameat2(s.dirfd, s.temp.name, s.dirfd, s.name, unix.RENAME_EXCHANGE)
 	if err != nil {
-		return fmt.Errorf("write %s: the old file can be neither linked nor read (to put it back on a failure), and exchanging it failed: %w", s.f.Path, err)
+		return fmt.Errorf("write %s: the old file can be neither linked nor copied faithfully (to put it back on a failure: another owner's file, a setuid or setgid file, or one we cannot read), and exchanging it failed: %w", s.f.Path, err)
 	}
 	var st unix.Stat_t
 	err = Fstatat(s.dirfd, s.temp.name, &st, unix.AT_SYMLINK_NOFOLLOW)
@@ -302,8 +302,10 @@ func (s *Staged) keepOld(link func(dirfd int, name, newname string) error) error
 }
 
 // keepInMemory reads the old file, never through a link: a regular
-// file's content and mode, a symbolic link's target. Anything else (a
-// directory in the way) is an error.
+// file's content and mode, a symbolic link's target, when it is ours and
+// neither setuid nor setgid (a copy of it is then the same file). Any
+// other file or link, not a mount point, is left for Apply to exchange.
+// Anything else (a directory in the way) is an error.
 func (s *Staged) keepInMemory() error {
 	var st unix.Stat_t
 	err := Fstatat(s.dirfd, s.name, &st, unix.AT_SYMLINK_NOFOLLOW)
@@ -312,6 +314,17 @@ func (s *Staged) keepInMemory() error {
 	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", s.f.Path, err)
+	}
+	if !s.inPlace && st.Mode&unix.S_IFMT != unix.S_IFDIR && (int(st.Uid) != os.Geteuid() || st.Mode&(unix.S_ISUID|unix.S_ISGID) != 0) {
+		// A copy would not be the file: Restore would make it ours (a
+		// setuid program of another user become one of ours, root's
+		// when the init runs as root; another user's symbolic link
+		// become ours, which protected_symlinks then follows), or
+		// give it our group under its setgid bit. Exchange it instead:
+		// Restore then brings back the very inode (owner, mode, file
+		// capabilities), or Apply fails and nothing changes.
+		s.existed, s.exchange = true, true
+		return nil
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFLNK:

@@ -162,3 +162,73 @@ func TestStageExchange(t *testing.T) {
 		})
 	}
 }
+
+// TestStageRestoreNeverCopiesForeignOrSetuid: a file that cannot be
+// hard-linked and is another user's, or setuid, or a symbolic link of
+// another user, is never copied to be put back (a copy would be ours: a
+// setuid program of theirs would become root's when the init runs as
+// root): Apply exchanges it and Restore brings back the very inode,
+// owner and mode.
+func TestStageRestoreNeverCopiesForeignOrSetuid(t *testing.T) {
+	refuse := func(int, string, string) error { return &os.SyscallError{Syscall: "linkat", Err: unix.EPERM} }
+	type planted struct {
+		mk    func(t *testing.T, path string)
+		owner int
+	}
+	cases := map[string]planted{
+		"own setuid file": {func(t *testing.T, path string) {
+			must(t, os.WriteFile(path, []byte("#!/bin/sh\n"), 0o755))
+			must(t, os.Chmod(path, 0o755|os.ModeSetuid))
+		}, os.Geteuid()},
+		"own setgid file": {func(t *testing.T, path string) {
+			must(t, os.WriteFile(path, []byte("#!/bin/sh\n"), 0o755))
+			must(t, os.Chmod(path, 0o755|os.ModeSetgid))
+		}, os.Geteuid()},
+	}
+	if os.Geteuid() == 0 {
+		const other = 12345
+		cases["another user's setuid file"] = planted{func(t *testing.T, path string) {
+			must(t, os.WriteFile(path, []byte("#!/bin/sh\n"), 0o755))
+			must(t, os.Lchown(path, other, other))
+			must(t, os.Chmod(path, 0o755|os.ModeSetuid))
+		}, other}
+		cases["another user's file"] = planted{func(t *testing.T, path string) {
+			must(t, os.WriteFile(path, []byte("theirs\n"), 0o644))
+			must(t, os.Lchown(path, other, other))
+		}, other}
+		cases["another user's symbolic link"] = planted{func(t *testing.T, path string) {
+			must(t, os.Symlink("/etc/shadow", path))
+			must(t, os.Lchown(path, other, other))
+		}, other}
+	} else {
+		t.Log("not root: the cases of another user's file and link need chown; only our own setuid and setgid files are checked")
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "app.conf")
+			c.mk(t, path)
+			var before unix.Stat_t
+			must(t, unix.Lstat(path, &before))
+			dirfd := openDir(t, dir)
+			s, err := stage(dirfd, "app.conf", AtomicFile{Path: path, Mode: 0o644, Content: []byte("new\n")}, refuse)
+			if err != nil {
+				t.Fatalf("stage: %v", err)
+			}
+			if s.old != nil || s.isLink {
+				t.Errorf("stage kept a copy (%d bytes, link %v); want none", len(s.old), s.isLink)
+			}
+			must(t, s.Apply())
+			if got, _ := os.ReadFile(path); string(got) != "new\n" {
+				t.Errorf("after Apply %s = %q; want new", path, got)
+			}
+			must(t, s.Restore())
+			var after unix.Stat_t
+			must(t, unix.Lstat(path, &after))
+			if after.Ino != before.Ino || int(after.Uid) != c.owner || after.Mode != before.Mode {
+				t.Errorf("after Restore: inode %d uid %d mode %#o; want the very inode %d back, uid %d, mode %#o", after.Ino, after.Uid, after.Mode, before.Ino, c.owner, before.Mode)
+			}
+			stageLeftovers(t, dir, 1)
+		})
+	}
+}
