@@ -255,6 +255,9 @@ func prober(dep config.Dependency) func(context.Context) error {
 	}
 }
 
+// maxStatusLine bounds what getOK reads of an answer's status line.
+const maxStatusLine = 4096
+
 // getOK is ready when a GET of rawURL answers 2xx or 3xx.
 //
 // It speaks the little of HTTP/1.1 a readiness check needs (one GET,
@@ -309,11 +312,16 @@ func getOK(ctx context.Context, rawURL string) error {
 	if _, err := io.WriteString(conn, req.String()); err != nil {
 		return err
 	}
-	line, err := bufio.NewReaderSize(conn, 4096).ReadString('\n')
+	// A status line is short; one that does not end within 4 KiB is
+	// not HTTP, and is not read on into memory.
+	line, err := bufio.NewReaderSize(conn, maxStatusLine).ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		return fmt.Errorf("not an HTTP answer: no end of the status line within %d bytes: %q", maxStatusLine, truncate(string(line), 64))
+	}
 	if err != nil {
 		return fmt.Errorf("no HTTP answer: %w", err)
 	}
-	code, status, err := parseStatusLine(line)
+	code, status, err := parseStatusLine(string(line))
 	if err != nil {
 		return err
 	}

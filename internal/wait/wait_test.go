@@ -489,3 +489,44 @@ func TestHTTPProxyNotUsed(t *testing.T) {
 		t.Errorf("the proxy got %d requests, want 0", n)
 	}
 }
+
+// TestHTTPEndlessStatusLine: a server that answers with a status line
+// that never ends is not HTTP; the check reads 4 KiB of it, not on until
+// the attempt's deadline into memory, and says why it is not ready.
+func TestHTTPEndlessStatusLine(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var sent atomic.Int64
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				chunk := bytes.Repeat([]byte("A"), 64<<10)
+				if _, err := c.Write([]byte("HTTP/1.1 200 ")); err != nil {
+					return
+				}
+				for {
+					n, err := c.Write(chunk)
+					sent.Add(int64(n))
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	log, _ := testLog()
+	p := fast()
+	p.attempt = 30 * time.Second
+	err = run(t, context.Background(), deps(t, "http://"+l.Addr().String()+"/"), 500*time.Millisecond, log, p)
+	if err == nil || !strings.Contains(err.Error(), "no end of the status line within 4096 bytes") {
+		t.Fatalf("all = %v; want a timeout saying the status line did not end within 4096 bytes", err)
+	}
+}
