@@ -20,7 +20,7 @@ func TestParseChores(t *testing.T) {
 		{"file env star", func(r *Raw) { r.FileEnv = "*" }, func(c *Config) any { return []any{c.FileEnv, c.FileEnvAll} }, []any{[]string(nil), true}},
 		{"wait tcp", func(r *Raw) { r.Wait = "tcp://db:5432" }, func(c *Config) any { return c.Wait }, []Dependency{{"tcp://db:5432", "tcp", "db:5432"}}},
 		{"wait tcp ipv6", func(r *Raw) { r.Wait = "tcp://[::1]:5432" }, func(c *Config) any { return c.Wait[0].Addr }, "[::1]:5432"},
-		{"wait http", func(r *Raw) { r.Wait = "http://api:8080/healthz?x=1" }, func(c *Config) any { return c.Wait[0] }, Dependency{"http://api:8080/healthz?x=1", "http", "http://api:8080/healthz?x=1"}},
+		{"wait http", func(r *Raw) { r.Wait = "http://api:8080/healthz?x=1" }, func(c *Config) any { return c.Wait[0] }, Dependency{"http://api:8080/healthz?x=xxxxx", "http", "http://api:8080/healthz?x=1"}},
 		{"wait https", func(r *Raw) { r.Wait = "https://api/" }, func(c *Config) any { return c.Wait[0].Scheme }, "https"},
 		{"wait unix", func(r *Raw) { r.Wait = "unix:///run/app/../app.sock" }, func(c *Config) any { return c.Wait[0].Addr }, "/run/app.sock"},
 		{"wait file", func(r *Raw) { r.Wait = "file:///data/ready" }, func(c *Config) any { return c.Wait[0] }, Dependency{"file:///data/ready", "file", "/data/ready"}},
@@ -133,5 +133,48 @@ func TestReloadProblem(t *testing.T) {
 				t.Errorf("ReloadProblem() = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestRedactURL: messages name a NONROOT_WAIT item without its
+// credentials or query values, even when it does not parse.
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"tcp://db:5432":                        "tcp://db:5432",
+		"http://api:8080/healthz":              "http://api:8080/healthz",
+		"https://probe:s3cret@api/ready":       "https://probe:xxxxx@api/ready",
+		"https://t0ken@api/ready":              "https://xxxxx@api/ready",
+		"http://api/health?token=abc&x=1#frag": "http://api/health?token=xxxxx&x=xxxxx",
+		"http://u:p@ss@api":                    "http://u:xxxxx@api",
+		"http://probe:s3cret@api:99999/":       "http://probe:xxxxx@api:99999/",
+		"unix:///run/app.sock":                 "unix:///run/app.sock",
+		"no scheme":                            "no scheme",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+// TestParseWaitErrorsHideSecrets: an item that does not parse is named
+// in the error with its credentials and query values redacted.
+func TestParseWaitErrorsHideSecrets(t *testing.T) {
+	for _, item := range []string{
+		"http://probe:s3cret@api:99999/",
+		"tcp://probe:s3cret@db:5432",
+		"https://s3cret@:443/x",
+		"ftp://probe:s3cret@host/?key=s3cret",
+	} {
+		_, err := ParseWait(item)
+		if err == nil {
+			t.Errorf("ParseWait(%q) = nil error; want one", item)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("ParseWait(%q) error shows the secret: %v", item, err)
+		}
+		if !strings.Contains(err.Error(), "xxxxx") {
+			t.Errorf("ParseWait(%q) error %q does not name the item redacted", item, err)
+		}
 	}
 }

@@ -144,7 +144,8 @@ func (c *Config) ReloadProblem() string {
 
 // Dependency is one item of NONROOT_WAIT.
 type Dependency struct {
-	// Raw is the item as given, for messages.
+	// Raw is the item as given, for messages, with its credentials and
+	// query values redacted (RedactURL).
 	Raw string
 	// Scheme is tcp, http, https, unix or file.
 	Scheme string
@@ -354,15 +355,52 @@ func ParseWait(s string) ([]Dependency, error) {
 	return out, errlist.OrNil(errs)
 }
 
-func parseDependency(item string) (Dependency, error) {
-	scheme, rest, ok := strings.Cut(item, "://")
+// RedactURL is the NONROOT_WAIT item s as messages show it: the
+// credentials of its authority (user:password@, or a token given as the
+// user) and the values of its query (?token=...) replaced by xxxxx, so
+// that no log or error shows a secret, even for an item that does not
+// parse. The rest stays as given, to tell which dependency it is.
+func RedactURL(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return s
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority, tail := rest[:end], rest[end:]
+	if at := strings.LastIndex(authority, "@"); at >= 0 {
+		user := "xxxxx"
+		if u, _, hasPw := strings.Cut(authority[:at], ":"); hasPw {
+			user = u + ":xxxxx"
+		}
+		authority = user + authority[at:]
+	}
+	tail, _, _ = strings.Cut(tail, "#")
+	if path, query, ok := strings.Cut(tail, "?"); ok {
+		pairs := strings.Split(query, "&")
+		for i, p := range pairs {
+			if k, _, ok := strings.Cut(p, "="); ok {
+				pairs[i] = k + "=xxxxx"
+			}
+		}
+		tail = path + "?" + strings.Join(pairs, "&")
+	}
+	return scheme + "://" + authority + tail
+}
+
+func parseDependency(raw string) (Dependency, error) {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	// Messages name the item redacted; only Addr keeps the secrets.
+	item := RedactURL(raw)
 	d := Dependency{Raw: item, Scheme: strings.ToLower(scheme)}
 	if !ok {
 		return d, fmt.Errorf("%q has no scheme; use tcp://HOST:PORT, http://HOST[:PORT]/PATH, https://..., unix:///PATH or file:///PATH", item)
 	}
 	switch d.Scheme {
 	case "tcp":
-		u, err := url.Parse(item)
+		u, err := url.Parse(raw)
 		if err != nil || u.Host == "" || u.Port() == "" || u.Hostname() == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
 			return d, fmt.Errorf("%q is not tcp://HOST:PORT, e.g. tcp://db:5432", item)
 		}
@@ -371,7 +409,7 @@ func parseDependency(item string) (Dependency, error) {
 		}
 		d.Addr = u.Host
 	case "http", "https":
-		u, err := url.Parse(item)
+		u, err := url.Parse(raw)
 		if err != nil || u.Hostname() == "" {
 			return d, fmt.Errorf("%q is not an %s URL with a host, e.g. %s://api:8080/healthz", item, d.Scheme, d.Scheme)
 		}
@@ -380,7 +418,7 @@ func parseDependency(item string) (Dependency, error) {
 				return d, fmt.Errorf("%q: port %q is not a number from 1 to 65535", item, p)
 			}
 		}
-		d.Addr = item
+		d.Addr = raw
 	case "unix", "file":
 		if !strings.HasPrefix(rest, "/") {
 			return d, fmt.Errorf("%q: the path must be absolute, with three slashes: %s:///run/app.sock", item, d.Scheme)

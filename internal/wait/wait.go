@@ -156,7 +156,7 @@ func poll(ctx context.Context, d *dependency, p params) bool {
 	var pause time.Duration
 	for {
 		err := attempt(ctx, d, p.attempt)
-		if ctx.Err() != nil {
+		if ended(ctx) {
 			// The attempt was cut by the end of the wait: its error
 			// ("context deadline exceeded") says less than the one
 			// before it, which stays the last error.
@@ -185,10 +185,22 @@ func attempt(ctx context.Context, d *dependency, limit time.Duration) error {
 	actx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	err := d.probe(actx)
-	if err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+	if err != nil && !ended(ctx) && ended(actx) {
 		return fmt.Errorf("no answer within %s: %w", limit, err)
 	}
 	return err
+}
+
+// ended reports whether ctx is done or its deadline has passed: a
+// socket's deadline (set to the context's) can fire before the
+// context's own timer marks it done, and the attempt it cut must count
+// as cut.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // timedOut is the error of a wait that ran out of time: each dependency
@@ -213,18 +225,9 @@ func describe(err error) string {
 	return err.Error()
 }
 
-// displayName is dep as given, but with the password of an http(s) URL
-// replaced by xxxxx: logs and errors never show it.
-func displayName(dep config.Dependency) string {
-	if dep.Scheme != "http" && dep.Scheme != "https" {
-		return dep.Raw
-	}
-	u, err := url.Parse(dep.Addr)
-	if err != nil {
-		return dep.Raw
-	}
-	return u.Redacted()
-}
+// displayName is dep as given, with its credentials and query values
+// redacted (config.RedactURL): logs and errors never show them.
+func displayName(dep config.Dependency) string { return dep.Raw }
 
 // prober returns the check of one dependency: nil means ready.
 func prober(dep config.Dependency) func(context.Context) error {

@@ -180,7 +180,7 @@ func TestHTTP4xxIsNotReady(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	defer srv.Close()
 	log, _ := testLog()
-	err := run(t, context.Background(), deps(t, srv.URL+"/missing"), 500*time.Millisecond, log, fast())
+	err := run(t, context.Background(), deps(t, srv.URL+"/missing"), 2*time.Second, log, fast())
 	if err == nil || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("all = %v, want a timeout naming the 404", err)
 	}
@@ -192,19 +192,24 @@ func TestHTTPPasswordNeverShown(t *testing.T) {
 	}))
 	defer srv.Close()
 	u := strings.Replace(srv.URL, "http://", "http://probe:s3cr3t@", 1) + "/"
+	tok := strings.Replace(srv.URL, "http://", "http://t0ken@", 1) + "/health?key=qu3ry"
 	log, logs := testLog()
 	p := fast()
-	err := run(t, context.Background(), deps(t, u), 500*time.Millisecond, log, p)
+	err := run(t, context.Background(), deps(t, u, tok), 500*time.Millisecond, log, p)
 	if err == nil {
 		t.Fatal("all = nil, want a timeout")
 	}
 	for what, s := range map[string]string{"error": err.Error(), "log": logs.String()} {
-		if strings.Contains(s, "s3cr3t") {
-			t.Errorf("the %s shows the URL's password: %s", what, s)
+		for _, secret := range []string{"s3cr3t", "t0ken", "qu3ry"} {
+			if strings.Contains(s, secret) {
+				t.Errorf("the %s shows the URL's secret %q: %s", what, secret, s)
+			}
 		}
 	}
-	if !strings.Contains(err.Error(), "probe:xxxxx@") {
-		t.Errorf("error %q does not name the URL with its password redacted", err)
+	for _, shown := range []string{"probe:xxxxx@", "//xxxxx@", "/health?key=xxxxx"} {
+		if !strings.Contains(err.Error(), shown) {
+			t.Errorf("error %q does not name the URLs with their secrets redacted (%s)", err, shown)
+		}
 	}
 }
 
@@ -223,7 +228,7 @@ func TestHTTPSSelfSignedFailsVerification(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
 	log, _ := testLog()
-	err := run(t, context.Background(), deps(t, srv.URL+"/"), 500*time.Millisecond, log, fast())
+	err := run(t, context.Background(), deps(t, srv.URL+"/"), 2*time.Second, log, fast())
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("all = %v, want a timeout naming the certificate that failed verification", err)
 	}
@@ -351,7 +356,7 @@ func TestTimeoutNamesEachDependencyAndItsLastError(t *testing.T) {
 	refused := fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t))
 	missing := "file://" + filepath.Join(dir, "missing")
 	log, logs := testLog()
-	err := run(t, context.Background(), deps(t, refused, "file://"+present, missing), 500*time.Millisecond, log, fast())
+	err := run(t, context.Background(), deps(t, refused, "file://"+present, missing), 2*time.Second, log, fast())
 	if err == nil {
 		t.Fatal("all = nil, want a timeout")
 	}
@@ -525,7 +530,7 @@ func TestHTTPEndlessStatusLine(t *testing.T) {
 	log, _ := testLog()
 	p := fast()
 	p.attempt = 30 * time.Second
-	err = run(t, context.Background(), deps(t, "http://"+l.Addr().String()+"/"), 500*time.Millisecond, log, p)
+	err = run(t, context.Background(), deps(t, "http://"+l.Addr().String()+"/"), 2*time.Second, log, p)
 	if err == nil || !strings.Contains(err.Error(), "no end of the status line within 4096 bytes") {
 		t.Fatalf("all = %v; want a timeout saying the status line did not end within 4096 bytes", err)
 	}
