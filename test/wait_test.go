@@ -391,3 +391,73 @@ func TestWaitHTTPSPrivateCA(t *testing.T) {
 		})
 	}
 }
+
+// TestWaitSignalsBeforeCommandDoNotKillIt: SIGHUP and SIGUSR1 sent to
+// the init while it waits are not forwarded to COMMAND when it starts
+// (their default action would kill it before it can set up a handler):
+// COMMAND runs to its end, and the log names each dropped signal. The
+// SIGWINCH sent with them is harmless and is forwarded.
+func TestWaitSignalsBeforeCommandDoNotKillIt(t *testing.T) {
+	f := newWaitFixture(t)
+	ready := filepath.Join(f.dir, "ready")
+	cmd := rootPrelude(t, pidNetNS(), f.prelude(), harness.OpenShiftUID, nil,
+		[]string{"NONROOT_WAIT=file://" + ready, "NONROOT_WAIT_TIMEOUT=10m"},
+		"/bin/sh", "-c", "sleep 0.5; echo command >> "+f.log)
+	var stderr harness.SyncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		default:
+			harness.KillTree(cmd.Process.Pid)
+			<-done
+		}
+	})
+	for end := time.Now().Add(2 * time.Minute); !strings.Contains(stderr.String(), "waiting for dependencies"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("the init never said it was waiting; stderr: %s", stderr.String())
+		}
+	}
+	pid, err := harness.ChildPID(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGWINCH} {
+		if err := syscall.Kill(pid, sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The signals reach the init before the dependency is ready (the
+	// warnings say so; the checks below say what became of them).
+	for end := time.Now().Add(10 * time.Second); strings.Count(stderr.String(), "not forwarded to COMMAND") < 2 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := os.WriteFile(ready, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the init did not exit within 2 minutes of the dependency being ready\nstderr: %s", stderr.String())
+	}
+	if waitErr != nil {
+		t.Fatalf("init ended with %v, want exit 0 (COMMAND killed by a signal sent before it started?)\nstderr: %s", waitErr, stderr.String())
+	}
+	if l := f.lines(t); indexOf(l, "command") < 0 {
+		t.Errorf("COMMAND did not run to its end: %v\nstderr: %s", l, stderr.String())
+	}
+	for _, want := range []string{"signal=SIGHUP", "signal=SIGUSR1"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr does not name the dropped %s:\n%s", want, stderr.String())
+		}
+	}
+	if strings.Contains(stderr.String(), "signal=SIGWINCH") {
+		t.Errorf("SIGWINCH was dropped; want it held for COMMAND:\n%s", stderr.String())
+	}
+}

@@ -183,7 +183,7 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 		return execFailed(err, log)
 	}
 
-	inbox := supervisor.NewInbox(sigs)
+	inbox := supervisor.NewInbox(sigs, log)
 	res, err := setup.Run(cfg, host, creds, log, setup.Processes{Inbox: inbox, Stdin: stdin})
 	if ie := new(setup.InterruptedError); errors.As(err, &ie) {
 		log.Info("stopped during setup, COMMAND not started", "step", ie.Step, "signal", unix.SignalName(ie.Signal))

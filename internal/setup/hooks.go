@@ -43,7 +43,7 @@ func runHooks(cfg *config.Config, env *Env, proc Processes, log *slog.Logger) er
 	}
 	for _, path := range list.Hooks {
 		// A signal sent before this hook existed is not for it: held for
-		// COMMAND, or the end of the start.
+		// COMMAND (or dropped, Inbox.Hold), or the end of the start.
 		if proc.Inbox != nil {
 			proc.Inbox.Drain()
 		}

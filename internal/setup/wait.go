@@ -11,7 +11,7 @@ import (
 // waitDependencies is step 7: it waits for every NONROOT_WAIT dependency
 // under proc.Inbox, so that SIGTERM, SIGINT or SIGQUIT ends the start at
 // once (InterruptedError, exit 128+N) and every other signal is held for
-// COMMAND. A timeout is a failed step (exit 78). A nil Inbox (a caller
+// COMMAND or dropped with a warning (supervisor.Inbox.Hold). A timeout is a failed step (exit 78). A nil Inbox (a caller
 // that handles no signals) waits without one.
 func waitDependencies(cfg *config.Config, proc Processes, log *slog.Logger) error {
 	if len(cfg.Wait) == 0 {

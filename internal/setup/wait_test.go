@@ -39,7 +39,7 @@ func refusedDep(t *testing.T) []config.Dependency {
 // before it is held for COMMAND.
 func TestWaitStepStoppedBySIGTERM(t *testing.T) {
 	ch := make(chan os.Signal, 4)
-	inbox := supervisor.NewInbox(ch)
+	inbox := supervisor.NewInbox(ch, nil)
 	cfg := &config.Config{Wait: refusedDep(t), WaitTimeout: 10 * time.Minute}
 	time.AfterFunc(200*time.Millisecond, func() { ch <- syscall.SIGHUP; ch <- syscall.SIGTERM })
 	done := make(chan error, 1)
@@ -54,8 +54,8 @@ func TestWaitStepStoppedBySIGTERM(t *testing.T) {
 	if !errors.As(err, &ie) || ie.Step != "wait" || ie.Signal != syscall.SIGTERM {
 		t.Fatalf("waitDependencies = %#v; want InterruptedError{Step: wait, Signal: SIGTERM}", err)
 	}
-	if held := inbox.Held(); len(held) != 1 || held[0] != syscall.SIGHUP {
-		t.Errorf("held for COMMAND: %v; want [SIGHUP]", held)
+	if h, d := inbox.Held(), inbox.Dropped(); len(h) != 0 || len(d) != 1 || d[0] != syscall.SIGHUP {
+		t.Errorf("held %v, dropped %v; want SIGHUP dropped (it would kill COMMAND at its start)", h, d)
 	}
 }
 
@@ -64,7 +64,7 @@ func TestWaitStepStoppedBySIGTERM(t *testing.T) {
 func TestWaitStepTimeoutIsFailedStep(t *testing.T) {
 	deps := refusedDep(t)
 	cfg := &config.Config{Wait: deps, WaitTimeout: 300 * time.Millisecond}
-	for name, proc := range map[string]Processes{"inbox": {Inbox: supervisor.NewInbox(make(chan os.Signal))}, "no inbox": {}} {
+	for name, proc := range map[string]Processes{"inbox": {Inbox: supervisor.NewInbox(make(chan os.Signal), nil)}, "no inbox": {}} {
 		err := waitDependencies(cfg, proc, waitQuiet())
 		var fe *FailedError
 		if !errors.As(err, &fe) || fe.Step != "wait" || !strings.Contains(err.Error(), deps[0].Raw) {

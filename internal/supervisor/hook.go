@@ -146,8 +146,8 @@ func StatusText(ws unix.WaitStatus) string {
 }
 
 // Drain takes the signals waiting in the channel without blocking, as
-// During would: one that Stops is recorded with Stop, the others are
-// held for COMMAND. Setup calls it before each hook, so that a signal
+// During would: one that Stops is recorded with Stop, the others go to
+// Hold (held for COMMAND or dropped). Setup calls it before each hook, so that a signal
 // sent before the hook existed (SIGHUP during the templates) is not
 // forwarded to it: it would kill a hook that never asked for it.
 func (in *Inbox) Drain() {

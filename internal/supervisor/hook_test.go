@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -69,7 +70,7 @@ func TestRunHookStatus(t *testing.T) {
 		{"kill -KILL $$", "killed by signal SIGKILL"},
 		{"kill -SEGV $$", "killed by signal SIGSEGV"},
 	} {
-		r, err := runHook(t, sh(tc.script), NewInbox(make(chan os.Signal)), time.Minute)
+		r, err := runHook(t, sh(tc.script), NewInbox(make(chan os.Signal), nil), time.Minute)
 		if err != nil {
 			t.Fatalf("RunHook(%q): %v", tc.script, err)
 		}
@@ -86,7 +87,7 @@ func TestRunHookEnvAndUmask(t *testing.T) {
 	o.Umask = 0o027
 	old := unix.Umask(0o022)
 	defer unix.Umask(old)
-	if _, err := runHook(t, o, NewInbox(make(chan os.Signal)), time.Minute); err != nil {
+	if _, err := runHook(t, o, NewInbox(make(chan os.Signal), nil), time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(out)
@@ -99,7 +100,7 @@ func TestRunHookForwardsSignals(t *testing.T) {
 	dir := t.TempDir()
 	ready := filepath.Join(dir, "ready")
 	ch := make(chan os.Signal, 4)
-	in := NewInbox(ch)
+	in := NewInbox(ch, nil)
 	whenFile(ready, ch, unix.SIGUSR1)
 	r, err := runHook(t, sh(`trap 'exit 5' USR1; touch `+ready+`; `+waitLoop), in, time.Minute)
 	if err != nil {
@@ -119,7 +120,7 @@ func TestRunHookRewritesSignals(t *testing.T) {
 	whenFile(ready, ch, unix.SIGHUP)
 	o := sh(`trap 'exit 6' HUP; trap 'exit 7' USR2; touch ` + ready + `; ` + waitLoop)
 	o.Rewrite = map[syscall.Signal]syscall.Signal{unix.SIGHUP: unix.SIGUSR2}
-	r, err := runHook(t, o, NewInbox(ch), time.Minute)
+	r, err := runHook(t, o, NewInbox(ch, nil), time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +133,7 @@ func TestRunHookStopSignal(t *testing.T) {
 	dir := t.TempDir()
 	ready, got := filepath.Join(dir, "ready"), filepath.Join(dir, "got")
 	ch := make(chan os.Signal, 4)
-	in := NewInbox(ch)
+	in := NewInbox(ch, nil)
 	whenFile(ready, ch, unix.SIGTERM)
 	// The hook takes SIGTERM and exits 0: the start ends all the same.
 	r, err := runHook(t, sh(`trap 'touch `+got+`; exit 0' TERM; touch `+ready+`; `+waitLoop), in, time.Minute)
@@ -152,7 +153,7 @@ func TestRunHookStopSignal(t *testing.T) {
 
 func TestRunHookTimeout(t *testing.T) {
 	t.Run("exits on SIGTERM", func(t *testing.T) {
-		r, err := runHook(t, sh(waitLoop), NewInbox(make(chan os.Signal)), 200*time.Millisecond)
+		r, err := runHook(t, sh(waitLoop), NewInbox(make(chan os.Signal), nil), 200*time.Millisecond)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,7 +164,7 @@ func TestRunHookTimeout(t *testing.T) {
 	t.Run("ignores SIGTERM", func(t *testing.T) {
 		o := sh(`trap '' TERM; ` + waitLoop)
 		o.GracePeriod = 200 * time.Millisecond
-		r, err := runHook(t, o, NewInbox(make(chan os.Signal)), 200*time.Millisecond)
+		r, err := runHook(t, o, NewInbox(make(chan os.Signal), nil), 200*time.Millisecond)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +176,7 @@ func TestRunHookTimeout(t *testing.T) {
 
 func TestRunHookStartFailure(t *testing.T) {
 	o := Options{Path: "/nonexistent/hook", Argv: []string{"/nonexistent/hook"}, Umask: -1}
-	_, err := runHook(t, o, NewInbox(make(chan os.Signal)), time.Minute)
+	_, err := runHook(t, o, NewInbox(make(chan os.Signal), nil), time.Minute)
 	var ee *ExecError
 	if !errors.As(err, &ee) || ee.Code != 127 {
 		t.Fatalf("RunHook(missing) = %v; want an *ExecError with code 127", err)
@@ -184,12 +185,14 @@ func TestRunHookStartFailure(t *testing.T) {
 
 func TestInboxDrain(t *testing.T) {
 	ch := make(chan os.Signal, 4)
-	in := NewInbox(ch)
+	in := NewInbox(ch, nil)
 	ch <- unix.SIGHUP
 	ch <- unix.SIGINT
+	ch <- unix.SIGWINCH
 	ch <- unix.SIGUSR1
 	in.Drain()
-	if len(ch) != 0 || in.Stopped() != unix.SIGINT || len(in.Held()) != 2 || in.Held()[0] != unix.SIGHUP || in.Held()[1] != unix.SIGUSR1 {
-		t.Fatalf("after Drain: %d queued, stopped %v, held %v; want 0, SIGINT, [SIGHUP SIGUSR1]", len(ch), in.Stopped(), in.Held())
+	if len(ch) != 0 || in.Stopped() != unix.SIGINT || !reflect.DeepEqual(in.Held(), []syscall.Signal{unix.SIGWINCH}) ||
+		!reflect.DeepEqual(in.Dropped(), []syscall.Signal{unix.SIGHUP, unix.SIGUSR1}) {
+		t.Fatalf("after Drain: %d queued, stopped %v, held %v, dropped %v; want 0, SIGINT, [SIGWINCH], [SIGHUP SIGUSR1]", len(ch), in.Stopped(), in.Held(), in.Dropped())
 	}
 }

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -12,16 +13,21 @@ import (
 
 // Inbox is the signal channel while setup runs, before COMMAND exists:
 // steps that take time (WAIT, HOOKS) run under it, so that SIGTERM ends
-// the start at once, and every other signal is held, in order, to be
-// forwarded to COMMAND as soon as it starts (Options.Held), never lost.
+// the start at once. Of the other signals, those COMMAND can take at its
+// very start (SIGWINCH, SIGCONT) are held, in order, and forwarded to it
+// as soon as it starts (Options.Held); the rest are dropped with a
+// warning (see Hold).
 type Inbox struct {
 	ch      <-chan os.Signal
+	log     *slog.Logger
 	held    []syscall.Signal
+	dropped []syscall.Signal
 	stopped syscall.Signal
 }
 
-// NewInbox reads ch, the channel registered with NotifyAll.
-func NewInbox(ch <-chan os.Signal) *Inbox { return &Inbox{ch: ch} }
+// NewInbox reads ch, the channel registered with NotifyAll, and warns on
+// log (nil: silently) of each signal it drops.
+func NewInbox(ch <-chan os.Signal, log *slog.Logger) *Inbox { return &Inbox{ch: ch, log: log} }
 
 // Stops reports whether sig, received during setup, ends the start
 // without COMMAND: TERM (what Kubernetes and podman stop with), INT
@@ -34,12 +40,30 @@ func Stops(sig syscall.Signal) bool {
 // setup (a hook) itself.
 func (in *Inbox) C() <-chan os.Signal { return in.ch }
 
-// Hold keeps sig for COMMAND.
+// Hold keeps sig for COMMAND if COMMAND can take it before it has set
+// up its handlers: SIGWINCH and SIGCONT, whose default action neither
+// ends nor stops a process. Any other (SIGHUP, SIGUSR1, SIGPIPE, SIGTSTP
+// ...) would, forwarded the moment COMMAND starts, find it without its
+// handler yet and end or stop it by the default action; it was meant
+// for a COMMAND that was not running, and the one that starts reads its
+// configuration anew anyway. It is dropped, and the log says so.
 func (in *Inbox) Hold(sig syscall.Signal) {
-	if sig != unix.SIGURG && sig != unix.SIGCHLD {
+	switch sig {
+	case unix.SIGURG, unix.SIGCHLD:
+		// The Go runtime's preemption signal; a child of setup's exit.
+	case unix.SIGWINCH, unix.SIGCONT:
 		in.held = append(in.held, sig)
+	default:
+		in.dropped = append(in.dropped, sig)
+		if in.log != nil {
+			in.log.Warn("signal received during setup, before COMMAND started: not forwarded to COMMAND, whose default action for it would end or stop COMMAND before it can set up a handler; send it again once COMMAND runs",
+				"signal", SignalNames([]syscall.Signal{sig}))
+		}
 	}
 }
+
+// Dropped are the signals Hold did not keep, in the order they came.
+func (in *Inbox) Dropped() []syscall.Signal { return in.dropped }
 
 // Held are the signals kept for COMMAND, in the order they came.
 func (in *Inbox) Held() []syscall.Signal { return in.held }
@@ -57,7 +81,7 @@ func (in *Inbox) Stopped() syscall.Signal { return in.stopped }
 // During runs f with a context that is cancelled when a signal that
 // Stops arrives, and returns that signal (0 when none came) with f's
 // error. f must return soon after its context is cancelled. Other
-// signals are held for COMMAND.
+// signals go to Hold.
 func (in *Inbox) During(f func(ctx context.Context) error) (syscall.Signal, error) {
 	if in.stopped != 0 {
 		return in.stopped, nil

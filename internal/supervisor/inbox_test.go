@@ -12,7 +12,7 @@ import (
 
 func TestInboxDuringStopsOnTerm(t *testing.T) {
 	ch := make(chan os.Signal, 4)
-	in := NewInbox(ch)
+	in := NewInbox(ch, nil)
 	ch <- syscall.SIGUSR1
 	ch <- syscall.SIGTERM
 	sig, err := in.During(func(ctx context.Context) error {
@@ -26,8 +26,9 @@ func TestInboxDuringStopsOnTerm(t *testing.T) {
 	if sig != syscall.SIGTERM || !errors.Is(err, context.Canceled) {
 		t.Fatalf("During = %v, %v; want SIGTERM, context.Canceled", sig, err)
 	}
-	if want := []syscall.Signal{syscall.SIGUSR1}; !reflect.DeepEqual(in.Held(), want) {
-		t.Errorf("Held = %v, want %v", in.Held(), want)
+	// SIGUSR1 would kill COMMAND at its start: dropped, not held.
+	if want := []syscall.Signal{syscall.SIGUSR1}; len(in.Held()) != 0 || !reflect.DeepEqual(in.Dropped(), want) {
+		t.Errorf("Held = %v, Dropped = %v; want none held, %v dropped", in.Held(), in.Dropped(), want)
 	}
 	// A later step does not run at all once the start was stopped.
 	ran := false
@@ -38,7 +39,7 @@ func TestInboxDuringStopsOnTerm(t *testing.T) {
 
 func TestInboxDuringHoldsOthers(t *testing.T) {
 	ch := make(chan os.Signal, 4)
-	in := NewInbox(ch)
+	in := NewInbox(ch, nil)
 	release := make(chan struct{})
 	go func() {
 		ch <- syscall.SIGHUP
@@ -55,7 +56,10 @@ func TestInboxDuringHoldsOthers(t *testing.T) {
 	if sig != 0 || err != nil {
 		t.Fatalf("During = %v, %v; want 0, nil", sig, err)
 	}
-	if want := []syscall.Signal{syscall.SIGHUP, syscall.SIGWINCH}; !reflect.DeepEqual(in.Held(), want) {
+	if want := []syscall.Signal{syscall.SIGWINCH}; !reflect.DeepEqual(in.Held(), want) {
 		t.Errorf("Held = %v, want %v", in.Held(), want)
+	}
+	if want := []syscall.Signal{syscall.SIGHUP}; !reflect.DeepEqual(in.Dropped(), want) {
+		t.Errorf("Dropped = %v, want %v", in.Dropped(), want)
 	}
 }
