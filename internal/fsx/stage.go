@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -476,4 +477,59 @@ func fileMode(u uint32) fs.FileMode {
 		m |= fs.ModeSticky
 	}
 	return m
+}
+
+// SweepLeftovers removes from the directory dirfd (path names it in
+// errors) what an earlier write of ours left when it was killed between
+// its steps (SIGKILL, OOM, a node crash): entries named exactly as
+// randomTempName names them (".nonroot-init-" and 12 hex digits), regular
+// files or symbolic links, owned by our effective UID. A temporary file
+// never renamed, or the backup link of a file already replaced, is all
+// such an entry can be; nothing else is touched (another user's entry
+// of that name is left alone, as is anything not named so). It returns
+// the names it removed. A directory it cannot list is not an error: the
+// write that follows reports what is wrong with it.
+func SweepLeftovers(dirfd int, path string) ([]string, error) {
+	d, err := Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil
+	}
+	dir := os.NewFile(uintptr(d), path)
+	names, err := dir.Readdirnames(-1)
+	dir.Close()
+	if err != nil {
+		return nil, nil
+	}
+	var removed []string
+	for _, n := range names {
+		if !isTempName(n) {
+			continue
+		}
+		var st unix.Stat_t
+		if err := Fstatat(dirfd, n, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			continue
+		}
+		if int(st.Uid) != os.Geteuid() || (st.Mode&unix.S_IFMT != unix.S_IFREG && st.Mode&unix.S_IFMT != unix.S_IFLNK) {
+			continue
+		}
+		if err := Unlinkat(dirfd, n, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+			return removed, fmt.Errorf("remove %s/%s, left by an interrupted write: %w", path, n, err)
+		}
+		removed = append(removed, n)
+	}
+	return removed, nil
+}
+
+// isTempName reports whether n is a name randomTempName makes.
+func isTempName(n string) bool {
+	hexPart, ok := strings.CutPrefix(n, ".nonroot-init-")
+	if !ok || len(hexPart) != 12 {
+		return false
+	}
+	for _, c := range hexPart {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

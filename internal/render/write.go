@@ -43,7 +43,9 @@ func Write(files []File) error {
 // and entered without following any link. Every write goes through the
 // descriptor of the directory so reached. Staging goes on after a
 // failure and the error names every file that failed. Directories
-// created for new files stay, empty, after a failure.
+// created for new files stay, empty, after a failure. What an earlier
+// write killed between its steps left in a directory of the set (our own
+// .nonroot-init-XXXXXXXXXXXX files) is removed first (Swept).
 func WriteSet(files []File) (*Applied, error) { return writeSet(files, nil) }
 
 // Applied is a set WriteSet put in place. It holds the backups and the
@@ -53,7 +55,17 @@ type Applied struct {
 	staged    []*fsx.Staged
 	dirs      []int // descriptors the staged files are in, closed at the end
 	unchanged bool
-	ended     string // "committed" or "restored" once done
+	ended     string   // "committed" or "restored" once done
+	swept     []string // leftovers of an interrupted write, removed
+}
+
+// Swept are the paths of what an earlier, interrupted write had left in
+// the directories of the set (fsx.SweepLeftovers) and WriteSet removed.
+func (a *Applied) Swept() []string {
+	if a == nil {
+		return nil
+	}
+	return a.swept
 }
 
 // Restore puts back every DST as it was before WriteSet (a file that
@@ -189,6 +201,14 @@ func stageOne(f File, dirs map[string]int, a *Applied) (*fsx.Staged, error) {
 		}
 		dirs[key] = dirfd
 		a.dirs = append(a.dirs, dirfd)
+		dirPath := filepath.Join(f.Dir, filepath.Dir(f.Rel))
+		removed, err := fsx.SweepLeftovers(dirfd, dirPath)
+		for _, n := range removed {
+			a.swept = append(a.swept, filepath.Join(dirPath, n))
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	s, err := fsx.Stage(dirfd, name, fsx.AtomicFile{Path: f.Path(), Mode: f.Mode, Content: f.Content})
 	var te *fsx.TempError

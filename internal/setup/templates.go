@@ -33,6 +33,9 @@ func renderTemplates(cfg *config.Config, env *Env, user identity.User, resolvedP
 	if err != nil {
 		return &FailedError{Step: "templates", Err: err}
 	}
+	if swept := applied.Swept(); len(swept) > 0 {
+		log.Info("removed what an interrupted earlier write left (temporary files and backups of ours)", "files", strings.Join(swept, ","))
+	}
 	unchanged := applied.Unchanged()
 	if err := applied.Commit(); err != nil {
 		return &FailedError{Step: "templates", Err: err}
