@@ -48,6 +48,8 @@ type reloader struct {
 	ro  *ReloadOptions
 	log *slog.Logger
 
+	applying chan applyResult // the re-render running, nil when none runs
+
 	check   int // pid of the running check, 0 when none runs
 	applied Applied
 	timer   *time.Timer // the check's deadline
@@ -63,14 +65,29 @@ func newReloader(ro *ReloadOptions, log *slog.Logger) *reloader {
 	return &reloader{ro: ro, log: log}
 }
 
+// applyResult is what ReloadOptions.Apply returned.
+type applyResult struct {
+	a   Applied
+	err error
+}
+
 // changes is the channel of change requests, nil (never ready) while a
-// check runs: a change arriving meanwhile stays queued and is handled
-// after it.
+// re-render or a check runs: a change arriving meanwhile stays queued
+// and is handled after it.
 func (r *reloader) changes() <-chan struct{} {
-	if r == nil || r.check != 0 {
+	if r == nil || r.check != 0 || r.applying != nil {
 		return nil
 	}
 	return r.ro.Changes
+}
+
+// rendered delivers the running re-render's result; nil (never ready)
+// when none runs.
+func (r *reloader) rendered() <-chan applyResult {
+	if r == nil {
+		return nil
+	}
+	return r.applying
 }
 
 // deadline fires when the running check has had its time.
@@ -89,10 +106,25 @@ func (r *reloader) reaped(pid int, ws unix.WaitStatus) {
 	}
 }
 
-// change re-renders; then it keeps the new files and signals COMMAND
-// (cmd), or starts the check, whose end settle handles.
-func (r *reloader) change(cmd int, opts Options) {
-	a, err := r.ro.Apply()
+// change starts the re-render, in a goroutine: it may take up to the
+// render budget, and meanwhile the loop goes on forwarding signals (a
+// SIGTERM then reaches COMMAND at once) and reaping zombies. Its result
+// comes on rendered, for written.
+func (r *reloader) change() {
+	ch := make(chan applyResult, 1)
+	r.applying = ch
+	go func() {
+		a, err := r.ro.Apply()
+		ch <- applyResult{a, err}
+	}()
+}
+
+// written goes on from a finished re-render, on the loop's thread: it
+// keeps the new files and signals COMMAND (cmd), or starts the check,
+// whose end settle handles.
+func (r *reloader) written(res applyResult, cmd int, opts Options) {
+	r.applying = nil
+	a, err := res.a, res.err
 	if err != nil {
 		r.log.Error("reload: a template source changed but the templates cannot be rendered again; nothing was written, COMMAND keeps running with the previous files", "err", err)
 		return
@@ -110,7 +142,7 @@ func (r *reloader) change(cmd int, opts Options) {
 	}
 	pid, err := startCheck(r.ro.Check, opts)
 	if err != nil {
-		r.restore(a, "NONROOT_RELOAD_CHECK could not be started", "err", err)
+		r.restore(a, true, "NONROOT_RELOAD_CHECK could not be started", "err", err)
 		return
 	}
 	r.check, r.applied, r.killed, r.done = pid, a, false, false
@@ -133,11 +165,11 @@ func (r *reloader) settle(cmd int, opts Options) {
 	r.check, r.applied, r.timer, r.done = 0, nil, nil, false
 	switch {
 	case killed:
-		r.restore(a, "NONROOT_RELOAD_CHECK did not finish in time and was killed", "check", r.ro.Check, "timeout", r.timeout())
+		r.restore(a, true, "NONROOT_RELOAD_CHECK did not finish in time and was killed", "check", r.ro.Check, "timeout", r.timeout())
 	case ws.Exited() && ws.ExitStatus() == 0:
 		r.keep(a, cmd, opts)
 	default:
-		r.restore(a, "NONROOT_RELOAD_CHECK failed", "check", r.ro.Check, "status", Status(ws))
+		r.restore(a, true, "NONROOT_RELOAD_CHECK failed", "check", r.ro.Check, "status", Status(ws))
 	}
 }
 
@@ -162,15 +194,28 @@ func (r *reloader) timeout() time.Duration {
 	return CheckTimeout
 }
 
-// abandon is COMMAND's exit while a check runs: nobody is left to
-// reload, and the new files never passed the check, so the previous ones
-// are put back. The check is a leftover like any other.
+// abandon is COMMAND's exit while a re-render or a check runs: nobody
+// is left to reload, and the new files were never checked nor signalled,
+// so the previous ones are put back (a re-render still running is
+// waited for first: it ends within the render budget). The check is a
+// leftover like any other.
 func (r *reloader) abandon() {
-	if r == nil || r.check == 0 {
+	if r == nil {
+		return
+	}
+	if r.applying != nil {
+		res := <-r.applying
+		r.applying = nil
+		if res.err == nil {
+			r.restore(res.a, false, "COMMAND exited while the templates were rendered again")
+		}
+		return
+	}
+	if r.check == 0 {
 		return
 	}
 	r.stopTimer()
-	r.restore(r.applied, "COMMAND exited while NONROOT_RELOAD_CHECK ran", "check", r.ro.Check)
+	r.restore(r.applied, false, "COMMAND exited while NONROOT_RELOAD_CHECK ran", "check", r.ro.Check)
 	r.check, r.applied = 0, nil
 }
 
@@ -192,14 +237,19 @@ func (r *reloader) keep(a Applied, cmd int, opts Options) {
 	r.log.Info("reloaded", "signal", unix.SignalName(r.ro.Signal), "pid", target)
 }
 
-// restore puts the previous files back and logs why, with attrs.
-func (r *reloader) restore(a Applied, why string, attrs ...any) {
+// restore puts the previous files back and logs why, with attrs;
+// running says whether COMMAND still runs.
+func (r *reloader) restore(a Applied, running bool, why string, attrs ...any) {
+	tail := "no signal sent, COMMAND keeps running"
+	if !running {
+		tail = "no signal sent"
+	}
 	if err := a.Restore(); err != nil {
-		r.log.Error("reload: "+why+"; putting the previous files back failed too, so some new files are in place; no signal sent, COMMAND keeps running",
+		r.log.Error("reload: "+why+"; putting the previous files back failed too, so some new files are in place; "+tail,
 			append(attrs, "restore_err", err)...)
 		return
 	}
-	r.log.Error("reload: "+why+"; the previous files are back, no signal sent, COMMAND keeps running", attrs...)
+	r.log.Error("reload: "+why+"; the previous files are back, "+tail, attrs...)
 }
 
 // startCheck starts the check from the calling thread, which is the

@@ -138,3 +138,61 @@ func equalStrings(a, b []string) bool {
 	}
 	return true
 }
+
+// TestReloadRenderDoesNotHoldSignals: while a re-render runs (it may
+// take up to the render budget), signals are still forwarded to COMMAND
+// at once; COMMAND's exit meanwhile puts the previous files back once
+// the re-render ends, since they were never checked nor signalled.
+func TestReloadRenderDoesNotHoldSignals(t *testing.T) {
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		t.Skipf("no /bin/sh: %v", err)
+	}
+	dir := t.TempDir()
+	ready, got := filepath.Join(dir, "ready"), filepath.Join(dir, "got")
+	o := sh(`trap ': > ` + got + `; exit 5' USR1; : > ` + ready + `; ` + waitLoop)
+	changes := make(chan struct{}, 1)
+	applied := newFakeApplied(false)
+	applying := make(chan struct{})
+	var forwardedDuringRender bool
+	o.Reload = &ReloadOptions{
+		Changes: changes,
+		Apply: func() (Applied, error) {
+			close(applying)
+			// A slow render: it ends when COMMAND has the signal, or
+			// after 10 s.
+			for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+				if _, err := os.Stat(got); err == nil {
+					forwardedDuringRender = true
+					break
+				}
+			}
+			return applied, nil
+		},
+		Signal:       unix.SIGHUP,
+		CheckTimeout: wait,
+	}
+	go func() {
+		for i := 0; i < 3000; i++ {
+			if _, err := os.Stat(ready); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		changes <- struct{}{}
+		<-applying
+		_ = unix.Kill(os.Getpid(), unix.SIGUSR1)
+	}()
+	ws, err := runSupervisor(t, o)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := Status(ws); got != 5 {
+		t.Errorf("COMMAND's status %d; want 5 (it got the forwarded SIGUSR1)", got)
+	}
+	if !forwardedDuringRender {
+		t.Error("SIGUSR1 reached COMMAND only after the re-render ended; want it forwarded while the render ran")
+	}
+	if got := applied.got(); !equalStrings(got, []string{"restore"}) {
+		t.Errorf("calls on the re-render %q; want [restore] (COMMAND exited before it could be signalled)", got)
+	}
+}

@@ -179,7 +179,9 @@ func waitChild(kids *children, opts *Options, sigs signalSources) {
 		kids.check.settle(kids.cmd, *opts)
 		select {
 		case <-kids.check.changes():
-			kids.check.change(kids.cmd, *opts)
+			kids.check.change()
+		case res := <-kids.check.rendered():
+			kids.check.written(res, kids.cmd, *opts)
 		case <-kids.check.deadline():
 			kids.check.expire()
 		case <-sigs.chld:
