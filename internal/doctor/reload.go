@@ -5,6 +5,7 @@ import (
 	"syscall"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
+	"github.com/nonroot-init/nonroot-init/internal/host"
 	"github.com/nonroot-init/nonroot-init/internal/reload"
 	"github.com/nonroot-init/nonroot-init/internal/supervisor"
 )
@@ -32,7 +33,7 @@ type ReloadWatch struct {
 // reloadSection is what the init would watch for NONROOT_RELOAD_SIGNAL
 // (reload.Plan, as the watcher uses it), and the sources it could not
 // watch or that never change (subPath mounts).
-func reloadSection(cfg *config.Config) (Section, *Reload) {
+func reloadSection(cfg *config.Config, h host.Host) (Section, *Reload) {
 	s := Section{Name: "reload"}
 	js := &Reload{Check: orEmpty(cfg.ReloadCheck), Watches: []ReloadWatch{}}
 	if p := cfg.ReloadProblem(); p != "" {
@@ -52,6 +53,11 @@ func reloadSection(cfg *config.Config) (Section, *Reload) {
 	if len(cfg.ReloadCheck) > 0 {
 		s.Add("NONROOT_RELOAD_CHECK", "%s (run before the signal; a non-zero status, or a run longer than %s, puts the previous files back)",
 			strings.Join(cfg.ReloadCheck, " "), supervisor.CheckTimeout)
+		pathEnv, _ := host.NewEnv(h.Environ).Get("PATH")
+		if _, err := supervisor.LookPath(cfg.ReloadCheck[0], pathEnv); err != nil {
+			s.Problem("NONROOT_RELOAD_CHECK cannot be run ("+err.Error()+"): every reload would put the previous files back and send no signal",
+				"install "+cfg.ReloadCheck[0]+" in the image, or name it by its absolute path")
+		}
 	} else {
 		s.Add("NONROOT_RELOAD_CHECK", "empty: the new files are kept and the signal sent at once")
 	}

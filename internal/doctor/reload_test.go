@@ -94,3 +94,27 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestDoctorReloadCheckNotFound: a NONROOT_RELOAD_CHECK that cannot be
+// found in PATH is a problem now, not a surprise at the first reload.
+func TestDoctorReloadCheckNotFound(t *testing.T) {
+	h, root := jsonHost(t)
+	src := filepath.Join(root, "config")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.Environ = append(h.Environ, "PATH=/usr/bin:/bin")
+	cfg := config.Config{
+		Passwd: config.PasswdAuto, Username: "default", StateDir: filepath.Join(root, "state"),
+		Templates: []config.Template{{Src: src, Dst: filepath.Join(root, "out")}},
+		Subreaper: config.SubreaperAuto, ReloadSignal: syscall.SIGHUP,
+	}
+	for check, bad := range map[string]bool{"no-such-reload-check": true, "sh": false} {
+		cfg.ReloadCheck = []string{check, "-t"}
+		_, text := reloadReport(t, &cfg, h)
+		has := strings.Contains(text, "NONROOT_RELOAD_CHECK cannot be run")
+		if has != bad {
+			t.Errorf("check %q: problem reported %v; want %v\n%s", check, has, bad, text)
+		}
+	}
+}

@@ -25,7 +25,7 @@ func Run(cfg *config.Config, h host.Host, creds host.Creds, version string) Repo
 	portSec, prts := portsSection(cfg, pp)
 	secSec, secs := secretsSection(cfg, h, creds)
 	tmplSec, tmpls := templatesSection(cfg, h, creds, pp.decisions)
-	reloadSec, rl := reloadSection(cfg)
+	reloadSec, rl := reloadSection(cfg, h)
 	procSec, proc := processSection(cfg, h, st, stErr, sw)
 	r := New(idSec, volSec, portSec, secSec, tmplSec, reloadSec, procSec)
 	r.Version = version

@@ -53,9 +53,17 @@ func watchTemplates(cfg *config.Config, log *slog.Logger) *reload.Watcher {
 // Step 6's values are handled as at the start: a file holding one is
 // written owner-only, and a render error that contains one is withheld
 // before the supervisor logs it.
-func reloadOptions(cfg *config.Config, w *reload.Watcher, env *Env, user identity.User, resolvedPorts map[string]int, values *secrets.Redactor) *supervisor.ReloadOptions {
+func reloadOptions(cfg *config.Config, w *reload.Watcher, env *Env, user identity.User, resolvedPorts map[string]int, values *secrets.Redactor, log *slog.Logger) *supervisor.ReloadOptions {
 	if w == nil {
 		return nil
+	}
+	if len(cfg.ReloadCheck) > 0 {
+		// Found now, in COMMAND's PATH, rather than at the first reload.
+		pathEnv, _ := env.Get("PATH")
+		if _, err := supervisor.LookPath(cfg.ReloadCheck[0], pathEnv); err != nil {
+			log.Warn("NONROOT_RELOAD_CHECK cannot be run: every reload will put the previous files back and send no signal; install the program in the image, or name it by its absolute path",
+				"check", strings.Join(cfg.ReloadCheck, " "), "err", err)
+		}
 	}
 	return &supervisor.ReloadOptions{
 		Changes: w.C(),

@@ -162,7 +162,7 @@ func Run(cfg *config.Config, host Host, creds Creds, log *slog.Logger, proc Proc
 		return Result{}, err
 	}
 
-	return Result{Env: env, Reload: reloadOptions(cfg, watch, env, user, resolvedPorts, values), Watcher: watch}, nil
+	return Result{Env: env, Reload: reloadOptions(cfg, watch, env, user, resolvedPorts, values, log), Watcher: watch}, nil
 }
 
 // Env is COMMAND's environment under construction (host.Env).
