@@ -309,3 +309,33 @@ func TestHookGetsTerminal(t *testing.T) {
 		t.Fatalf("exit %d, output %q; want a line from the hook and from COMMAND", r.Code, r.Stdout)
 	}
 }
+
+// TestHookCtrlCOnTerminal: Ctrl-C typed on the terminal while a hook
+// runs reaches the hook's group (the foreground), not the init; the
+// start ends as interrupted, 130 (128+SIGINT), not as a failed hook (78).
+func TestHookCtrlCOnTerminal(t *testing.T) {
+	harness.NeedTool(t, "script")
+	ready := filepath.Join(harness.SharedDir(t), "ready")
+	dir := hookDir(t, map[string]string{"hook": "touch " + ready + "; sleep 60"})
+	inner := harness.Init(t) + " -- /bin/sh -c 'echo command ran'"
+	cmd := exec.Command("script", "-qec", inner, "/dev/null")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "NONROOT_HOOKS=" + dir}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer stdin.Close()
+		for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+			if _, err := os.Stat(ready); err == nil {
+				_, _ = stdin.Write([]byte{3}) // ^C
+				time.Sleep(5 * time.Second)   // script ends at EOF on stdin
+				return
+			}
+		}
+	}()
+	r := harness.Wait(t, timeout, cmd)
+	if r.Code != 130 || strings.Contains(r.Stdout, "command ran") {
+		t.Fatalf("exit %d; want 130 (interrupted at the hook), COMMAND not run\noutput: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
+	}
+}
