@@ -38,6 +38,12 @@ import (
 // swaps in quick succession give one reload.
 const Debounce = time.Second
 
+// maxWaits bounds the debounce of a source that never stops changing (a
+// file rewritten every few hundred milliseconds): the change is acted on
+// at most maxWaits debounce times after the first event of the burst,
+// rather than never.
+const maxWaits = 10
+
 // mask is what a watched directory reports: entries created, removed,
 // renamed in or out, written and closed, or their mode changed; the
 // directory itself removed or moved.
@@ -227,11 +233,12 @@ func containsWatch(ws []Watch, x Watch) bool {
 }
 
 // loop reads events until Close, and sends one change on C when the
-// debounce time has passed after the last relevant one.
+// debounce time has passed after the last relevant one, or maxWaits
+// debounce times after the first one of a burst that goes on.
 func (w *Watcher) loop() {
 	defer close(w.done)
 	buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
-	var due time.Time // zero: no change pending
+	var due, first time.Time // zero: no change pending; the burst's first event
 	for {
 		timeout := -1
 		if !due.IsZero() {
@@ -251,7 +258,14 @@ func (w *Watcher) loop() {
 		}
 		if n > 0 && fds[0].Revents != 0 {
 			if w.read(buf) {
-				due = time.Now().Add(w.debounce)
+				now := time.Now()
+				if due.IsZero() {
+					first = now
+				}
+				due = now.Add(w.debounce)
+				if limit := first.Add(maxWaits * w.debounce); due.After(limit) {
+					due = limit
+				}
 			}
 			continue
 		}

@@ -2,6 +2,7 @@ package reload
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -195,5 +196,40 @@ func TestRelevant(t *testing.T) {
 		if got := c.w.relevant(c.name); got != c.want {
 			t.Errorf("%+v.relevant(%q) = %v; want %v", c.w, c.name, got, c.want)
 		}
+	}
+}
+
+// TestDebounceBounded: a source that never stops changing (written every
+// fifth of the debounce) is still reported, within maxWaits debounce times of
+// its first change, not only once it stops.
+func TestDebounceBounded(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "app.conf.tmpl")
+	if err := os.WriteFile(file, []byte("0"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A short debounce of its own, so that maxWaits of them is 3 s.
+	const debounce = 300 * time.Millisecond
+	w, err := New([]string{dir}, debounce, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for i := 1; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(debounce / 5):
+				_ = os.WriteFile(file, []byte(fmt.Sprint(i)), 0o644)
+			}
+		}
+	}()
+	select {
+	case <-w.C():
+	case <-time.After(2 * maxWaits * debounce):
+		t.Fatalf("no change reported within %v while %s kept changing; want one within %v of the first", 2*maxWaits*debounce, file, maxWaits*debounce)
 	}
 }
