@@ -64,6 +64,8 @@ type Report struct {
 	Ports       *Ports     `json:"ports"`
 	Secrets     []Secret   `json:"secrets"`
 	Templates   []Template `json:"templates"`
+	Wait        *Wait      `json:"wait"`
+	Hooks       *Hooks     `json:"hooks"`
 	Reload      *Reload    `json:"reload"`
 	Process     *Process   `json:"process"`
 

@@ -26,12 +26,15 @@ func Run(cfg *config.Config, h host.Host, creds host.Creds, version string) Repo
 	secSec, secs := secretsSection(cfg, h, creds)
 	tmplSec, tmpls := templatesSection(cfg, h, creds, pp.decisions)
 	reloadSec, rl := reloadSection(cfg, h)
+	waitSec, wt := waitSection(cfg)
+	hooksSec, hk := hooksSection(cfg)
 	procSec, proc := processSection(cfg, h, st, stErr, sw)
-	r := New(idSec, volSec, portSec, secSec, tmplSec, reloadSec, procSec)
+	r := New(idSec, volSec, portSec, secSec, tmplSec, waitSec, hooksSec, reloadSec, procSec)
 	r.Version = version
 	r.Identity, r.VolumeCheck, r.Volumes, r.Ports, r.Templates, r.Process = id, string(cfg.VolumeCheck), vols, prts, tmpls, proc
 	r.Secrets = secs
 	r.Reload = rl
+	r.Wait, r.Hooks = wt, hk
 	return r
 }
 
