@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -486,10 +487,12 @@ func fileMode(u uint32) fs.FileMode {
 // files or symbolic links, owned by our effective UID. A temporary file
 // never renamed, or the backup link of a file already replaced, is all
 // such an entry can be; nothing else is touched (another user's entry
-// of that name is left alone, as is anything not named so). It returns
+// of that name is left alone, as is anything not named so, or made or
+// linked, by its ctime, at cutoff or later: another process's write may
+// still be running). It returns
 // the names it removed. A directory it cannot list is not an error: the
 // write that follows reports what is wrong with it.
-func SweepLeftovers(dirfd int, path string) ([]string, error) {
+func SweepLeftovers(dirfd int, path string, cutoff time.Time) ([]string, error) {
 	d, err := Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, nil
@@ -510,6 +513,9 @@ func SweepLeftovers(dirfd int, path string) ([]string, error) {
 			continue
 		}
 		if int(st.Uid) != os.Geteuid() || (st.Mode&unix.S_IFMT != unix.S_IFREG && st.Mode&unix.S_IFMT != unix.S_IFLNK) {
+			continue
+		}
+		if !time.Unix(st.Ctim.Unix()).Before(cutoff) {
 			continue
 		}
 		if err := Unlinkat(dirfd, n, 0); err != nil && !errors.Is(err, unix.ENOENT) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -295,7 +296,8 @@ func TestWriteSetSweepsLeftovers(t *testing.T) {
 	} else {
 		t.Log("not root: the case of another user's entry needs chown")
 	}
-	a, err := WriteSet(files)
+	// Made "before" a cutoff in the future: old enough to be swept.
+	a, err := writeSetAt(files, nil, time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,4 +315,47 @@ func TestWriteSetSweepsLeftovers(t *testing.T) {
 	if got := len(a.Swept()); got != len(ours) {
 		t.Errorf("Swept = %v; want the %d leftovers of ours", a.Swept(), len(ours))
 	}
+}
+
+// TestWriteSetSweepsNothingRecent: a leftover made less than sweepAge
+// ago may be another writer's, still at work: WriteSet leaves it.
+func TestWriteSetSweepsNothingRecent(t *testing.T) {
+	dst := t.TempDir()
+	files := atomicSet(t, dst)
+	recent := filepath.Join(dst, ".nonroot-init-0123456789ab")
+	must(t, os.WriteFile(recent, nil, 0o600))
+	a, err := WriteSet(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, a.Commit())
+	if _, err := os.Lstat(recent); err != nil || len(a.Swept()) != 0 {
+		t.Errorf("a leftover made just now was swept (%v, swept %v); want it left for %v", err, a.Swept(), sweepAge)
+	}
+}
+
+// TestWriteSetOneDirectoryTwoNames: two pairs that reach one directory
+// under two names (a SRC directory's subdirectory, and a file pair into
+// it) are written together: the directory is swept once, before
+// either is staged, so that the sweep never takes this set's own
+// temporary files, even with every leftover old enough.
+func TestWriteSetOneDirectoryTwoNames(t *testing.T) {
+	dst := t.TempDir()
+	must(t, os.Mkdir(filepath.Join(dst, "sub"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dst, "sub", "x.conf"), []byte("old x\n"), 0o644))
+	files := []File{
+		{Dir: dst, Rel: "sub/x.conf", Source: "src/sub/x.conf", Mode: 0o644, Content: []byte("new x\n")},
+		{Dir: filepath.Join(dst, "sub"), Rel: "one.conf", Source: "one.conf", Mode: 0o644, Content: []byte("one\n")},
+	}
+	a, err := writeSetAt(files, nil, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatalf("WriteSet of two pairs into one directory: %v", err)
+	}
+	must(t, a.Commit())
+	for path, want := range map[string]string{filepath.Join(dst, "sub", "x.conf"): "new x\n", filepath.Join(dst, "sub", "one.conf"): "one\n"} {
+		if got, err := os.ReadFile(path); err != nil || string(got) != want {
+			t.Errorf("%s = %q, %v; want %q", path, got, err, want)
+		}
+	}
+	atomicNoLeftovers(t, filepath.Join(dst, "sub"), 2)
 }

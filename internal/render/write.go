@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -125,14 +126,32 @@ func (a *Applied) closeDirs() {
 	a.dirs = nil
 }
 
+// sweepAge is how old (by ctime: when it was made, or linked) an entry
+// must be for the sweep to take it for a leftover: older than a running
+// write of another process can be (a render budget of 10 s, a
+// RELOAD_CHECK of 30 s), so that two writers of one directory do not
+// take each other's temporary files and backups.
+const sweepAge = 2 * time.Minute
+
 // writeSet is WriteSet with a hook that runs between the two phases
 // (nil but in tests, which use it to make a rename fail).
 func writeSet(files []File, betweenPhases func()) (*Applied, error) {
+	return writeSetAt(files, betweenPhases, time.Now().Add(-sweepAge))
+}
+
+// writeSetAt is writeSet sweeping leftovers made before cutoff.
+func writeSetAt(files []File, betweenPhases func(), cutoff time.Time) (*Applied, error) {
 	a := &Applied{unchanged: true}
-	dirs := map[string]int{}
-	var errs []error
-	for _, f := range files {
-		s, err := stageOne(f, dirs, a)
+	// Every directory first, each swept once before anything of this set
+	// is staged in it: two pairs may reach one directory under two names
+	// (a SRC directory's subdirectory and a file pair into it; a link),
+	// and a sweep after the first had staged would take its files.
+	fds, errs := a.openDirs(files, cutoff)
+	for i, f := range files {
+		if fds[i] < 0 {
+			continue // its error is in errs
+		}
+		s, err := stageOne(f, fds[i])
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -185,31 +204,62 @@ func (e *writeError) Error() string { return "NONROOT_TEMPLATES: " + errlist.For
 
 func (e *writeError) Unwrap() []error { return e.problems }
 
-// stageOne stages f (fsx.Stage) in its directory, opened once per set
-// (dirs maps the directory to its descriptor, which a keeps).
-func stageOne(f File, dirs map[string]int, a *Applied) (*fsx.Staged, error) {
-	name := filepath.Base(f.Rel)
-	if name == ".." || name == "." || name == "/" {
-		return nil, fmt.Errorf("%s: %q is not a file name below DST %s", f.Path(), f.Rel, f.Dir)
-	}
-	key := f.Dir + "\x00" + filepath.Dir(f.Rel)
-	dirfd, ok := dirs[key]
-	if !ok {
-		var err error
-		if dirfd, err = openDestDir(f.Dir, filepath.Dir(f.Rel)); err != nil {
-			return nil, err
+// openDirs opens the directory of every file, once per directory (a
+// keeps the descriptors), and sweeps each directory, told by its inode,
+// once (fsx.SweepLeftovers, entries made before cutoff). It returns the
+// descriptor of each file's directory (-1 when it cannot be had) and an
+// error for every file whose directory cannot be opened or swept.
+func (a *Applied) openDirs(files []File, cutoff time.Time) ([]int, []error) {
+	byName := map[string]int{}
+	swept := map[[2]uint64]bool{}
+	fds := make([]int, len(files))
+	var errs []error
+	for i, f := range files {
+		fds[i] = -1
+		name := filepath.Base(f.Rel)
+		if name == ".." || name == "." || name == "/" {
+			errs = append(errs, fmt.Errorf("%s: %q is not a file name below DST %s", f.Path(), f.Rel, f.Dir))
+			continue
 		}
-		dirs[key] = dirfd
-		a.dirs = append(a.dirs, dirfd)
+		key := f.Dir + "\x00" + filepath.Dir(f.Rel)
+		if fd, ok := byName[key]; ok {
+			fds[i] = fd
+			continue
+		}
+		fd, err := openDestDir(f.Dir, filepath.Dir(f.Rel))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		byName[key], fds[i] = fd, fd
+		a.dirs = append(a.dirs, fd)
 		dirPath := filepath.Join(f.Dir, filepath.Dir(f.Rel))
-		removed, err := fsx.SweepLeftovers(dirfd, dirPath)
+		var st unix.Stat_t
+		if err := fsx.Fstat(fd, &st); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", dirPath, err))
+			fds[i] = -1
+			continue
+		}
+		id := [2]uint64{uint64(st.Dev), st.Ino}
+		if swept[id] {
+			continue
+		}
+		swept[id] = true
+		removed, err := fsx.SweepLeftovers(fd, dirPath, cutoff)
 		for _, n := range removed {
 			a.swept = append(a.swept, filepath.Join(dirPath, n))
 		}
 		if err != nil {
-			return nil, err
+			errs = append(errs, err)
+			fds[i] = -1
 		}
 	}
+	return fds, errs
+}
+
+// stageOne stages f (fsx.Stage) in its directory dirfd.
+func stageOne(f File, dirfd int) (*fsx.Staged, error) {
+	name := filepath.Base(f.Rel)
 	s, err := fsx.Stage(dirfd, name, fsx.AtomicFile{Path: f.Path(), Mode: f.Mode, Content: f.Content})
 	var te *fsx.TempError
 	if errors.As(err, &te) {
