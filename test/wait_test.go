@@ -461,3 +461,74 @@ func TestWaitSignalsBeforeCommandDoNotKillIt(t *testing.T) {
 		t.Errorf("SIGWINCH was dropped; want it held for COMMAND:\n%s", stderr.String())
 	}
 }
+
+// TestSignalsDuringTemplatesBeforeCommand: the rules for signals before
+// COMMAND exists hold for the steps before WAIT too: a SIGHUP that comes
+// while the templates render is dropped with a warning (COMMAND runs to
+// its end), and a SIGTERM then ends the start with 143 without COMMAND.
+func TestSignalsDuringTemplatesBeforeCommand(t *testing.T) {
+	for _, tc := range []struct {
+		sig     syscall.Signal
+		code    int
+		command bool
+	}{{syscall.SIGHUP, 0, true}, {syscall.SIGTERM, 143, false}} {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			f := newWaitFixture(t)
+			src := filepath.Join(f.dir, "slow.conf.tmpl")
+			// A render of a second or so: the signal lands in it.
+			if err := os.WriteFile(src, []byte("{{ range 2000000 }}{{ end }}done\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cmd := rootPrelude(t, pidNetNS(), f.prelude(), harness.OpenShiftUID, nil,
+				[]string{"NONROOT_TEMPLATES=" + src + ":" + filepath.Join(f.dir, "out.conf")},
+				"/bin/sh", "-c", "sleep 0.5; echo command >> "+f.log)
+			var stderr harness.SyncBuffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			var waitErr error
+			go func() { waitErr = cmd.Wait(); close(done) }()
+			t.Cleanup(func() {
+				select {
+				case <-done:
+				default:
+					harness.KillTree(cmd.Process.Pid)
+					<-done
+				}
+			})
+			// Step 2 logs its line just before the templates render.
+			for end := time.Now().Add(time.Minute); !strings.Contains(stderr.String(), "passwd entry"); time.Sleep(time.Millisecond) {
+				if time.Now().After(end) {
+					t.Fatalf("the init never logged step 2; stderr: %s", stderr.String())
+				}
+			}
+			pid, err := harness.ChildPID(cmd.Process.Pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := syscall.Kill(pid, tc.sig); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-done:
+			case <-time.After(2 * time.Minute):
+				t.Fatalf("the init did not exit within 2 minutes\nstderr: %s", stderr.String())
+			}
+			code := 0
+			if ee, ok := waitErr.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if waitErr != nil {
+				t.Fatal(waitErr)
+			}
+			if !strings.Contains(stderr.String(), "templates written") {
+				t.Fatalf("the templates step did not finish; stderr: %s", stderr.String())
+			}
+			ran := indexOf(f.lines(t), "command") >= 0
+			if code != tc.code || ran != tc.command {
+				t.Errorf("exit %d, COMMAND ran to its end %v; want %d, %v\nstderr: %s", code, ran, tc.code, tc.command, stderr.String())
+			}
+		})
+	}
+}

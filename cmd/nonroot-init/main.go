@@ -202,6 +202,17 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 		return exitSetup
 	}
 
+	// Signals that came during the steps that run without the inbox
+	// (settings to templates, or after the last hook) wait in sigs: they
+	// get the same rules as during WAIT, before COMMAND exists.
+	inbox.Drain()
+	if sig := inbox.Stopped(); sig != 0 {
+		if res.Watcher != nil {
+			_ = res.Watcher.Close()
+		}
+		log.Info("stopped during setup, COMMAND not started", "step", "setup", "signal", unix.SignalName(sig))
+		return 128 + int(sig)
+	}
 	path, err := lookAgain(argv[0], found, pathEnv, res.Env, cfg.RunAs != nil)
 	if err != nil {
 		return execFailed(err, log)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,17 +53,30 @@ func (in *Inbox) Hold(sig syscall.Signal) {
 	case unix.SIGURG, unix.SIGCHLD:
 		// The Go runtime's preemption signal; a child of setup's exit.
 	case unix.SIGWINCH, unix.SIGCONT:
-		in.held = append(in.held, sig)
+		// One of each says all there is to say: a flood of them must
+		// not grow without bound.
+		if !slices.Contains(in.held, sig) {
+			in.held = append(in.held, sig)
+		}
 	default:
+		first := !slices.Contains(in.dropped, sig)
 		in.dropped = append(in.dropped, sig)
-		if in.log != nil {
+		if len(in.dropped) > maxDropped {
+			in.dropped = in.dropped[1:]
+		}
+		// One warning per kind of signal: a burst does not flood the log.
+		if in.log != nil && first {
 			in.log.Warn("signal received during setup, before COMMAND started: not forwarded to COMMAND, whose default action for it would end or stop COMMAND before it can set up a handler; send it again once COMMAND runs",
 				"signal", SignalNames([]syscall.Signal{sig}))
 		}
 	}
 }
 
-// Dropped are the signals Hold did not keep, in the order they came.
+// maxDropped bounds what Dropped remembers.
+const maxDropped = 64
+
+// Dropped are the signals Hold did not keep, in the order they came
+// (the last maxDropped).
 func (in *Inbox) Dropped() []syscall.Signal { return in.dropped }
 
 // Held are the signals kept for COMMAND, in the order they came.

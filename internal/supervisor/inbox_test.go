@@ -1,10 +1,13 @@
 package supervisor
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -61,5 +64,28 @@ func TestInboxDuringHoldsOthers(t *testing.T) {
 	}
 	if want := []syscall.Signal{syscall.SIGHUP}; !reflect.DeepEqual(in.Dropped(), want) {
 		t.Errorf("Dropped = %v, want %v", in.Dropped(), want)
+	}
+}
+
+// TestInboxHoldsOneOfEach: a flood of SIGWINCH during setup is held as
+// one (all there is to say), and a flood of dropped signals is warned
+// about once per kind.
+func TestInboxHoldsOneOfEach(t *testing.T) {
+	var logs bytes.Buffer
+	in := NewInbox(nil, slog.New(slog.NewTextHandler(&logs, nil)))
+	for range 1000 {
+		in.Hold(syscall.SIGWINCH)
+		in.Hold(syscall.SIGHUP)
+		in.Hold(syscall.SIGCONT)
+	}
+	in.Hold(syscall.SIGUSR1)
+	if want := []syscall.Signal{syscall.SIGWINCH, syscall.SIGCONT}; !reflect.DeepEqual(in.Held(), want) {
+		t.Errorf("Held = %v; want %v", in.Held(), want)
+	}
+	if n := len(in.Dropped()); n > maxDropped {
+		t.Errorf("Dropped holds %d; want at most %d", n, maxDropped)
+	}
+	if n := strings.Count(logs.String(), "level=WARN"); n != 2 {
+		t.Errorf("%d warnings; want 2 (one for SIGHUP, one for SIGUSR1):\n%s", n, logs.String())
 	}
 }
