@@ -51,6 +51,10 @@ type Staged struct {
 	oldMode  uint32
 	oldLink  string
 	isLink   bool
+
+	// exchangeCall is renameat2 with RENAME_EXCHANGE (a refusing one in
+	// tests, for a filesystem that cannot exchange); nil is Renameat2.
+	exchangeCall func(dirfd int, a, b string) error
 }
 
 type stageState int
@@ -161,7 +165,22 @@ func (s *Staged) Apply() error {
 // applyExchange swaps the new file and the old one in one call: the old
 // file is then under the temporary name, and that is its backup.
 func (s *Staged) applyExchange() error {
-	err := Renameat2(s.dirfd, s.temp.name, s.dirfd, s.name, unix.RENAME_EXCHANGE)
+	exchange := s.exchangeCall
+	if exchange == nil {
+		exchange = func(dirfd int, a, b string) error { return Renameat2(dirfd, a, dirfd, b, unix.RENAME_EXCHANGE) }
+	}
+	err := exchange(s.dirfd, s.temp.name, s.name)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.ENOSYS) {
+		// The filesystem cannot exchange (NFS, CIFS, many FUSE). A
+		// plain file of another owner that we can read, neither setuid
+		// nor setgid, is then kept as a copy (put back, it is ours,
+		// with its bytes and permission bits); anything else stays
+		// refused.
+		if old, ost, rerr := readRegularStat(s.dirfd, s.name, MaxBackup); rerr == nil && ost.Mode&(unix.S_ISUID|unix.S_ISGID) == 0 {
+			s.exchange, s.old, s.oldMode = false, old, ost.Mode&0o777
+			return s.Apply()
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("write %s: the old file can be neither linked nor copied faithfully (to put it back on a failure: another owner's file, a setuid or setgid file, or one we cannot read), and exchanging it failed: %w", s.f.Path, err)
 	}
@@ -229,7 +248,9 @@ func (s *Staged) Restore() error {
 			return call0("symlinkat", func() error { return unix.Symlinkat(s.oldLink, s.dirfd, tmp) })
 		})
 	default:
-		old := AtomicFile{Path: s.f.Path, Mode: fileMode(s.oldMode), Content: s.old}
+		// Never a setuid or setgid copy (keepInMemory keeps no such
+		// file; this holds whatever it kept).
+		old := AtomicFile{Path: s.f.Path, Mode: fileMode(s.oldMode &^ (unix.S_ISUID | unix.S_ISGID)), Content: s.old}
 		var tmp tempFile
 		if tmp, err = writeTemp(s.dirfd, s.name, old, randomTempName); err == nil {
 			if err = Renameat(s.dirfd, tmp.name, s.dirfd, s.name); err != nil {
@@ -350,7 +371,7 @@ func (s *Staged) keepInMemory() error {
 		}
 		return fmt.Errorf("write %s: the old content (%d bytes) is too big to keep in memory (over %d MiB) for putting it back", s.f.Path, st.Size, MaxBackup>>20)
 	}
-	old, mode, err := readRegular(s.dirfd, s.name, MaxBackup)
+	old, ost, err := readRegularStat(s.dirfd, s.name, MaxBackup)
 	if (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) && !s.inPlace {
 		// Another owner's file we may replace (the directory is
 		// writable) but not read.
@@ -360,7 +381,14 @@ func (s *Staged) keepInMemory() error {
 	if err != nil {
 		return fmt.Errorf("write %s: keeping the old content: %w", s.f.Path, err)
 	}
-	s.existed, s.old, s.oldMode = true, old, mode
+	if !s.inPlace && (int(ost.Uid) != os.Geteuid() || ost.Mode&(unix.S_ISUID|unix.S_ISGID) != 0) {
+		// Not the file looked at above: someone who can write the
+		// directory swapped it in between. The rule is the one above,
+		// judged on what was read.
+		s.existed, s.exchange = true, true
+		return nil
+	}
+	s.existed, s.old, s.oldMode = true, old, ost.Mode&07777
 	return nil
 }
 
@@ -416,27 +444,33 @@ func holds(dirfd int, name string, f AtomicFile, inPlace bool) bool {
 // link and never blocking on a FIFO, refusing more than max bytes, and
 // returns its content and mode bits.
 func readRegular(dirfd int, name string, max int64) ([]byte, uint32, error) {
+	data, st, err := readRegularStat(dirfd, name, max)
+	return data, st.Mode & 07777, err
+}
+
+// readRegularStat is readRegular with the fstat of the file it read.
+func readRegularStat(dirfd int, name string, max int64) ([]byte, unix.Stat_t, error) {
+	var st unix.Stat_t
 	fd, err := Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, 0, err
+		return nil, st, err
 	}
 	file := os.NewFile(uintptr(fd), name)
 	defer file.Close()
-	var st unix.Stat_t
 	if err := Fstat(fd, &st); err != nil {
-		return nil, 0, err
+		return nil, st, err
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, 0, errors.New("it is not a regular file")
+		return nil, st, errors.New("it is not a regular file")
 	}
 	data, err := io.ReadAll(io.LimitReader(file, max+1))
 	if err != nil {
-		return nil, 0, err
+		return nil, st, err
 	}
 	if int64(len(data)) > max {
-		return nil, 0, fmt.Errorf("larger than %d bytes", max)
+		return nil, st, fmt.Errorf("larger than %d bytes", max)
 	}
-	return data, st.Mode & 07777, nil
+	return data, st, nil
 }
 
 // syncDir makes renames in dirfd durable; some filesystems cannot sync a

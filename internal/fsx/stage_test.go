@@ -232,3 +232,54 @@ func TestStageRestoreNeverCopiesForeignOrSetuid(t *testing.T) {
 		})
 	}
 }
+
+// TestStageExchangeRefusedFallsBackToCopy: on a filesystem that cannot
+// exchange (EINVAL: NFS, CIFS, many FUSE), another user's plain file we
+// can read is kept as a copy and put back with its bytes and permission
+// bits; another user's setuid file stays refused, unchanged.
+func TestStageExchangeRefusedFallsBackToCopy(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make a file of another user")
+	}
+	refuse := func(int, string, string) error { return &os.SyscallError{Syscall: "linkat", Err: unix.EPERM} }
+	noExchange := func(int, string, string) error { return &os.SyscallError{Syscall: "renameat2", Err: unix.EINVAL} }
+	for _, setuid := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain file", true: "setuid file"}[setuid], func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "app.conf")
+			must(t, os.WriteFile(path, []byte("theirs\n"), 0o640))
+			must(t, os.Lchown(path, 12345, 12345))
+			mode := os.FileMode(0o640)
+			if setuid {
+				mode |= os.ModeSetuid
+			}
+			must(t, os.Chmod(path, mode))
+			s, err := stage(openDir(t, dir), "app.conf", AtomicFile{Path: path, Mode: 0o644, Content: []byte("new\n")}, refuse)
+			if err != nil {
+				t.Fatalf("stage: %v", err)
+			}
+			s.exchangeCall = noExchange
+			err = s.Apply()
+			if setuid {
+				info, _ := os.Lstat(path)
+				if err == nil || info.Mode() != mode {
+					t.Fatalf("Apply = %v, %s mode %v; want an error and the setuid file untouched", err, path, info.Mode())
+				}
+				s.Discard()
+				stageLeftovers(t, dir, 1)
+				return
+			}
+			must(t, err)
+			if got, _ := os.ReadFile(path); string(got) != "new\n" {
+				t.Fatalf("after Apply %s = %q; want new", path, got)
+			}
+			must(t, s.Restore())
+			got, _ := os.ReadFile(path)
+			info, _ := os.Lstat(path)
+			if string(got) != "theirs\n" || info.Mode() != 0o640 {
+				t.Errorf("after Restore %s = %q mode %v; want the old bytes, mode 0640", path, got, info.Mode())
+			}
+			stageLeftovers(t, dir, 1)
+		})
+	}
+}
