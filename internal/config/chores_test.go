@@ -164,6 +164,10 @@ func TestParseWaitErrorsHideSecrets(t *testing.T) {
 		"tcp://probe:s3cret@db:5432",
 		"https://s3cret@:443/x",
 		"ftp://probe:s3cret@host/?key=s3cret",
+		"http://user:abc/s3cret==@api:99999/",
+		"http://probe:s3cret",
+		"s3cret@api/healthz",
+		"http:/user:s3cret@api/",
 	} {
 		_, err := ParseWait(item)
 		if err == nil {

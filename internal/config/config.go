@@ -355,39 +355,59 @@ func ParseWait(s string) ([]Dependency, error) {
 	return out, errlist.OrNil(errs)
 }
 
-// RedactURL is the NONROOT_WAIT item s as messages show it: the
-// credentials of its authority (user:password@, or a token given as the
-// user) and the values of its query (?token=...) replaced by xxxxx, so
-// that no log or error shows a secret, even for an item that does not
-// parse. The rest stays as given, to tell which dependency it is.
+// RedactURL is the NONROOT_WAIT item s as messages show it, with what
+// may be a secret replaced by xxxxx, even in an item that does not
+// parse: the credentials (everything before the last "@": a password may
+// hold "/", "?" or "#"; a token given as the user), a "port" that is not
+// a number (the password of "user:pass" cut short by a comma in it), and
+// every query value and bare query key (?token=..., ?s3cret). The rest
+// stays as given, to tell which dependency it is; a path holding "@" is
+// shown from its last "@" on.
 func RedactURL(s string) string {
 	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
-		return s
+	prefix := ""
+	if ok {
+		prefix = scheme + "://"
+	} else {
+		rest = s
 	}
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
-	authority, tail := rest[:end], rest[end:]
-	if at := strings.LastIndex(authority, "@"); at >= 0 {
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
 		user := "xxxxx"
-		if u, _, hasPw := strings.Cut(authority[:at], ":"); hasPw {
+		if u, _, hasPw := strings.Cut(rest[:at], ":"); hasPw && !strings.ContainsAny(u, "/?#") {
 			user = u + ":xxxxx"
 		}
-		authority = user + authority[at:]
+		rest = user + rest[at:]
+	} else if ok {
+		end := strings.IndexAny(rest, "/?#")
+		if end < 0 {
+			end = len(rest)
+		}
+		if host, port, hasPort := strings.Cut(rest[:end], ":"); hasPort && !strings.HasPrefix(host, "[") && !allDigits(port) {
+			rest = host + ":xxxxx" + rest[end:]
+		}
 	}
-	tail, _, _ = strings.Cut(tail, "#")
-	if path, query, ok := strings.Cut(tail, "?"); ok {
+	rest, _, _ = strings.Cut(rest, "#")
+	if path, query, hasQuery := strings.Cut(rest, "?"); hasQuery {
 		pairs := strings.Split(query, "&")
 		for i, p := range pairs {
-			if k, _, ok := strings.Cut(p, "="); ok {
+			if k, _, hasValue := strings.Cut(p, "="); hasValue {
 				pairs[i] = k + "=xxxxx"
+			} else if p != "" {
+				pairs[i] = "xxxxx"
 			}
 		}
-		tail = path + "?" + strings.Join(pairs, "&")
+		rest = path + "?" + strings.Join(pairs, "&")
 	}
-	return scheme + "://" + authority + tail
+	return prefix + rest
+}
+
+func allDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func parseDependency(raw string) (Dependency, error) {
