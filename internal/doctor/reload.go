@@ -56,7 +56,7 @@ func reloadSection(cfg *config.Config, h host.Host) (Section, *Reload) {
 		pathEnv, _ := host.NewEnv(h.Environ).Get("PATH")
 		if _, err := supervisor.LookPath(cfg.ReloadCheck[0], pathEnv); err != nil {
 			s.Problem("NONROOT_RELOAD_CHECK cannot be run ("+err.Error()+"): every reload would put the previous files back and send no signal",
-				"install "+cfg.ReloadCheck[0]+" in the image, or name it by its absolute path")
+				supervisor.CheckFix(cfg.ReloadCheck[0], err))
 		}
 	} else {
 		s.Add("NONROOT_RELOAD_CHECK", "empty: the new files are kept and the signal sent at once")

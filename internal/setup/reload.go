@@ -61,7 +61,7 @@ func reloadOptions(cfg *config.Config, w *reload.Watcher, env *Env, user identit
 		// Found now, in COMMAND's PATH, rather than at the first reload.
 		pathEnv, _ := env.Get("PATH")
 		if _, err := supervisor.LookPath(cfg.ReloadCheck[0], pathEnv); err != nil {
-			log.Warn("NONROOT_RELOAD_CHECK cannot be run: every reload will put the previous files back and send no signal; install the program in the image, or name it by its absolute path",
+			log.Warn("NONROOT_RELOAD_CHECK cannot be run: every reload will put the previous files back and send no signal; "+supervisor.CheckFix(cfg.ReloadCheck[0], err),
 				"check", strings.Join(cfg.ReloadCheck, " "), "err", err)
 		}
 	}

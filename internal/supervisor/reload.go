@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -194,19 +195,38 @@ func (r *reloader) timeout() time.Duration {
 	return CheckTimeout
 }
 
+// abandonWait bounds how long COMMAND's exit waits for a re-render still
+// running: its render budget (10 s) and a write with room to spare.
+const abandonWait = time.Minute
+
 // abandon is COMMAND's exit while a re-render or a check runs: nobody
 // is left to reload, and the new files were never checked nor signalled,
 // so the previous ones are put back (a re-render still running is
-// waited for first: it ends within the render budget). The check is a
+// waited for first, at most abandonWait). The check is a
 // leftover like any other.
 func (r *reloader) abandon() {
 	if r == nil {
 		return
 	}
 	if r.applying != nil {
-		res := <-r.applying
+		var res applyResult
+		select {
+		case res = <-r.applying:
+		case <-time.After(abandonWait):
+			// The render is bounded, the write (fsync, a hung NFS
+			// mount) is not: the init does not wait for ever to end.
+			r.log.Error("reload: COMMAND exited while the templates were rendered again, and the re-render has not ended after "+abandonWait.String()+"; going on without putting the previous files back")
+			r.applying = nil
+			return
+		}
 		r.applying = nil
-		if res.err == nil {
+		switch {
+		case res.err != nil:
+			r.log.Error("reload: a template source changed but the templates cannot be rendered again; nothing was written", "err", res.err)
+		case res.a.Unchanged():
+			_ = res.a.Commit()
+			r.log.Debug("reload: the templates render as before; nothing to put back")
+		default:
 			r.restore(res.a, false, "COMMAND exited while the templates were rendered again")
 		}
 		return
@@ -293,4 +313,14 @@ func envValue(env []string, name string) string {
 		}
 	}
 	return ""
+}
+
+// CheckFix is the advice for a NONROOT_RELOAD_CHECK program that LookPath
+// refused with err: not found (127), or found but not executable (126).
+func CheckFix(program string, err error) string {
+	var ee *ExecError
+	if errors.As(err, &ee) && ee.Code == 126 {
+		return "make " + program + " executable by COMMAND's user (chmod a+x), or name another program"
+	}
+	return "install " + program + " in the image, or name it by its absolute path"
 }

@@ -1,9 +1,12 @@
 package supervisor
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -194,5 +197,42 @@ func TestReloadRenderDoesNotHoldSignals(t *testing.T) {
 	}
 	if got := applied.got(); !equalStrings(got, []string{"restore"}) {
 		t.Errorf("calls on the re-render %q; want [restore] (COMMAND exited before it could be signalled)", got)
+	}
+}
+
+// TestReloadAbandonDuringRender: COMMAND's exit while a re-render runs
+// puts back a written set, commits an unchanged one without an error
+// line, and logs a render error rather than dropping it.
+func TestReloadAbandonDuringRender(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		res    func(a *fakeApplied) applyResult
+		calls  []string
+		logged string
+	}{
+		{"written: put back", func(a *fakeApplied) applyResult { return applyResult{a: a} }, []string{"restore"}, "the previous files are back"},
+		{"unchanged: kept", func(a *fakeApplied) applyResult { a.unchanged = true; return applyResult{a: a} }, []string{"commit"}, ""},
+		{"render error: logged", func(*fakeApplied) applyResult { return applyResult{err: errors.New("x.tmpl:1: boom")} }, nil, "x.tmpl:1: boom"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			r := newReloader(&ReloadOptions{Changes: make(chan struct{})}, slog.New(slog.NewTextHandler(&logs, nil)))
+			a := newFakeApplied(false)
+			r.applying = make(chan applyResult, 1)
+			r.applying <- tc.res(a)
+			r.abandon()
+			if got := a.got(); !equalStrings(got, tc.calls) {
+				t.Errorf("calls %q; want %q", got, tc.calls)
+			}
+			if tc.logged == "" && strings.Contains(logs.String(), "level=ERROR") {
+				t.Errorf("an error was logged for an unchanged render:\n%s", logs.String())
+			}
+			if tc.logged != "" && !strings.Contains(logs.String(), tc.logged) {
+				t.Errorf("log lacks %q:\n%s", tc.logged, logs.String())
+			}
+			if r.applying != nil {
+				t.Error("the re-render is still marked running")
+			}
+		})
 	}
 }

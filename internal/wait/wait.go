@@ -156,6 +156,11 @@ func poll(ctx context.Context, d *dependency, p params) bool {
 	var pause time.Duration
 	for {
 		err := attempt(ctx, d, p.attempt)
+		if err == nil {
+			// Ready, even if only just before the end of the wait.
+			d.record(nil)
+			return true
+		}
 		if ended(ctx) {
 			// The attempt was cut by the end of the wait: its error
 			// ("context deadline exceeded") says less than the one
