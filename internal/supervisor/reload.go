@@ -215,7 +215,7 @@ func (r *reloader) abandon() {
 		case <-time.After(abandonWait):
 			// The render is bounded, the write (fsync, a hung NFS
 			// mount) is not: the init does not wait for ever to end.
-			r.log.Error("reload: COMMAND exited while the templates were rendered again, and the re-render has not ended after "+abandonWait.String()+"; going on without putting the previous files back")
+			r.log.Error("reload: COMMAND exited while the templates were rendered again, and the re-render has not ended after " + abandonWait.String() + "; going on without putting the previous files back")
 			r.applying = nil
 			return
 		}
