@@ -202,17 +202,6 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 		return exitSetup
 	}
 
-	// Signals that came during the steps that run without the inbox
-	// (settings to templates, or after the last hook) wait in sigs: they
-	// get the same rules as during WAIT, before COMMAND exists.
-	inbox.Drain()
-	if sig := inbox.Stopped(); sig != 0 {
-		if res.Watcher != nil {
-			_ = res.Watcher.Close()
-		}
-		log.Info("stopped during setup, COMMAND not started", "step", "setup", "signal", unix.SignalName(sig))
-		return 128 + int(sig)
-	}
 	path, err := lookAgain(argv[0], found, pathEnv, res.Env, cfg.RunAs != nil)
 	if err != nil {
 		return execFailed(err, log)
@@ -237,22 +226,43 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 		ProcDir:     host.ProcDir,
 		Umask:       cfg.Umask,
 		Log:         log,
-		Held:        inbox.Held(),
 		Reload:      res.Reload,
 	}
 	if res.Watcher != nil {
 		defer res.Watcher.Close()
 	}
+	// Signals that came during the steps that run without the inbox
+	// (settings to templates, after the last hook, the lookup, the log
+	// flush) wait in sigs: they get the same rules as during WAIT, as
+	// late as can be before COMMAND exists.
+	stopped := func() (int, bool) {
+		inbox.Drain()
+		sig := inbox.Stopped()
+		if sig == 0 {
+			return 0, false
+		}
+		log.Info("stopped during setup, COMMAND not started", "step", "setup", "signal", unix.SignalName(sig))
+		return 128 + int(sig), true
+	}
 	if cfg.Exec {
+		// exec ends the log writer with the init: what it holds goes
+		// first, then the last look at the signals.
+		logw.Flush(logFlushTime)
+		if code, ok := stopped(); ok {
+			return code
+		}
 		if held := inbox.Held(); len(held) > 0 {
 			// exec leaves no one to forward them: say so rather than
 			// lose them silently.
 			log.Warn("signals that arrived during setup are lost with NONROOT_EXEC=true", "signals", supervisor.SignalNames(held))
+			logw.Flush(logFlushTime)
 		}
-		// exec ends the log writer with the init: what it holds goes first.
-		logw.Flush(logFlushTime)
 		return execFailed(supervisor.Exec(opts), log)
 	}
+	if code, ok := stopped(); ok {
+		return code
+	}
+	opts.Held = inbox.Held()
 	// What setup left (the heap's garbage, the pages of the binary it
 	// touched) is given back once COMMAND has run for trimDelay; a
 	// COMMAND that ends sooner does not wait for it.

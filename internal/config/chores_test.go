@@ -149,6 +149,17 @@ func TestRedactURL(t *testing.T) {
 		"http://probe:s3cret@api:99999/":       "http://probe:xxxxx@api:99999/",
 		"unix:///run/app.sock":                 "unix:///run/app.sock",
 		"no scheme":                            "no scheme",
+		"http://user:abc/def==@api/":           "http://user:xxxxx@api/",
+		"http://user:a?b#c@api/x":              "http://user:xxxxx@api/x",
+		"http://user:pa":                       "http://user:xxxxx",
+		"ss@api/healthz":                       "xxxxx@api/healthz",
+		"http:/user:s3cret@api/":               "http:xxxxx@api/",
+		"http://api/ready?s3cr3ttoken":         "http://api/ready?xxxxx",
+		"http://api:8080/ready":                "http://api:8080/ready",
+		"http://[::1]:8080/ready":              "http://[::1]:8080/ready",
+		"http://user:ab/cd":                    "http://user:xxxxx",
+		"https://sk_live_X:@api/":              "https://xxxxx@api/",
+		"unix:///run/x@y.sock":                 "unix:///run/x@y.sock",
 	} {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q; want %q", in, got, want)

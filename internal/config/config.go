@@ -371,19 +371,24 @@ func RedactURL(s string) string {
 	} else {
 		rest = s
 	}
-	if at := strings.LastIndex(rest, "@"); at >= 0 {
+	path := ok && (strings.EqualFold(scheme, "unix") || strings.EqualFold(scheme, "file"))
+	if at := strings.LastIndex(rest, "@"); at >= 0 && !path {
 		user := "xxxxx"
-		if u, _, hasPw := strings.Cut(rest[:at], ":"); hasPw && !strings.ContainsAny(u, "/?#") {
+		// A user shown only when a password follows it: alone (or
+		// with an empty password, "token:@") it is the secret.
+		if u, pw, hasPw := strings.Cut(rest[:at], ":"); hasPw && pw != "" && !strings.ContainsAny(u, "/?#") {
 			user = u + ":xxxxx"
 		}
 		rest = user + rest[at:]
-	} else if ok {
+	} else if ok && !path {
 		end := strings.IndexAny(rest, "/?#")
 		if end < 0 {
 			end = len(rest)
 		}
 		if host, port, hasPort := strings.Cut(rest[:end], ":"); hasPort && !strings.HasPrefix(host, "[") && !allDigits(port) {
-			rest = host + ":xxxxx" + rest[end:]
+			// A password cut short by a comma in it: what follows
+			// may be more of it.
+			return prefix + host + ":xxxxx"
 		}
 	}
 	rest, _, _ = strings.Cut(rest, "#")

@@ -1,10 +1,12 @@
 package doctor
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
 	"github.com/nonroot-init/nonroot-init/internal/hooks"
+	"github.com/nonroot-init/nonroot-init/internal/host"
 )
 
 // Wait is NONROOT_WAIT (step 7): what the start would wait for. doctor
@@ -31,6 +33,9 @@ type Hooks struct {
 	Skipped []HookSkipped `json:"skipped"`
 	// TimeoutSeconds is NONROOT_HOOK_TIMEOUT, per hook; null for none.
 	TimeoutSeconds *float64 `json:"timeout_seconds"`
+	// NotChecked says why run and skipped are empty: doctor runs as
+	// root and the start runs the hooks as NONROOT_RUN_AS's user.
+	NotChecked *string `json:"not_checked"`
 }
 
 // HookSkipped is an entry of a hook directory that would not run.
@@ -62,7 +67,7 @@ func waitSection(cfg *config.Config) (Section, *Wait) {
 // hooksSection is step 8's plan: the hooks of NONROOT_HOOKS in the order
 // they would run, as the effective IDs of doctor may execute them (run
 // doctor as COMMAND's user), and a directory the start would fail on.
-func hooksSection(cfg *config.Config) (Section, *Hooks) {
+func hooksSection(cfg *config.Config, creds host.Creds) (Section, *Hooks) {
 	s := Section{Name: "hooks"}
 	js := &Hooks{Dirs: orEmpty(cfg.Hooks), Run: []string{}, Skipped: []HookSkipped{}}
 	if len(cfg.Hooks) == 0 {
@@ -73,6 +78,14 @@ func hooksSection(cfg *config.Config) (Section, *Hooks) {
 		js.TimeoutSeconds = ptr(cfg.HookTimeout.Seconds())
 	}
 	s.Add("NONROOT_HOOKS", "%s", strings.Join(cfg.Hooks, ", "))
+	if creds.EUID == 0 && cfg.RunAs != nil && cfg.RunAs.UID != 0 {
+		// What root may list and execute says nothing of what the
+		// start, as NONROOT_RUN_AS's user, may.
+		why := fmt.Sprintf("not checked: doctor runs as root, the start lists and runs the hooks as uid %d (NONROOT_RUN_AS); run doctor as that user (nonroot-init exec, or the pod itself) to check them", cfg.RunAs.UID)
+		js.NotChecked = &why
+		s.Notes = append(s.Notes, why)
+		return s, js
+	}
 	list, err := hooks.List(cfg.Hooks)
 	if err != nil {
 		s.Problem(err.Error(), "create the directory (or mount it) or remove it from NONROOT_HOOKS: the start fails on it (exit 78)")

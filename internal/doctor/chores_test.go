@@ -64,6 +64,18 @@ func TestDoctorWaitAndHooks(t *testing.T) {
 		}
 	}
 
+	if os.Geteuid() == 0 {
+		// As root with NONROOT_RUN_AS, what root may run says nothing
+		// of what the start, as that user, may.
+		asUser := cfg
+		asUser.RunAs = &config.IDs{UID: 1000680000, GID: 0}
+		m, _ := reloadReport(t, &asUser, h)
+		got, _ := json.Marshal(m["hooks"])
+		if !strings.Contains(string(got), `"run":[]`) || !strings.Contains(string(got), "not checked") {
+			t.Errorf("hooks as root with NONROOT_RUN_AS = %s; want nothing listed and not_checked saying why", got)
+		}
+	}
+
 	cfg.Hooks = []string{filepath.Join(root, "missing.d")}
 	m, _ = reloadReport(t, &cfg, h)
 	problems, _ := json.Marshal(m["problems"])

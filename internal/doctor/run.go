@@ -27,7 +27,7 @@ func Run(cfg *config.Config, h host.Host, creds host.Creds, version string) Repo
 	tmplSec, tmpls := templatesSection(cfg, h, creds, pp.decisions)
 	reloadSec, rl := reloadSection(cfg, h)
 	waitSec, wt := waitSection(cfg)
-	hooksSec, hk := hooksSection(cfg)
+	hooksSec, hk := hooksSection(cfg, creds)
 	procSec, proc := processSection(cfg, h, st, stErr, sw)
 	r := New(idSec, volSec, portSec, secSec, tmplSec, waitSec, hooksSec, reloadSec, procSec)
 	r.Version = version

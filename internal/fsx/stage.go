@@ -169,18 +169,9 @@ func (s *Staged) applyExchange() error {
 	if exchange == nil {
 		exchange = func(dirfd int, a, b string) error { return Renameat2(dirfd, a, dirfd, b, unix.RENAME_EXCHANGE) }
 	}
+	// A filesystem that cannot exchange (NFS, CIFS, many FUSE: EINVAL)
+	// refuses the write: a copy put back would be ours, not theirs.
 	err := exchange(s.dirfd, s.temp.name, s.name)
-	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.ENOSYS) {
-		// The filesystem cannot exchange (NFS, CIFS, many FUSE). A
-		// plain file of another owner that we can read, neither setuid
-		// nor setgid, is then kept as a copy (put back, it is ours,
-		// with its bytes and permission bits); anything else stays
-		// refused.
-		if old, ost, rerr := readRegularStat(s.dirfd, s.name, MaxBackup); rerr == nil && ost.Mode&(unix.S_ISUID|unix.S_ISGID) == 0 {
-			s.exchange, s.old, s.oldMode = false, old, ost.Mode&0o777
-			return s.Apply()
-		}
-	}
 	if err != nil {
 		return fmt.Errorf("write %s: the old file can be neither linked nor copied faithfully (to put it back on a failure: another owner's file, a setuid or setgid file, or one we cannot read), and exchanging it failed: %w", s.f.Path, err)
 	}
@@ -351,8 +342,23 @@ func (s *Staged) keepInMemory() error {
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFLNK:
+		// Read through a descriptor of the very link, checked again:
+		// one swapped in since the look above is judged as it is.
+		lfd, err := Openat(s.dirfd, s.name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("write %s: keeping the old link: %w", s.f.Path, err)
+		}
+		defer Close(lfd)
+		var lst unix.Stat_t
+		if err := Fstat(lfd, &lst); err != nil {
+			return fmt.Errorf("write %s: keeping the old link: %w", s.f.Path, err)
+		}
+		if lst.Mode&unix.S_IFMT != unix.S_IFLNK || int(lst.Uid) != os.Geteuid() {
+			s.existed, s.exchange = true, true
+			return nil
+		}
 		buf := make([]byte, unix.PathMax)
-		n, err := Readlinkat(s.dirfd, s.name, buf)
+		n, err := Readlinkat(lfd, "", buf)
 		if err != nil {
 			return fmt.Errorf("write %s: keeping the old link: %w", s.f.Path, err)
 		}
@@ -522,11 +528,13 @@ func fileMode(u uint32) fs.FileMode {
 // never renamed, or the backup link of a file already replaced, is all
 // such an entry can be; nothing else is touched (another user's entry
 // of that name is left alone, as is anything not named so, or made or
-// linked, by its ctime, at cutoff or later: another process's write may
-// still be running). It returns
+// linked, by its ctime, less than minAge ago: another process's write
+// may still be running). "Ago" is by the filesystem's clock (a network
+// filesystem's server may not keep ours): a file made to ask it, and
+// removed; when it cannot be made, nothing is swept. It returns
 // the names it removed. A directory it cannot list is not an error: the
 // write that follows reports what is wrong with it.
-func SweepLeftovers(dirfd int, path string, cutoff time.Time) ([]string, error) {
+func SweepLeftovers(dirfd int, path string, minAge time.Duration) ([]string, error) {
 	d, err := Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, nil
@@ -538,9 +546,17 @@ func SweepLeftovers(dirfd int, path string, cutoff time.Time) ([]string, error) 
 		return nil, nil
 	}
 	var removed []string
+	var cutoff time.Time
 	for _, n := range names {
 		if !isTempName(n) {
 			continue
+		}
+		if cutoff.IsZero() {
+			now, ok := filesystemNow(dirfd)
+			if !ok {
+				return nil, nil
+			}
+			cutoff = now.Add(-minAge)
 		}
 		var st unix.Stat_t
 		if err := Fstatat(dirfd, n, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
@@ -558,6 +574,21 @@ func SweepLeftovers(dirfd int, path string, cutoff time.Time) ([]string, error) 
 		removed = append(removed, n)
 	}
 	return removed, nil
+}
+
+// filesystemNow is the time by the clock of dirfd's filesystem: the
+// ctime of a file made in it for the purpose, and removed.
+func filesystemNow(dirfd int) (time.Time, bool) {
+	tmp, err := writeTemp(dirfd, "clock", AtomicFile{Path: "clock", Mode: 0o600}, randomTempName)
+	if err != nil {
+		return time.Time{}, false
+	}
+	defer removeTemp(dirfd, tmp)
+	var st unix.Stat_t
+	if err := Fstatat(dirfd, tmp.name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(st.Ctim.Unix()), true
 }
 
 // isTempName reports whether n is a name randomTempName makes.

@@ -296,8 +296,8 @@ func TestWriteSetSweepsLeftovers(t *testing.T) {
 	} else {
 		t.Log("not root: the case of another user's entry needs chown")
 	}
-	// Made "before" a cutoff in the future: old enough to be swept.
-	a, err := writeSetAt(files, nil, time.Now().Add(time.Hour))
+	// A negative age: every leftover is old enough to be swept.
+	a, err := writeSetAged(files, nil, -time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func TestWriteSetOneDirectoryTwoNames(t *testing.T) {
 		{Dir: dst, Rel: "sub/x.conf", Source: "src/sub/x.conf", Mode: 0o644, Content: []byte("new x\n")},
 		{Dir: filepath.Join(dst, "sub"), Rel: "one.conf", Source: "one.conf", Mode: 0o644, Content: []byte("one\n")},
 	}
-	a, err := writeSetAt(files, nil, time.Now().Add(time.Hour))
+	a, err := writeSetAged(files, nil, -time.Hour)
 	if err != nil {
 		t.Fatalf("WriteSet of two pairs into one directory: %v", err)
 	}
@@ -358,4 +358,22 @@ func TestWriteSetOneDirectoryTwoNames(t *testing.T) {
 		}
 	}
 	atomicNoLeftovers(t, filepath.Join(dst, "sub"), 2)
+}
+
+// TestWriteSetOneFileTwoPairs: two pairs that write the same file under
+// two names (a SRC directory's sub/x.conf and a file pair into sub/) are
+// an error naming both sources, and nothing is written; before, the last
+// one won silently, and a reload flipped between the two.
+func TestWriteSetOneFileTwoPairs(t *testing.T) {
+	dst := t.TempDir()
+	must(t, os.Mkdir(filepath.Join(dst, "sub"), 0o755))
+	files := []File{
+		{Dir: dst, Rel: "sub/x.conf", Source: "/tmpl/sub/x.conf", Mode: 0o644, Content: []byte("one\n")},
+		{Dir: filepath.Join(dst, "sub"), Rel: "x.conf", Source: "/x.conf", Mode: 0o644, Content: []byte("two\n")},
+	}
+	_, err := WriteSet(files)
+	if err == nil || !strings.Contains(err.Error(), "written by two template pairs") || !strings.Contains(err.Error(), "/tmpl/sub/x.conf") || !strings.Contains(err.Error(), "from /x.conf") {
+		t.Fatalf("WriteSet = %v; want an error naming both sources", err)
+	}
+	atomicNoLeftovers(t, filepath.Join(dst, "sub"), 0)
 }

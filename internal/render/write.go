@@ -136,17 +136,17 @@ const sweepAge = 2 * time.Minute
 // writeSet is WriteSet with a hook that runs between the two phases
 // (nil but in tests, which use it to make a rename fail).
 func writeSet(files []File, betweenPhases func()) (*Applied, error) {
-	return writeSetAt(files, betweenPhases, time.Now().Add(-sweepAge))
+	return writeSetAged(files, betweenPhases, sweepAge)
 }
 
-// writeSetAt is writeSet sweeping leftovers made before cutoff.
-func writeSetAt(files []File, betweenPhases func(), cutoff time.Time) (*Applied, error) {
+// writeSetAged is writeSet sweeping leftovers made at least minAge ago.
+func writeSetAged(files []File, betweenPhases func(), minAge time.Duration) (*Applied, error) {
 	a := &Applied{unchanged: true}
 	// Every directory first, each swept once before anything of this set
 	// is staged in it: two pairs may reach one directory under two names
 	// (a SRC directory's subdirectory and a file pair into it; a link),
 	// and a sweep after the first had staged would take its files.
-	fds, errs := a.openDirs(files, cutoff)
+	fds, errs := a.openDirs(files, minAge)
 	for i, f := range files {
 		if fds[i] < 0 {
 			continue // its error is in errs
@@ -206,14 +206,33 @@ func (e *writeError) Unwrap() []error { return e.problems }
 
 // openDirs opens the directory of every file, once per directory (a
 // keeps the descriptors), and sweeps each directory, told by its inode,
-// once (fsx.SweepLeftovers, entries made before cutoff). It returns the
+// once (fsx.SweepLeftovers, entries made at least minAge ago). It returns the
 // descriptor of each file's directory (-1 when it cannot be had) and an
 // error for every file whose directory cannot be opened or swept.
-func (a *Applied) openDirs(files []File, cutoff time.Time) ([]int, []error) {
+func (a *Applied) openDirs(files []File, minAge time.Duration) ([]int, []error) {
 	byName := map[string]int{}
+	dirID := map[int][2]uint64{} // descriptor: the directory's dev and inode
 	swept := map[[2]uint64]bool{}
+	type target struct {
+		dir  [2]uint64
+		name string
+	}
+	writer := map[target]File{} // who writes each file, to catch two pairs on one
 	fds := make([]int, len(files))
 	var errs []error
+	same := func(i int, f File) {
+		id, ok := dirID[fds[i]]
+		if !ok {
+			return
+		}
+		t := target{id, filepath.Base(f.Rel)}
+		if other, dup := writer[t]; dup {
+			errs = append(errs, fmt.Errorf("%s: written by two template pairs, from %s and from %s (the same file under two names); give each pair a DST of its own", f.Path(), other.Source, f.Source))
+			fds[i] = -1
+			return
+		}
+		writer[t] = f
+	}
 	for i, f := range files {
 		fds[i] = -1
 		name := filepath.Base(f.Rel)
@@ -224,6 +243,7 @@ func (a *Applied) openDirs(files []File, cutoff time.Time) ([]int, []error) {
 		key := f.Dir + "\x00" + filepath.Dir(f.Rel)
 		if fd, ok := byName[key]; ok {
 			fds[i] = fd
+			same(i, f)
 			continue
 		}
 		fd, err := openDestDir(f.Dir, filepath.Dir(f.Rel))
@@ -241,11 +261,13 @@ func (a *Applied) openDirs(files []File, cutoff time.Time) ([]int, []error) {
 			continue
 		}
 		id := [2]uint64{uint64(st.Dev), st.Ino}
-		if swept[id] {
+		dirID[fd] = id
+		same(i, f)
+		if fds[i] < 0 || swept[id] {
 			continue
 		}
 		swept[id] = true
-		removed, err := fsx.SweepLeftovers(fd, dirPath, cutoff)
+		removed, err := fsx.SweepLeftovers(fd, dirPath, minAge)
 		for _, n := range removed {
 			a.swept = append(a.swept, filepath.Join(dirPath, n))
 		}

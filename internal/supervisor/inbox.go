@@ -23,6 +23,7 @@ type Inbox struct {
 	log     *slog.Logger
 	held    []syscall.Signal
 	dropped []syscall.Signal
+	warned  uint64 // bit N-1: signal N was warned about
 	stopped syscall.Signal
 }
 
@@ -59,7 +60,9 @@ func (in *Inbox) Hold(sig syscall.Signal) {
 			in.held = append(in.held, sig)
 		}
 	default:
-		first := !slices.Contains(in.dropped, sig)
+		bit := uint64(1) << (uint(sig-1) % 64)
+		first := in.warned&bit == 0
+		in.warned |= bit
 		in.dropped = append(in.dropped, sig)
 		if len(in.dropped) > maxDropped {
 			in.dropped = in.dropped[1:]

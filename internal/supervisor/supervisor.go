@@ -375,12 +375,15 @@ func isTerminal(f *os.File) bool {
 }
 
 // NotifyAll registers ch for every catchable signal but SIGCHLD, which
-// Run registers on a channel of its own. The real-time signals must be
-// named, or the Go runtime catches them and does nothing; naming
-// SIGTSTP, SIGTTIN and SIGTTOU replaces their default action (stop), so
-// the init never stops from a signal it forwards. SIGURG is registered
-// too only to be recognised and dropped: the runtime sends it to itself
-// for preemption. SIGPROF is named with the rest, which changes nothing:
+// Run registers on a channel of its own, and SIGURG. The real-time
+// signals must be named, or the Go runtime catches them and does
+// nothing; naming SIGTSTP, SIGTTIN and SIGTTOU replaces their default
+// action (stop), so the init never stops from a signal it forwards.
+// SIGURG is the runtime's preemption signal, which it sends to itself
+// and ignores when nobody asked for it: it is never forwarded, and
+// registered it would fill ch during a long CPU-bound setup step (a
+// fix-permissions of a large volume), so that a later SIGTERM would be
+// dropped. SIGPROF is named with the rest, which changes nothing:
 // the runtime's handler gives it to the profiler and returns before the
 // Notify path, so it never reaches ch.
 //
@@ -397,7 +400,12 @@ func isTerminal(f *os.File) bool {
 func NotifyAll(ch chan<- os.Signal) error {
 	sigs := make([]os.Signal, 0, 64)
 	for s := syscall.Signal(1); s <= 64; s++ {
-		if s == unix.SIGKILL || s == unix.SIGSTOP || s == unix.SIGCHLD {
+		// SIGURG is the Go runtime's preemption signal, never
+		// forwarded: notified, the ones the runtime sends itself
+		// during a long CPU-bound setup step (fix-permissions of a
+		// large volume) would fill the channel, and a later SIGTERM
+		// would be dropped.
+		if s == unix.SIGKILL || s == unix.SIGSTOP || s == unix.SIGCHLD || s == unix.SIGURG {
 			continue
 		}
 		sigs = append(sigs, s)
