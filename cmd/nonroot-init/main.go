@@ -202,6 +202,27 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 		return exitSetup
 	}
 
+	if res.Watcher != nil {
+		defer res.Watcher.Close()
+	}
+	// Signals that came during the steps that run without the inbox
+	// (settings to templates, after the last hook, the lookup, the log
+	// flush) wait in sigs: they get the same rules as during WAIT. A
+	// look now ends the start before COMMAND's second lookup could fail
+	// in its place; the last look is as late as can be before COMMAND
+	// exists.
+	stopped := func() (int, bool) {
+		inbox.Drain()
+		sig := inbox.Stopped()
+		if sig == 0 {
+			return 0, false
+		}
+		log.Info("stopped during setup, COMMAND not started", "step", "setup", "signal", unix.SignalName(sig))
+		return 128 + int(sig), true
+	}
+	if code, ok := stopped(); ok {
+		return code
+	}
 	path, err := lookAgain(argv[0], found, pathEnv, res.Env, cfg.RunAs != nil)
 	if err != nil {
 		return execFailed(err, log)
@@ -228,26 +249,7 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 		Log:         log,
 		Reload:      res.Reload,
 	}
-	if res.Watcher != nil {
-		defer res.Watcher.Close()
-	}
-	// Signals that came during the steps that run without the inbox
-	// (settings to templates, after the last hook, the lookup, the log
-	// flush) wait in sigs: they get the same rules as during WAIT, as
-	// late as can be before COMMAND exists.
-	stopped := func() (int, bool) {
-		inbox.Drain()
-		sig := inbox.Stopped()
-		if sig == 0 {
-			return 0, false
-		}
-		log.Info("stopped during setup, COMMAND not started", "step", "setup", "signal", unix.SignalName(sig))
-		return 128 + int(sig), true
-	}
 	if cfg.Exec {
-		// exec ends the log writer with the init: what it holds goes
-		// first, then the last look at the signals.
-		logw.Flush(logFlushTime)
 		if code, ok := stopped(); ok {
 			return code
 		}
@@ -255,7 +257,13 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 			// exec leaves no one to forward them: say so rather than
 			// lose them silently.
 			log.Warn("signals that arrived during setup are lost with NONROOT_EXEC=true", "signals", supervisor.SignalNames(held))
-			logw.Flush(logFlushTime)
+		}
+		// exec ends the log writer with the init: what it holds goes
+		// first, then the last look at the signals (the flush may take
+		// a second on a slow stderr).
+		logw.Flush(logFlushTime)
+		if code, ok := stopped(); ok {
+			return code
 		}
 		return execFailed(supervisor.Exec(opts), log)
 	}

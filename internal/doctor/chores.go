@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
@@ -84,6 +85,15 @@ func hooksSection(cfg *config.Config, creds host.Creds) (Section, *Hooks) {
 		why := fmt.Sprintf("not checked: doctor runs as root, the start lists and runs the hooks as uid %d (NONROOT_RUN_AS); run doctor as that user (nonroot-init exec, or the pod itself) to check them", cfg.RunAs.UID)
 		js.NotChecked = &why
 		s.Notes = append(s.Notes, why)
+		// What root can judge for every user: a directory that is not
+		// there, or is not a directory.
+		for _, dir := range cfg.Hooks {
+			if info, err := os.Stat(dir); err != nil {
+				s.Problem("NONROOT_HOOKS: "+err.Error(), "create the directory (or mount it) or remove it from NONROOT_HOOKS: the start fails on it (exit 78)")
+			} else if !info.IsDir() {
+				s.Problem("NONROOT_HOOKS: "+dir+" is not a directory", "name a directory of hooks in NONROOT_HOOKS: the start fails on it (exit 78)")
+			}
+		}
 		return s, js
 	}
 	list, err := hooks.List(cfg.Hooks)

@@ -74,6 +74,13 @@ func TestDoctorWaitAndHooks(t *testing.T) {
 		if !strings.Contains(string(got), `"run":[]`) || !strings.Contains(string(got), "not checked") {
 			t.Errorf("hooks as root with NONROOT_RUN_AS = %s; want nothing listed and not_checked saying why", got)
 		}
+		// A missing directory fails the start for every user: still a
+		// problem.
+		asUser.Hooks = []string{filepath.Join(root, "missing-too.d")}
+		m, _ = reloadReport(t, &asUser, h)
+		if problems, _ := json.Marshal(m["problems"]); !strings.Contains(string(problems), "missing-too.d") {
+			t.Errorf("problems as root with NONROOT_RUN_AS = %s; want the missing hook directory", problems)
+		}
 	}
 
 	cfg.Hooks = []string{filepath.Join(root, "missing.d")}

@@ -353,6 +353,9 @@ func (s *Staged) keepInMemory() error {
 		if err := Fstat(lfd, &lst); err != nil {
 			return fmt.Errorf("write %s: keeping the old link: %w", s.f.Path, err)
 		}
+		if lst.Mode&unix.S_IFMT == unix.S_IFDIR {
+			return fmt.Errorf("write %s: a directory is in the way of the file", s.f.Path)
+		}
 		if lst.Mode&unix.S_IFMT != unix.S_IFLNK || int(lst.Uid) != os.Geteuid() {
 			s.existed, s.exchange = true, true
 			return nil
@@ -551,19 +554,26 @@ func SweepLeftovers(dirfd int, path string, minAge time.Duration) ([]string, err
 		if !isTempName(n) {
 			continue
 		}
-		if cutoff.IsZero() {
-			now, ok := filesystemNow(dirfd)
-			if !ok {
-				return nil, nil
-			}
-			cutoff = now.Add(-minAge)
-		}
 		var st unix.Stat_t
 		if err := Fstatat(dirfd, n, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			continue
 		}
 		if int(st.Uid) != os.Geteuid() || (st.Mode&unix.S_IFMT != unix.S_IFREG && st.Mode&unix.S_IFMT != unix.S_IFLNK) {
 			continue
+		}
+		if cutoff.IsZero() {
+			// Asked once, for the first entry that could be ours to
+			// remove.
+			now, err := filesystemNow(dirfd)
+			switch {
+			case errors.Is(err, unix.ENOSPC), errors.Is(err, unix.EDQUOT):
+				// Full (of inodes, perhaps of leftovers): our clock
+				// is the best there is, and sweeping is what frees it.
+				now = time.Now()
+			case err != nil:
+				return nil, nil
+			}
+			cutoff = now.Add(-minAge)
 		}
 		if !time.Unix(st.Ctim.Unix()).Before(cutoff) {
 			continue
@@ -578,17 +588,31 @@ func SweepLeftovers(dirfd int, path string, minAge time.Duration) ([]string, err
 
 // filesystemNow is the time by the clock of dirfd's filesystem: the
 // ctime of a file made in it for the purpose, and removed.
-func filesystemNow(dirfd int) (time.Time, bool) {
-	tmp, err := writeTemp(dirfd, "clock", AtomicFile{Path: "clock", Mode: 0o600}, randomTempName)
-	if err != nil {
-		return time.Time{}, false
+// (Nothing is written or synced: only its ctime is wanted.)
+func filesystemNow(dirfd int) (time.Time, error) {
+	for range tempTries {
+		n, err := randomTempName()
+		if err != nil {
+			return time.Time{}, err
+		}
+		fd, err := Openat(dirfd, n, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if errors.Is(err, unix.EEXIST) {
+			continue
+		}
+		if err != nil {
+			return time.Time{}, err
+		}
+		var st unix.Stat_t
+		err = Fstat(fd, &st)
+		Close(fd)
+		if err != nil {
+			// Without the inode the name cannot be told ours: left.
+			return time.Time{}, err
+		}
+		removeTemp(dirfd, tempFile{name: n, id: devIno{uint64(st.Dev), st.Ino}})
+		return time.Unix(st.Ctim.Unix()), nil
 	}
-	defer removeTemp(dirfd, tmp)
-	var st unix.Stat_t
-	if err := Fstatat(dirfd, tmp.name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return time.Time{}, false
-	}
-	return time.Unix(st.Ctim.Unix()), true
+	return time.Time{}, unix.EEXIST
 }
 
 // isTempName reports whether n is a name randomTempName makes.

@@ -1,10 +1,13 @@
 package fsx
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -270,5 +273,37 @@ func TestStageExchangeRefusedIsAnError(t *testing.T) {
 			s.Discard()
 			stageLeftovers(t, dir, 1)
 		})
+	}
+}
+
+// TestSweepLeftoversOnFullInodes: on a filesystem whose inodes are all
+// used (perhaps by leftovers), the file that asks the filesystem's clock
+// cannot be made; the sweep then goes by our clock rather than not at
+// all, since sweeping is what frees it.
+func TestSweepLeftoversOnFullInodes(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs with few inodes")
+	}
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "nr_inodes=8,size=1m"); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v", err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
+	leftover := filepath.Join(dir, ".nonroot-init-0123456789ab")
+	must(t, os.WriteFile(leftover, []byte("half"), 0o600))
+	for i := 0; ; i++ {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("fill%d", i)), nil, 0o600); err != nil {
+			if !errors.Is(err, unix.ENOSPC) {
+				t.Fatalf("filling the inodes: %v", err)
+			}
+			break
+		}
+	}
+	removed, err := SweepLeftovers(openDir(t, dir), dir, -time.Hour)
+	if err != nil || len(removed) != 1 {
+		t.Fatalf("SweepLeftovers = %v, %v; want the leftover removed", removed, err)
+	}
+	if _, err := os.Lstat(leftover); err == nil {
+		t.Error("the leftover is still there")
 	}
 }

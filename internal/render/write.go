@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -149,7 +150,7 @@ func writeSetAged(files []File, betweenPhases func(), minAge time.Duration) (*Ap
 	fds, errs := a.openDirs(files, minAge)
 	for i, f := range files {
 		if fds[i] < 0 {
-			continue // its error is in errs
+			continue // its error is in errs, or another pair writes the same
 		}
 		s, err := stageOne(f, fds[i])
 		if err != nil {
@@ -227,8 +228,12 @@ func (a *Applied) openDirs(files []File, minAge time.Duration) ([]int, []error) 
 		}
 		t := target{id, filepath.Base(f.Rel)}
 		if other, dup := writer[t]; dup {
-			errs = append(errs, fmt.Errorf("%s: written by two template pairs, from %s and from %s (the same file under two names); give each pair a DST of its own", f.Path(), other.Source, f.Source))
 			fds[i] = -1
+			if bytes.Equal(other.Content, f.Content) && other.Mode == f.Mode {
+				// The same bytes and mode twice: written once.
+				return
+			}
+			errs = append(errs, fmt.Errorf("%s and %s are one file (through a link or a mount), written by two template pairs with different contents, from %s and from %s; give each pair a DST of its own", other.Path(), f.Path(), other.Source, f.Source))
 			return
 		}
 		writer[t] = f
