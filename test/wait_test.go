@@ -11,7 +11,6 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -274,52 +273,13 @@ func TestWaitTimeout(t *testing.T) {
 // before WAIT_TIMEOUT, and COMMAND never starts.
 func TestWaitSIGTERM(t *testing.T) {
 	f := newWaitFixture(t)
-	cmd := rootPrelude(t, pidNetNS(), f.prelude(), harness.OpenShiftUID, nil,
-		[]string{"NONROOT_WAIT=tcp://127.0.0.1:5434", "NONROOT_WAIT_TIMEOUT=10m"}, f.command()...)
-	var stderr harness.SyncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		select {
-		case <-done:
-		default:
-			harness.KillTree(cmd.Process.Pid)
-			<-done
-		}
-	})
-	waiting := false
-	for end := time.Now().Add(2 * time.Minute); !waiting && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-		select {
-		case <-done:
-			t.Fatalf("the init exited (%v) before SIGTERM\nevents: %v\nstderr: %s", waitErr, f.lines(t), stderr.String())
-		default:
-		}
-		waiting = strings.Contains(stderr.String(), "waiting for dependencies")
-	}
-	if !waiting {
-		t.Fatalf("the init never said it was waiting; stderr: %s", stderr.String())
-	}
-	pid, err := harness.ChildPID(cmd.Process.Pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	p := harness.StartCmd(t, rootPrelude(t, pidNetNS(), f.prelude(), harness.OpenShiftUID, nil,
+		[]string{"NONROOT_WAIT=tcp://127.0.0.1:5434", "NONROOT_WAIT_TIMEOUT=10m"}, f.command()...), true)
+	p.ExpectStderr(t, 2*time.Minute, "waiting for dependencies")
+	p.Signal(t, syscall.SIGTERM)
 	// Well under WAIT_TIMEOUT (10 minutes): the wait ended on the signal.
-	select {
-	case <-done:
-		ee, ok := waitErr.(*exec.ExitError)
-		if !ok || ee.ExitCode() != 143 {
-			t.Fatalf("init ended with %v, want exit 143\nstderr: %s", waitErr, stderr.String())
-		}
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("the init did not exit within 2 minutes of SIGTERM (WAIT_TIMEOUT is 10 minutes)\nstderr: %s", stderr.String())
+	if r := p.Wait(t, 2*time.Minute); r.Code != 143 {
+		t.Fatalf("init ended with exit %d, want exit 143\nstderr: %s", r.Code, r.Stderr)
 	}
 	if l := f.lines(t); indexOf(l, "command") >= 0 {
 		t.Errorf("COMMAND ran after SIGTERM: %v", l)
@@ -400,65 +360,35 @@ func TestWaitHTTPSPrivateCA(t *testing.T) {
 func TestWaitSignalsBeforeCommandDoNotKillIt(t *testing.T) {
 	f := newWaitFixture(t)
 	ready := filepath.Join(f.dir, "ready")
-	cmd := rootPrelude(t, pidNetNS(), f.prelude(), harness.OpenShiftUID, nil,
+	p := harness.StartCmd(t, rootPrelude(t, pidNetNS(), f.prelude(), harness.OpenShiftUID, nil,
 		[]string{"NONROOT_WAIT=file://" + ready, "NONROOT_WAIT_TIMEOUT=10m"},
-		"/bin/sh", "-c", "sleep 0.5; echo command >> "+f.log)
-	var stderr harness.SyncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		select {
-		case <-done:
-		default:
-			harness.KillTree(cmd.Process.Pid)
-			<-done
-		}
-	})
-	for end := time.Now().Add(2 * time.Minute); !strings.Contains(stderr.String(), "waiting for dependencies"); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(end) {
-			t.Fatalf("the init never said it was waiting; stderr: %s", stderr.String())
-		}
-	}
-	pid, err := harness.ChildPID(cmd.Process.Pid)
-	if err != nil {
-		t.Fatal(err)
-	}
+		"/bin/sh", "-c", "sleep 0.5; echo command >> "+f.log), true)
+	p.ExpectStderr(t, 2*time.Minute, "waiting for dependencies")
 	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGWINCH} {
-		if err := syscall.Kill(pid, sig); err != nil {
-			t.Fatal(err)
-		}
+		p.Signal(t, sig)
 	}
 	// The signals reach the init before the dependency is ready (the
 	// warnings say so; the checks below say what became of them).
-	for end := time.Now().Add(10 * time.Second); strings.Count(stderr.String(), "not forwarded to COMMAND") < 2 && time.Now().Before(end); {
+	for end := time.Now().Add(10 * time.Second); strings.Count(p.Stderr(), "not forwarded to COMMAND") < 2 && time.Now().Before(end); {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if err := os.WriteFile(ready, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-done:
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("the init did not exit within 2 minutes of the dependency being ready\nstderr: %s", stderr.String())
-	}
-	if waitErr != nil {
-		t.Fatalf("init ended with %v, want exit 0 (COMMAND killed by a signal sent before it started?)\nstderr: %s", waitErr, stderr.String())
+	r := p.Wait(t, 2*time.Minute)
+	if r.Code != 0 {
+		t.Fatalf("init ended with exit %d, want exit 0 (COMMAND killed by a signal sent before it started?)\nstderr: %s", r.Code, r.Stderr)
 	}
 	if l := f.lines(t); indexOf(l, "command") < 0 {
-		t.Errorf("COMMAND did not run to its end: %v\nstderr: %s", l, stderr.String())
+		t.Errorf("COMMAND did not run to its end: %v\nstderr: %s", l, r.Stderr)
 	}
 	for _, want := range []string{"signal=SIGHUP", "signal=SIGUSR1"} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("stderr does not name the dropped %s:\n%s", want, stderr.String())
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("stderr does not name the dropped %s:\n%s", want, r.Stderr)
 		}
 	}
-	if strings.Contains(stderr.String(), "signal=SIGWINCH") {
-		t.Errorf("SIGWINCH was dropped; want it held for COMMAND:\n%s", stderr.String())
+	if strings.Contains(r.Stderr, "signal=SIGWINCH") {
+		t.Errorf("SIGWINCH was dropped; want it held for COMMAND:\n%s", r.Stderr)
 	}
 }
 
@@ -479,55 +409,20 @@ func TestSignalsDuringTemplatesBeforeCommand(t *testing.T) {
 			if err := os.WriteFile(src, []byte("{{ range 2000000 }}{{ end }}done\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			cmd := rootPrelude(t, pidNetNS(), f.prelude(), harness.OpenShiftUID, nil,
+			p := harness.StartCmd(t, rootPrelude(t, pidNetNS(), f.prelude(), harness.OpenShiftUID, nil,
 				[]string{"NONROOT_TEMPLATES=" + src + ":" + filepath.Join(f.dir, "out.conf")},
-				"/bin/sh", "-c", "sleep 0.5; echo command >> "+f.log)
-			var stderr harness.SyncBuffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan struct{})
-			var waitErr error
-			go func() { waitErr = cmd.Wait(); close(done) }()
-			t.Cleanup(func() {
-				select {
-				case <-done:
-				default:
-					harness.KillTree(cmd.Process.Pid)
-					<-done
-				}
-			})
+				"/bin/sh", "-c", "sleep 0.5; echo command >> "+f.log), true)
 			// Step 2 logs its line just before the templates render.
-			for end := time.Now().Add(time.Minute); !strings.Contains(stderr.String(), "passwd entry"); time.Sleep(time.Millisecond) {
-				if time.Now().After(end) {
-					t.Fatalf("the init never logged step 2; stderr: %s", stderr.String())
-				}
-			}
-			pid, err := harness.ChildPID(cmd.Process.Pid)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := syscall.Kill(pid, tc.sig); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-done:
-			case <-time.After(2 * time.Minute):
-				t.Fatalf("the init did not exit within 2 minutes\nstderr: %s", stderr.String())
-			}
-			code := 0
-			if ee, ok := waitErr.(*exec.ExitError); ok {
-				code = ee.ExitCode()
-			} else if waitErr != nil {
-				t.Fatal(waitErr)
-			}
-			if !strings.Contains(stderr.String(), "templates written") {
-				t.Fatalf("the templates step did not finish; stderr: %s", stderr.String())
+			p.ExpectStderr(t, time.Minute, "passwd entry")
+			p.Signal(t, tc.sig)
+			r := p.Wait(t, 2*time.Minute)
+			code, stderr := r.Code, r.Stderr
+			if !strings.Contains(stderr, "templates written") {
+				t.Fatalf("the templates step did not finish; stderr: %s", stderr)
 			}
 			ran := indexOf(f.lines(t), "command") >= 0
 			if code != tc.code || ran != tc.command {
-				t.Errorf("exit %d, COMMAND ran to its end %v; want %d, %v\nstderr: %s", code, ran, tc.code, tc.command, stderr.String())
+				t.Errorf("exit %d, COMMAND ran to its end %v; want %d, %v\nstderr: %s", code, ran, tc.code, tc.command, stderr)
 			}
 		})
 	}

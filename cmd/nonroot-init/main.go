@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/nonroot-init/nonroot-init/internal/config"
@@ -185,9 +186,13 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 
 	inbox := supervisor.NewInbox(sigs, log)
 	res, err := setup.Run(cfg, host, creds, log, setup.Processes{Inbox: inbox, Stdin: stdin})
+	// A stop signal during setup: COMMAND is not started, 128+N.
+	interrupted := func(step string, sig syscall.Signal) int {
+		log.Info("stopped during setup, COMMAND not started", "step", step, "signal", unix.SignalName(sig))
+		return 128 + int(sig)
+	}
 	if ie := new(setup.InterruptedError); errors.As(err, &ie) {
-		log.Info("stopped during setup, COMMAND not started", "step", ie.Step, "signal", unix.SignalName(ie.Signal))
-		return 128 + int(ie.Signal)
+		return interrupted(ie.Step, ie.Signal)
 	}
 	if err != nil {
 		// A setting that cannot work with this image (a NONROOT_USERNAME
@@ -213,12 +218,10 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 	// exists.
 	stopped := func() (int, bool) {
 		inbox.Drain()
-		sig := inbox.Stopped()
-		if sig == 0 {
-			return 0, false
+		if sig := inbox.Stopped(); sig != 0 {
+			return interrupted("setup", sig), true
 		}
-		log.Info("stopped during setup, COMMAND not started", "step", "setup", "signal", unix.SignalName(sig))
-		return 128 + int(sig), true
+		return 0, false
 	}
 	if code, ok := stopped(); ok {
 		return code
@@ -250,9 +253,6 @@ func supervise(cfg *config.Config, argv []string, host setup.Host, creds setup.C
 		Reload:      res.Reload,
 	}
 	if cfg.Exec {
-		if code, ok := stopped(); ok {
-			return code
-		}
 		if held := inbox.Held(); len(held) > 0 {
 			// exec leaves no one to forward them: say so rather than
 			// lose them silently.

@@ -371,8 +371,8 @@ func RedactURL(s string) string {
 	} else {
 		rest = s
 	}
-	path := ok && (strings.EqualFold(scheme, "unix") || strings.EqualFold(scheme, "file"))
-	if at := strings.LastIndex(rest, "@"); at >= 0 && !path {
+	isPath := ok && (strings.EqualFold(scheme, "unix") || strings.EqualFold(scheme, "file"))
+	if at := strings.LastIndex(rest, "@"); at >= 0 && !isPath {
 		user := "xxxxx"
 		// A user shown only when a password follows it: alone (or
 		// with an empty password, "token:@") it is the secret.
@@ -380,7 +380,7 @@ func RedactURL(s string) string {
 			user = u + ":xxxxx"
 		}
 		rest = user + rest[at:]
-	} else if ok && !path {
+	} else if ok && !isPath {
 		end := strings.IndexAny(rest, "/?#")
 		if end < 0 {
 			end = len(rest)

@@ -45,6 +45,10 @@ type HookSkipped struct {
 	Reason string `json:"reason"`
 }
 
+// fixMissingHooks is the advice for a NONROOT_HOOKS directory that is
+// not there.
+const fixMissingHooks = "create the directory (or mount it) or remove it from NONROOT_HOOKS: the start fails on it (exit 78)"
+
 // waitSection is step 7's plan.
 func waitSection(cfg *config.Config) (Section, *Wait) {
 	s := Section{Name: "wait"}
@@ -89,7 +93,7 @@ func hooksSection(cfg *config.Config, creds host.Creds) (Section, *Hooks) {
 		// there, or is not a directory.
 		for _, dir := range cfg.Hooks {
 			if info, err := os.Stat(dir); err != nil {
-				s.Problem("NONROOT_HOOKS: "+err.Error(), "create the directory (or mount it) or remove it from NONROOT_HOOKS: the start fails on it (exit 78)")
+				s.Problem("NONROOT_HOOKS: "+err.Error(), fixMissingHooks)
 			} else if !info.IsDir() {
 				s.Problem("NONROOT_HOOKS: "+dir+" is not a directory", "name a directory of hooks in NONROOT_HOOKS: the start fails on it (exit 78)")
 			}
@@ -98,7 +102,7 @@ func hooksSection(cfg *config.Config, creds host.Creds) (Section, *Hooks) {
 	}
 	list, err := hooks.List(cfg.Hooks)
 	if err != nil {
-		s.Problem(err.Error(), "create the directory (or mount it) or remove it from NONROOT_HOOKS: the start fails on it (exit 78)")
+		s.Problem(err.Error(), fixMissingHooks)
 	}
 	js.Run = orEmpty(list.Hooks)
 	for _, h := range list.Hooks {

@@ -88,16 +88,47 @@ type tempFile struct {
 // tempTries is how many names writeTemp tries before it gives up.
 const tempTries = 100
 
+// tempPrefix and tempRandomBytes make every temporary name: the prefix
+// and that many random bytes in hex (isTempName tells such a name).
+const (
+	tempPrefix      = ".nonroot-init-"
+	tempRandomBytes = 6
+)
+
 // randomTempName is a fresh temporary name. getrandom(2) directly:
 // crypto/rand would pull its FIPS machinery into a binary that only
 // needs a unique name. Short whatever the destination's name is, so that
 // it fits NAME_MAX.
 func randomTempName() (string, error) {
-	var b [6]byte
+	var b [tempRandomBytes]byte
 	if _, err := Getrandom(b[:], 0); err != nil {
 		return "", err
 	}
-	return ".nonroot-init-" + hex.EncodeToString(b[:]), nil
+	return tempPrefix + hex.EncodeToString(b[:]), nil
+}
+
+// errNoFreeName is createTemp finding every name it tried taken.
+var errNoFreeName = errors.New("no free temporary name")
+
+// createTemp creates a new, empty temporary file in dirfd (exclusively,
+// never through a link, mode 0600), with names from tempName, and
+// returns its descriptor and name.
+func createTemp(dirfd int, tempName func() (string, error)) (int, string, error) {
+	for range tempTries {
+		n, err := tempName()
+		if err != nil {
+			return -1, "", fmt.Errorf("temporary name: %w", err)
+		}
+		fd, err := Openat(dirfd, n, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if errors.Is(err, unix.EEXIST) {
+			continue
+		}
+		if err != nil {
+			return -1, "", err
+		}
+		return fd, n, nil
+	}
+	return -1, "", errNoFreeName
 }
 
 // writeTemp writes f into a new temporary file next to name, with names
@@ -105,28 +136,17 @@ func randomTempName() (string, error) {
 // removed, and nothing else is.
 func writeTemp(dirfd int, name string, f AtomicFile, tempName func() (string, error)) (tempFile, error) {
 	var tmp tempFile
-	fd := -1
-	for range tempTries {
-		n, err := tempName()
-		if err != nil {
-			return tempFile{}, fmt.Errorf("write %s: temporary name: %w", f.Path, err)
-		}
-		fd, err = Openat(dirfd, n, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-		if errors.Is(err, unix.EEXIST) {
-			continue
-		}
-		if err != nil {
-			return tempFile{}, fmt.Errorf("write %s: %w", f.Path, err)
-		}
-		tmp.name = n
-		break
+	fd, n, err := createTemp(dirfd, tempName)
+	if errors.Is(err, errNoFreeName) {
+		return tempFile{}, fmt.Errorf("write %s: no free temporary name after %d tries in %s; remove the %s* files there", f.Path, tempTries, filepath.Dir(f.Path), tempPrefix)
 	}
-	if fd < 0 {
-		return tempFile{}, fmt.Errorf("write %s: no free temporary name after %d tries in %s; remove the .nonroot-init-* files there", f.Path, tempTries, filepath.Dir(f.Path))
+	if err != nil {
+		return tempFile{}, fmt.Errorf("write %s: %w", f.Path, err)
 	}
+	tmp.name = n
 	file := os.NewFile(uintptr(fd), filepath.Join(filepath.Dir(f.Path), tmp.name))
 	var st unix.Stat_t
-	err := Fstat(fd, &st)
+	err = Fstat(fd, &st)
 	if err != nil {
 		// Without the inode the cleanup cannot tell the file is ours:
 		// leave the empty file rather than risk removing another.

@@ -52,8 +52,8 @@ type Staged struct {
 	oldLink  string
 	isLink   bool
 
-	// exchangeCall is renameat2 with RENAME_EXCHANGE (a refusing one in
-	// tests, for a filesystem that cannot exchange); nil is Renameat2.
+	// exchangeCall is exchangeat (a refusing one in tests, for a
+	// filesystem that cannot exchange).
 	exchangeCall func(dirfd int, a, b string) error
 }
 
@@ -81,6 +81,12 @@ func Stage(dirfd int, name string, f AtomicFile) (*Staged, error) {
 	return stage(dirfd, name, f, linkat)
 }
 
+// exchangeat swaps the entries a and b of dirfd (renameat2 with
+// RENAME_EXCHANGE).
+func exchangeat(dirfd int, a, b string) error {
+	return Renameat2(dirfd, a, dirfd, b, unix.RENAME_EXCHANGE)
+}
+
 // linkat is linkat(2) with flags 0: a symbolic link is linked itself,
 // never followed.
 func linkat(dirfd int, name, newname string) error {
@@ -90,7 +96,7 @@ func linkat(dirfd int, name, newname string) error {
 // stage is Stage with the call that links the old file (a failing one in
 // tests, for the in-memory backup).
 func stage(dirfd int, name string, f AtomicFile, link func(dirfd int, name, newname string) error) (*Staged, error) {
-	s := &Staged{dirfd: dirfd, name: name, f: f}
+	s := &Staged{dirfd: dirfd, name: name, f: f, exchangeCall: exchangeat}
 	s.inPlace = IsMountRoot(dirfd, name)
 	if holds(dirfd, name, f, s.inPlace) {
 		s.unchanged = true
@@ -165,13 +171,9 @@ func (s *Staged) Apply() error {
 // applyExchange swaps the new file and the old one in one call: the old
 // file is then under the temporary name, and that is its backup.
 func (s *Staged) applyExchange() error {
-	exchange := s.exchangeCall
-	if exchange == nil {
-		exchange = func(dirfd int, a, b string) error { return Renameat2(dirfd, a, dirfd, b, unix.RENAME_EXCHANGE) }
-	}
 	// A filesystem that cannot exchange (NFS, CIFS, many FUSE: EINVAL)
 	// refuses the write: a copy put back would be ours, not theirs.
-	err := exchange(s.dirfd, s.temp.name, s.name)
+	err := s.exchangeCall(s.dirfd, s.temp.name, s.name)
 	if err != nil {
 		return fmt.Errorf("write %s: the old file can be neither linked nor copied faithfully (to put it back on a failure: another owner's file, a setuid or setgid file, or one we cannot read), and exchanging it failed: %w", s.f.Path, err)
 	}
@@ -239,9 +241,9 @@ func (s *Staged) Restore() error {
 			return call0("symlinkat", func() error { return unix.Symlinkat(s.oldLink, s.dirfd, tmp) })
 		})
 	default:
-		// Never a setuid or setgid copy (keepInMemory keeps no such
-		// file; this holds whatever it kept).
-		old := AtomicFile{Path: s.f.Path, Mode: fileMode(s.oldMode &^ (unix.S_ISUID | unix.S_ISGID)), Content: s.old}
+		// keepInMemory kept only a copyable file: never setuid or
+		// setgid.
+		old := AtomicFile{Path: s.f.Path, Mode: fileMode(s.oldMode), Content: s.old}
 		var tmp tempFile
 		if tmp, err = writeTemp(s.dirfd, s.name, old, randomTempName); err == nil {
 			if err = Renameat(s.dirfd, tmp.name, s.dirfd, s.name); err != nil {
@@ -312,7 +314,7 @@ func (s *Staged) keepOld(link func(dirfd int, name, newname string) error) error
 			return s.keepInMemory()
 		}
 	}
-	return fmt.Errorf("write %s: no free temporary name after %d tries in the directory; remove the .nonroot-init-* files there", s.f.Path, tempTries)
+	return fmt.Errorf("write %s: no free temporary name after %d tries in the directory; remove the %s* files there", s.f.Path, tempTries, tempPrefix)
 }
 
 // keepInMemory reads the old file, never through a link: a regular
@@ -329,7 +331,7 @@ func (s *Staged) keepInMemory() error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", s.f.Path, err)
 	}
-	if !s.inPlace && st.Mode&unix.S_IFMT != unix.S_IFDIR && (int(st.Uid) != os.Geteuid() || st.Mode&(unix.S_ISUID|unix.S_ISGID) != 0) {
+	if !s.inPlace && st.Mode&unix.S_IFMT != unix.S_IFDIR && !copyable(&st) {
 		// A copy would not be the file: Restore would make it ours (a
 		// setuid program of another user become one of ours, root's
 		// when the init runs as root; another user's symbolic link
@@ -356,7 +358,7 @@ func (s *Staged) keepInMemory() error {
 		if lst.Mode&unix.S_IFMT == unix.S_IFDIR {
 			return fmt.Errorf("write %s: a directory is in the way of the file", s.f.Path)
 		}
-		if lst.Mode&unix.S_IFMT != unix.S_IFLNK || int(lst.Uid) != os.Geteuid() {
+		if lst.Mode&unix.S_IFMT != unix.S_IFLNK || !copyable(&lst) {
 			s.existed, s.exchange = true, true
 			return nil
 		}
@@ -380,7 +382,7 @@ func (s *Staged) keepInMemory() error {
 		}
 		return fmt.Errorf("write %s: the old content (%d bytes) is too big to keep in memory (over %d MiB) for putting it back", s.f.Path, st.Size, MaxBackup>>20)
 	}
-	old, ost, err := readRegularStat(s.dirfd, s.name, MaxBackup)
+	old, ost, err := readRegular(s.dirfd, s.name, MaxBackup)
 	if (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) && !s.inPlace {
 		// Another owner's file we may replace (the directory is
 		// writable) but not read.
@@ -390,7 +392,7 @@ func (s *Staged) keepInMemory() error {
 	if err != nil {
 		return fmt.Errorf("write %s: keeping the old content: %w", s.f.Path, err)
 	}
-	if !s.inPlace && (int(ost.Uid) != os.Geteuid() || ost.Mode&(unix.S_ISUID|unix.S_ISGID) != 0) {
+	if !s.inPlace && !copyable(&ost) {
 		// Not the file looked at above: someone who can write the
 		// directory swapped it in between. The rule is the one above,
 		// judged on what was read.
@@ -399,6 +401,13 @@ func (s *Staged) keepInMemory() error {
 	}
 	s.existed, s.old, s.oldMode = true, old, ost.Mode&07777
 	return nil
+}
+
+// copyable reports whether a copy of the file st describes, made by us,
+// would be the same file: ours, and neither setuid nor setgid (a copy
+// takes our owner and our group).
+func copyable(st *unix.Stat_t) bool {
+	return int(st.Uid) == os.Geteuid() && st.Mode&(unix.S_ISUID|unix.S_ISGID) == 0
 }
 
 // restoreInPlace writes the kept content back into a mount point.
@@ -451,14 +460,8 @@ func holds(dirfd int, name string, f AtomicFile, inPlace bool) bool {
 
 // readRegular reads the regular file name in dirfd, never through a
 // link and never blocking on a FIFO, refusing more than max bytes, and
-// returns its content and mode bits.
-func readRegular(dirfd int, name string, max int64) ([]byte, uint32, error) {
-	data, st, err := readRegularStat(dirfd, name, max)
-	return data, st.Mode & 07777, err
-}
-
-// readRegularStat is readRegular with the fstat of the file it read.
-func readRegularStat(dirfd int, name string, max int64) ([]byte, unix.Stat_t, error) {
+// returns its content and the fstat of the very file it read.
+func readRegular(dirfd int, name string, max int64) ([]byte, unix.Stat_t, error) {
 	var st unix.Stat_t
 	fd, err := Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -590,35 +593,25 @@ func SweepLeftovers(dirfd int, path string, minAge time.Duration) ([]string, err
 // ctime of a file made in it for the purpose, and removed.
 // (Nothing is written or synced: only its ctime is wanted.)
 func filesystemNow(dirfd int) (time.Time, error) {
-	for range tempTries {
-		n, err := randomTempName()
-		if err != nil {
-			return time.Time{}, err
-		}
-		fd, err := Openat(dirfd, n, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-		if errors.Is(err, unix.EEXIST) {
-			continue
-		}
-		if err != nil {
-			return time.Time{}, err
-		}
-		var st unix.Stat_t
-		err = Fstat(fd, &st)
-		Close(fd)
-		if err != nil {
-			// Without the inode the name cannot be told ours: left.
-			return time.Time{}, err
-		}
-		removeTemp(dirfd, tempFile{name: n, id: devIno{uint64(st.Dev), st.Ino}})
-		return time.Unix(st.Ctim.Unix()), nil
+	fd, n, err := createTemp(dirfd, randomTempName)
+	if err != nil {
+		return time.Time{}, err
 	}
-	return time.Time{}, unix.EEXIST
+	var st unix.Stat_t
+	err = Fstat(fd, &st)
+	Close(fd)
+	if err != nil {
+		// Without the inode the name cannot be told ours: left.
+		return time.Time{}, err
+	}
+	removeTemp(dirfd, tempFile{name: n, id: devIno{uint64(st.Dev), st.Ino}})
+	return time.Unix(st.Ctim.Unix()), nil
 }
 
 // isTempName reports whether n is a name randomTempName makes.
 func isTempName(n string) bool {
-	hexPart, ok := strings.CutPrefix(n, ".nonroot-init-")
-	if !ok || len(hexPart) != 12 {
+	hexPart, ok := strings.CutPrefix(n, tempPrefix)
+	if !ok || len(hexPart) != 2*tempRandomBytes {
 		return false
 	}
 	for _, c := range hexPart {

@@ -207,37 +207,21 @@ func (e *writeError) Unwrap() []error { return e.problems }
 
 // openDirs opens the directory of every file, once per directory (a
 // keeps the descriptors), and sweeps each directory, told by its inode,
-// once (fsx.SweepLeftovers, entries made at least minAge ago). It returns the
-// descriptor of each file's directory (-1 when it cannot be had) and an
-// error for every file whose directory cannot be opened or swept.
+// once (fsx.SweepLeftovers, entries made at least minAge ago). It returns
+// the descriptor of each file's directory, -1 for a file not to stage:
+// one whose directory cannot be had (an error), or the second of two
+// pairs that write one file (through a link or a mount) with the same
+// bytes and mode; with different ones they are an error.
 func (a *Applied) openDirs(files []File, minAge time.Duration) ([]int, []error) {
-	byName := map[string]int{}
-	dirID := map[int][2]uint64{} // descriptor: the directory's dev and inode
-	swept := map[[2]uint64]bool{}
 	type target struct {
-		dir  [2]uint64
+		dir  devIno
 		name string
 	}
-	writer := map[target]File{} // who writes each file, to catch two pairs on one
+	byName := map[string]destDir{}
+	swept := map[devIno]bool{}
+	writer := map[target]File{} // who writes each file
 	fds := make([]int, len(files))
 	var errs []error
-	same := func(i int, f File) {
-		id, ok := dirID[fds[i]]
-		if !ok {
-			return
-		}
-		t := target{id, filepath.Base(f.Rel)}
-		if other, dup := writer[t]; dup {
-			fds[i] = -1
-			if bytes.Equal(other.Content, f.Content) && other.Mode == f.Mode {
-				// The same bytes and mode twice: written once.
-				return
-			}
-			errs = append(errs, fmt.Errorf("%s and %s are one file (through a link or a mount), written by two template pairs with different contents, from %s and from %s; give each pair a DST of its own", other.Path(), f.Path(), other.Source, f.Source))
-			return
-		}
-		writer[t] = f
-	}
 	for i, f := range files {
 		fds[i] = -1
 		name := filepath.Base(f.Rel)
@@ -246,42 +230,62 @@ func (a *Applied) openDirs(files []File, minAge time.Duration) ([]int, []error) 
 			continue
 		}
 		key := f.Dir + "\x00" + filepath.Dir(f.Rel)
-		if fd, ok := byName[key]; ok {
-			fds[i] = fd
-			same(i, f)
+		d, ok := byName[key]
+		if !ok {
+			var err error
+			d, err = a.openDir(f, minAge, swept)
+			if d.fd >= 0 {
+				byName[key] = d
+			}
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		t := target{d.id, name}
+		if other, dup := writer[t]; dup {
+			if !bytes.Equal(other.Content, f.Content) || other.Mode != f.Mode {
+				errs = append(errs, fmt.Errorf("%s and %s are one file (through a link or a mount), written by two template pairs with different contents, from %s and from %s; give each pair a DST of its own", other.Path(), f.Path(), other.Source, f.Source))
+			}
 			continue
 		}
-		fd, err := openDestDir(f.Dir, filepath.Dir(f.Rel))
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		byName[key], fds[i] = fd, fd
-		a.dirs = append(a.dirs, fd)
-		dirPath := filepath.Join(f.Dir, filepath.Dir(f.Rel))
-		var st unix.Stat_t
-		if err := fsx.Fstat(fd, &st); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", dirPath, err))
-			fds[i] = -1
-			continue
-		}
-		id := [2]uint64{uint64(st.Dev), st.Ino}
-		dirID[fd] = id
-		same(i, f)
-		if fds[i] < 0 || swept[id] {
-			continue
-		}
-		swept[id] = true
-		removed, err := fsx.SweepLeftovers(fd, dirPath, minAge)
-		for _, n := range removed {
-			a.swept = append(a.swept, filepath.Join(dirPath, n))
-		}
-		if err != nil {
-			errs = append(errs, err)
-			fds[i] = -1
-		}
+		writer[t] = f
+		fds[i] = d.fd
 	}
 	return fds, errs
+}
+
+// destDir is a DST directory openDirs opened: its descriptor (-1 when it
+// could not be opened) and identity.
+type destDir struct {
+	fd int
+	id devIno
+}
+
+// openDir opens f's directory (a keeps the descriptor) and sweeps it
+// unless swept says a directory of that identity was swept already. An
+// error of the sweep comes with the directory, which is still used.
+func (a *Applied) openDir(f File, minAge time.Duration, swept map[devIno]bool) (destDir, error) {
+	fd, err := openDestDir(f.Dir, filepath.Dir(f.Rel))
+	if err != nil {
+		return destDir{fd: -1}, err
+	}
+	a.dirs = append(a.dirs, fd)
+	dirPath := filepath.Join(f.Dir, filepath.Dir(f.Rel))
+	var st unix.Stat_t
+	if err := fsx.Fstat(fd, &st); err != nil {
+		return destDir{fd: -1}, fmt.Errorf("%s: %w", dirPath, err)
+	}
+	d := destDir{fd, devIno{uint64(st.Dev), st.Ino}}
+	if swept[d.id] {
+		return d, nil
+	}
+	swept[d.id] = true
+	removed, err := fsx.SweepLeftovers(fd, dirPath, minAge)
+	for _, n := range removed {
+		a.swept = append(a.swept, filepath.Join(dirPath, n))
+	}
+	return d, err
 }
 
 // stageOne stages f (fsx.Stage) in its directory dirfd.

@@ -82,9 +82,7 @@ func reloadOptions(cfg *config.Config, w *reload.Watcher, env *Env, user identit
 			if err != nil {
 				return nil, redact(values, err)
 			}
-			if swept := a.Swept(); len(swept) > 0 {
-				log.Info("reload: removed what an interrupted earlier write left (temporary files and backups of ours)", "files", strings.Join(swept, ","))
-			}
+			logSwept(log, "reload: ", a)
 			return a, nil
 		},
 		Check:        cfg.ReloadCheck,

@@ -33,9 +33,7 @@ func renderTemplates(cfg *config.Config, env *Env, user identity.User, resolvedP
 	if err != nil {
 		return &FailedError{Step: "templates", Err: err}
 	}
-	if swept := applied.Swept(); len(swept) > 0 {
-		log.Info("removed what an interrupted earlier write left (temporary files and backups of ours)", "files", strings.Join(swept, ","))
-	}
+	logSwept(log, "", applied)
 	unchanged := applied.Unchanged()
 	if err := applied.Commit(); err != nil {
 		return &FailedError{Step: "templates", Err: err}
@@ -63,6 +61,14 @@ func renderTemplates(cfg *config.Config, env *Env, user identity.User, resolvedP
 	}
 	log.Info(msg, "rendered", rendered, "copied", len(files)-rendered, "to", templateDsts(cfg.Templates))
 	return nil
+}
+
+// logSwept says what a write removed of an interrupted earlier one, if
+// anything; prefix starts the message ("reload: ").
+func logSwept(log *slog.Logger, prefix string, a *render.Applied) {
+	if swept := a.Swept(); len(swept) > 0 {
+		log.Info(prefix+"removed what an interrupted earlier write left (temporary files and backups of ours)", "files", strings.Join(swept, ","))
+	}
 }
 
 func templateDsts(pairs []config.Template) string {

@@ -50,14 +50,22 @@ func runHook(t *testing.T, opts Options, in *Inbox, timeout time.Duration) (Hook
 // its trap is set, so the signal cannot arrive before the trap.
 func whenFile(path string, ch chan<- os.Signal, sig syscall.Signal) {
 	go func() {
-		for i := 0; i < 6000; i++ {
-			if _, err := os.Stat(path); err == nil {
-				ch <- sig
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
+		if awaitFile(path) {
+			ch <- sig
 		}
 	}()
+}
+
+// awaitFile waits, up to a minute, until path exists (a child made it
+// once its trap was set), and reports whether it does.
+func awaitFile(path string) bool {
+	for i := 0; i < 6000; i++ {
+		if _, err := os.Stat(path); err == nil {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
 }
 
 func TestRunHookStatus(t *testing.T) {

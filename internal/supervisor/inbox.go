@@ -22,8 +22,7 @@ type Inbox struct {
 	ch      <-chan os.Signal
 	log     *slog.Logger
 	held    []syscall.Signal
-	dropped []syscall.Signal
-	warned  uint64 // bit N-1: signal N was warned about
+	dropped uint64 // bit N-1: signal N was dropped (and warned about)
 	stopped syscall.Signal
 }
 
@@ -61,12 +60,8 @@ func (in *Inbox) Hold(sig syscall.Signal) {
 		}
 	default:
 		bit := uint64(1) << (uint(sig-1) % 64)
-		first := in.warned&bit == 0
-		in.warned |= bit
-		in.dropped = append(in.dropped, sig)
-		if len(in.dropped) > maxDropped {
-			in.dropped = in.dropped[1:]
-		}
+		first := in.dropped&bit == 0
+		in.dropped |= bit
 		// One warning per kind of signal: a burst does not flood the log.
 		if in.log != nil && first {
 			in.log.Warn("signal received during setup, before COMMAND started: not forwarded to COMMAND, whose default action for it would end or stop COMMAND before it can set up a handler; send it again once COMMAND runs",
@@ -75,12 +70,16 @@ func (in *Inbox) Hold(sig syscall.Signal) {
 	}
 }
 
-// maxDropped bounds what Dropped remembers.
-const maxDropped = 64
-
-// Dropped are the signals Hold did not keep, in the order they came
-// (the last maxDropped).
-func (in *Inbox) Dropped() []syscall.Signal { return in.dropped }
+// Dropped are the kinds of signal Hold did not keep, by number.
+func (in *Inbox) Dropped() []syscall.Signal {
+	var out []syscall.Signal
+	for n := syscall.Signal(1); n <= 64; n++ {
+		if in.dropped&(1<<(n-1)) != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
 
 // Held are the signals kept for COMMAND, in the order they came.
 func (in *Inbox) Held() []syscall.Signal { return in.held }

@@ -97,12 +97,7 @@ func TestReload(t *testing.T) {
 			}
 			// The change goes once COMMAND's trap is set.
 			go func() {
-				for i := 0; i < 3000; i++ {
-					if _, err := os.Stat(ready); err == nil {
-						break
-					}
-					time.Sleep(10 * time.Millisecond)
-				}
+				awaitFile(ready)
 				changes <- struct{}{}
 				<-applyDone
 				if tc.applyErr == nil {
@@ -175,12 +170,7 @@ func TestReloadRenderDoesNotHoldSignals(t *testing.T) {
 		CheckTimeout: wait,
 	}
 	go func() {
-		for i := 0; i < 3000; i++ {
-			if _, err := os.Stat(ready); err == nil {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		awaitFile(ready)
 		changes <- struct{}{}
 		<-applying
 		_ = unix.Kill(os.Getpid(), unix.SIGUSR1)

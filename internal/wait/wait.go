@@ -68,7 +68,7 @@ func All(ctx context.Context, deps []config.Dependency, timeout time.Duration, l
 // dependency is the state of one poll, shared between its goroutine and
 // the loop that reports progress.
 type dependency struct {
-	name  string // Raw with a URL's password redacted: what logs and errors show
+	name  string // Raw, redacted (config.RedactURL): what logs and errors show
 	probe func(ctx context.Context) error
 
 	mu       sync.Mutex
@@ -103,7 +103,7 @@ func all(ctx context.Context, deps []config.Dependency, timeout time.Duration, l
 	ds := make([]*dependency, len(deps))
 	names := make([]string, len(deps))
 	for i, dep := range deps {
-		ds[i] = &dependency{name: displayName(dep), probe: prober(dep)}
+		ds[i] = &dependency{name: dep.Raw, probe: prober(dep)}
 		names[i] = ds[i].name
 	}
 	log.Info("waiting for dependencies", "deps", strings.Join(names, ","), "timeout", timeout.String())
@@ -229,10 +229,6 @@ func describe(err error) string {
 	}
 	return err.Error()
 }
-
-// displayName is dep as given, with its credentials and query values
-// redacted (config.RedactURL): logs and errors never show them.
-func displayName(dep config.Dependency) string { return dep.Raw }
 
 // prober returns the check of one dependency: nil means ready.
 func prober(dep config.Dependency) func(context.Context) error {

@@ -48,12 +48,19 @@ func (l *SyncBuffer) String() string {
 // killed at the end of the test if it is still running.
 func Start(t testing.TB, opts Opts, args ...string) *Proc {
 	t.Helper()
-	cmd := Command(t, opts, args...)
+	return StartCmd(t, Command(t, opts, args...), opts.PID1)
+}
+
+// StartCmd is Start for a command built otherwise (a root prelude in
+// namespaces of its own); pid1 says the init is the child of cmd
+// (`unshare --fork`).
+func StartCmd(t testing.TB, cmd *exec.Cmd, pid1 bool) *Proc {
+	t.Helper()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Proc{Cmd: cmd, PID1: opts.PID1, lines: make(chan string, 4096), stderr: &SyncBuffer{}, done: make(chan struct{})}
+	p := &Proc{Cmd: cmd, PID1: pid1, lines: make(chan string, 4096), stderr: &SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %v: %v", cmd.Args, err)
@@ -82,6 +89,22 @@ func Start(t testing.TB, opts Opts, args ...string) *Proc {
 
 // Stderr returns what the init wrote on stderr so far.
 func (p *Proc) Stderr() string { return p.stderr.String() }
+
+// ExpectStderr waits until stderr contains want, failing the test after
+// timeout or when the init exits first.
+func (p *Proc) ExpectStderr(t testing.TB, timeout time.Duration, want string) {
+	t.Helper()
+	for end := time.Now().Add(timeout); !strings.Contains(p.Stderr(), want); time.Sleep(time.Millisecond) {
+		select {
+		case <-p.done:
+			t.Fatalf("the init exited (%v) before it logged %q; stderr: %s", p.err, want, p.Stderr())
+		default:
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the init did not log %q within %v; stderr: %s", want, timeout, p.Stderr())
+		}
+	}
+}
 
 // ReadLine returns the next line of stdout, failing the test after timeout.
 func (p *Proc) ReadLine(t testing.TB, timeout time.Duration) string {
