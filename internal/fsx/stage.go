@@ -175,7 +175,7 @@ func (s *Staged) applyExchange() error {
 	// refuses the write: a copy put back would be ours, not theirs.
 	err := s.exchangeCall(s.dirfd, s.temp.name, s.name)
 	if err != nil {
-		return fmt.Errorf("write %s: the old file can be neither linked nor copied faithfully (to put it back on a failure: another owner's file, a setuid or setgid file, or one we cannot read), and exchanging it failed: %w", s.f.Path, err)
+		return fmt.Errorf("write %s: the old file can be neither linked nor copied faithfully (to put it back on a failure: another owner's file, a setuid or setgid file, or one we cannot read), and exchanging it failed: %w; render this DST into a directory of your own (an emptyDir) rather than one holding such files", s.f.Path, err)
 	}
 	var st unix.Stat_t
 	err = Fstatat(s.dirfd, s.temp.name, &st, unix.AT_SYMLINK_NOFOLLOW)

@@ -23,9 +23,9 @@ type HookResult struct {
 	Survived bool
 	// Stopped is a signal that ends the start (Stops) which arrived while
 	// the hook ran; it was forwarded to the hook and recorded with
-	// Inbox.Stop. Also SIGINT or SIGQUIT that killed a hook whose stdin
-	// is a terminal: the terminal's Ctrl-C, which the kernel sends to the
-	// foreground group (the hook's) and not to the init. 0 when none came.
+	// Inbox.Stop. 0 when none came. (A Ctrl-C on the terminal goes to
+	// the hook's group, the foreground, not to the init: the hook dies
+	// of SIGINT, a failed hook as SPEC.md step 8 says.)
 	Stopped syscall.Signal
 }
 
@@ -85,18 +85,9 @@ func RunHook(opts Options, in *Inbox, timeout time.Duration) (HookResult, error)
 		deadline = t.C
 	}
 	guard := pipeGuard{stderr: 2}
-	tty := isTerminal(opts.Stdin)
 	for {
 		if kids.reap(); kids.exited {
 			res.Status = kids.status
-			if sig := res.Status.Signal(); tty && res.Status.Signaled() && (sig == unix.SIGINT || sig == unix.SIGQUIT) && res.Stopped == 0 && in != nil {
-				// Ctrl-C (or Ctrl-\) on the terminal: the kernel sent it
-				// to the foreground group, the hook's, not to the init.
-				// The user interrupted the start, as if the init had got
-				// it: 128+N, not a failed hook.
-				in.Stop(sig)
-				res.Stopped = sig
-			}
 			return res, nil
 		}
 		select {
