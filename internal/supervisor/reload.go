@@ -219,16 +219,7 @@ func (r *reloader) abandon() {
 			r.applying = nil
 			return
 		}
-		r.applying = nil
-		switch {
-		case res.err != nil:
-			r.log.Error("reload: a template source changed but the templates cannot be rendered again; nothing was written", "err", res.err)
-		case res.a.Unchanged():
-			_ = res.a.Commit()
-			r.log.Debug("reload: the templates render as before; nothing to put back")
-		default:
-			r.restore(res.a, false, "COMMAND exited while the templates were rendered again")
-		}
+		r.renderedAfterExit(res)
 		return
 	}
 	if r.check == 0 {
@@ -237,6 +228,22 @@ func (r *reloader) abandon() {
 	r.stopTimer()
 	r.restore(r.applied, false, "COMMAND exited while NONROOT_RELOAD_CHECK ran", "check", r.ro.Check)
 	r.check, r.applied = 0, nil
+}
+
+// renderedAfterExit ends a re-render that finished when COMMAND had
+// exited: its files were never checked nor signalled, so the previous
+// ones are put back (an unchanged set is simply kept).
+func (r *reloader) renderedAfterExit(res applyResult) {
+	r.applying = nil
+	switch {
+	case res.err != nil:
+		r.log.Error("reload: a template source changed but the templates cannot be rendered again; nothing was written", "err", res.err)
+	case res.a.Unchanged():
+		_ = res.a.Commit()
+		r.log.Debug("reload: the templates render as before; nothing to put back")
+	default:
+		r.restore(res.a, false, "COMMAND exited while the templates were rendered again")
+	}
 }
 
 // keep commits the new files and sends the reload signal to COMMAND, or

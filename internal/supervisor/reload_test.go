@@ -161,6 +161,9 @@ func TestReloadRenderDoesNotHoldSignals(t *testing.T) {
 			for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 				if _, err := os.Stat(got); err == nil {
 					forwardedDuringRender = true
+					// COMMAND makes the file just before it exits: let
+					// it be gone before the render ends.
+					time.Sleep(500 * time.Millisecond)
 					break
 				}
 			}

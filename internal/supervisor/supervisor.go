@@ -181,6 +181,12 @@ func waitChild(kids *children, opts *Options, sigs signalSources) {
 		case <-kids.check.changes():
 			kids.check.change()
 		case res := <-kids.check.rendered():
+			// COMMAND may have exited as the render ended (its SIGCHLD
+			// not taken yet): then nobody is there to reload.
+			if kids.reap(); kids.exited {
+				kids.check.renderedAfterExit(res)
+				return
+			}
 			kids.check.written(res, kids.cmd, *opts)
 		case <-kids.check.deadline():
 			kids.check.expire()
