@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"syscall"
 	"time"
 
@@ -59,8 +58,10 @@ func RunHook(opts Options, in *Inbox, timeout time.Duration) (HookResult, error)
 	// Registered before the start, as in Run: a hook that exits at once
 	// must not be missed.
 	chld := make(chan os.Signal, 1)
-	signal.Notify(chld, unix.SIGCHLD)
-	defer signal.Stop(chld)
+	if err := catch(chld, unix.SIGCHLD); err != nil {
+		return HookResult{}, err
+	}
+	defer uncatch(chld)
 	var other <-chan os.Signal
 	if in != nil {
 		other = in.C()

@@ -6,17 +6,19 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// queuedFix is a signal handler (queued_*.s) that sets si_code to
-// SI_USER when it is 0 or less, sent by a process (SI_USER, SI_QUEUE,
-// SI_TKILL, SI_MESGQ, SI_ASYNCIO, SI_SIGIO ...), then jumps to the Go
-// runtime's handler, whose address is in goSigHandler, with every
-// register as the kernel set it. A fault the kernel raises (si_code above
-// 0, SI_KERNEL among them) reaches the runtime's handler untouched.
+// queuedFix is a signal handler (queued_*.s) for the signals the Go
+// runtime takes for faults. When si_code is 0 or less (sent by a
+// process: SI_USER, SI_QUEUE, SI_TKILL, SI_MESGQ, SI_ASYNCIO, SI_SIGIO
+// ...) it jumps to sigCatch, which catches the signal like any other;
+// otherwise (a fault the kernel raised, SI_KERNEL among them) it jumps to
+// the Go runtime's handler, whose address is in goSigHandler, with every
+// register as the kernel set it.
 func queuedFix()
 
 // queuedFixPC returns the address of queuedFix's machine code.
@@ -34,19 +36,19 @@ var goSigHandler atomic.Uintptr
 // SIGSTKFLT and SIGSYS.
 var faultSignals = [...]uintptr{4, 5, 7, 8, 11, 16, 31}
 
-// holdQueued keeps a signal queued to the init with rt_sigqueueinfo(2)
-// (si_code SI_QUEUE, or any other value a process may choose below 1)
-// from being taken for a fault: the runtime would crash the init, which
-// as PID 1 takes the whole container with it. With queuedFix in front of
-// the runtime's handler, such a signal reads as sent by kill(2): it is
-// delivered through signal.Notify and forwarded like any other.
+// holdQueued keeps a fault signal that a process sent to the init
+// (kill(2), or rt_sigqueueinfo(2) with si_code SI_QUEUE or any other
+// value below 1) from being taken for a fault: the runtime would crash
+// the init, which as PID 1 takes the whole container with it. With
+// queuedFix in front of the runtime's handler, such a signal is caught
+// (see catcher), delivered to ch and forwarded like any other.
 //
-// It runs after signal.Notify (NotifyAll). Each action keeps the
-// runtime's flags, mask and restorer; only the handler changes, and only
-// where it is the runtime's own. Children are unaffected: the runtime
-// resets handled signals in the child before exec, and exec resets the
-// rest.
-func holdQueued() error {
+// It runs after catch has made the catch pipe (NotifyAll). Each action
+// keeps the runtime's flags, mask and restorer; only the handler
+// changes, and only where it is the runtime's own. Children are
+// unaffected: the runtime resets handled signals in the child before
+// exec, and exec resets the rest.
+func holdQueued(ch chan<- os.Signal) error {
 	for _, sig := range faultSignals {
 		var act [4]uint64 // handler, flags, restorer, mask (8 bytes)
 		if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, sig, 0, uintptr(unsafe.Pointer(&act)), 8, 0, 0); e != 0 {
@@ -55,6 +57,7 @@ func holdQueued() error {
 		if act[1]&saSiginfo == 0 || act[1]&saOnstack == 0 || act[0] <= 1 {
 			return fmt.Errorf("signal %d has no Go runtime handler (handler %#x, flags %#x): a queued one may crash the init", sig, act[0], act[1])
 		}
+		subscribe(ch, syscall.Signal(sig))
 		if uintptr(act[0]) == queuedFixPC() {
 			continue
 		}

@@ -9,7 +9,7 @@ TEXT ·queuedFix(SB),NOSPLIT|NOFRAME,$0-0
 	MOVL	8(SI), AX
 	CMPL	AX, $0
 	JGT	forward
-	MOVL	$0, 8(SI)	// SI_USER
+	JMP	·sigCatch(SB)	// sent by a process: caught like any other
 forward:
 	MOVQ	·goSigHandler(SB), AX
 	JMP	AX

@@ -9,7 +9,7 @@ TEXT ·queuedFix(SB),NOSPLIT|NOFRAME,$0-0
 	MOVW	8(R1), R16
 	CMPW	$0, R16
 	BGT	forward
-	MOVW	ZR, 8(R1)	// SI_USER
+	B	·sigCatch(SB)	// sent by a process: caught like any other
 forward:
 	MOVD	$·goSigHandler(SB), R17
 	MOVD	(R17), R16

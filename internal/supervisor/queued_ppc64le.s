@@ -10,8 +10,7 @@ TEXT ·queuedFix(SB),NOSPLIT|NOFRAME,$0-0
 	MOVW	8(R4), R11	// lwa: sign-extended
 	CMP	R11, $0
 	BGT	forward
-	MOVD	$0, R11
-	MOVW	R11, 8(R4)	// SI_USER
+	BR	·sigCatch(SB)	// sent by a process: caught like any other
 forward:
 	MOVD	$·goSigHandler(SB), R11
 	MOVD	(R11), R12

@@ -10,8 +10,7 @@ TEXT ·queuedFix(SB),NOSPLIT|NOFRAME,$0-0
 	MOVW	8(R3), R1	// sign-extended
 	CMPW	R1, $0
 	BGT	forward
-	XOR	R1, R1
-	MOVW	R1, 8(R3)	// SI_USER
+	BR	·sigCatch(SB)	// sent by a process: caught like any other
 forward:
 	MOVD	$·goSigHandler(SB), R1
 	MOVD	(R1), R1

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"runtime"
 	"syscall"
 	"time"
@@ -63,8 +62,10 @@ func Run(opts Options, other <-chan os.Signal) (unix.WaitStatus, error) {
 	// wake-up drains every zombie. Queued behind other signals, thousands
 	// of stale SIGCHLDs would each cost a wait4 that scans every child.
 	chld := make(chan os.Signal, 1)
-	signal.Notify(chld, unix.SIGCHLD)
-	defer signal.Stop(chld)
+	if err := catch(chld, unix.SIGCHLD); err != nil {
+		return 0, err
+	}
+	defer uncatch(chld)
 	sigs := signalSources{chld: chld, other: other}
 
 	// COMMAND's zombie is kept, unreaped, until its leftovers are dealt
@@ -381,47 +382,41 @@ func isTerminal(f *os.File) bool {
 }
 
 // NotifyAll registers ch for every catchable signal but SIGCHLD, which
-// Run registers on a channel of its own, and SIGURG. The real-time
-// signals must be named, or the Go runtime catches them and does
-// nothing; naming SIGTSTP, SIGTTIN and SIGTTOU replaces their default
-// action (stop), so the init never stops from a signal it forwards.
-// SIGURG is the runtime's preemption signal, which it sends to itself
-// and ignores when nobody asked for it: it is never forwarded, and
-// registered it would fill ch during a long CPU-bound setup step (a
-// fix-permissions of a large volume), so that a later SIGTERM would be
-// dropped. SIGPROF is named with the rest, which changes nothing:
-// the runtime's handler gives it to the profiler and returns before the
-// Notify path, so it never reaches ch.
+// Run registers on a channel of its own, and SIGURG, through the init's
+// own handler (see catcher), as signal.Notify would: a signal that finds
+// ch full is dropped. Naming SIGTSTP, SIGTTIN and SIGTTOU replaces their
+// default action (stop), so the init never stops from a signal it
+// forwards. SIGURG is the runtime's preemption signal, which it sends to
+// itself: it is never forwarded, and caught it would fill ch during a
+// long CPU-bound setup step (a fix-permissions of a large volume), so
+// that a later SIGTERM would be dropped.
 //
-// Signals the Go runtime keeps for itself cannot be caught, so they are
+// Signals the Go runtime keeps for itself are not caught, so they are
 // not forwarded: SIGPROF (its profiler consumes it) and 32 to 34
-// (reserved for C libraries; signal.Notify cannot take them). NotifyAll
-// makes 32 and 34 harmless to the init with a handler that does nothing,
-// which exec resets, so COMMAND starts with their default action (see
-// holdReserved); the runtime's own handler already keeps 33 harmless.
-// A signal queued with rt_sigqueueinfo(2) among those the runtime takes
-// for faults (SIGSEGV and the like) is made to read as sent by kill(2),
-// so that it is forwarded instead of crashing the init (see holdQueued).
-// A failure to install these handlers is returned.
+// (reserved for C libraries). NotifyAll makes 32 and 34 harmless to the
+// init with a handler that does nothing, which exec resets, so COMMAND
+// starts with their default action (see holdReserved); the runtime's own
+// handler already keeps 33 harmless. A signal that the runtime takes for
+// a fault (SIGSEGV and the like) is caught like the others when a
+// process sent it (kill(2), rt_sigqueueinfo(2)), and is the runtime's
+// when the kernel raised it (see holdQueued). A failure to install these
+// handlers is returned.
 func NotifyAll(ch chan<- os.Signal) error {
-	sigs := make([]os.Signal, 0, 64)
+	sigs := make([]syscall.Signal, 0, 64)
 	for s := syscall.Signal(1); s <= 64; s++ {
-		// SIGURG is the Go runtime's preemption signal, never
-		// forwarded: notified, the ones the runtime sends itself
-		// during a long CPU-bound setup step (fix-permissions of a
-		// large volume) would fill the channel, and a later SIGTERM
-		// would be dropped.
-		if s == unix.SIGKILL || s == unix.SIGSTOP || s == unix.SIGCHLD || s == unix.SIGURG {
+		if s == unix.SIGCHLD || !catchable(s) {
 			continue
 		}
 		sigs = append(sigs, s)
 	}
-	signal.Notify(ch, sigs...)
+	if err := catch(ch, sigs...); err != nil {
+		return fmt.Errorf("signals are not caught: %w", err)
+	}
 	var errs *multierror.Error
 	if err := holdReserved(); err != nil {
 		errs = multierror.Append(errs, fmt.Errorf("COMMAND may inherit ignored signals 32 or 34: %w", err))
 	}
-	if err := holdQueued(); err != nil {
+	if err := holdQueued(ch); err != nil {
 		errs = multierror.Append(errs, err)
 	}
 	return errs.ErrorOrNil()

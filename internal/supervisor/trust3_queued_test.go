@@ -4,7 +4,6 @@ package supervisor
 
 import (
 	"os"
-	"os/signal"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -13,13 +12,15 @@ import (
 )
 
 // With holdQueued's handler in front of the runtime's, a SIGSEGV queued
-// by a process (SI_QUEUE) arrives through signal.Notify, while a real
+// by a process (SI_QUEUE) is caught like any other signal, while a real
 // fault is still the runtime's: a nil dereference panics as ever.
 func TestTrust3HoldQueued(t *testing.T) {
+	if err := StartCatching(); err != nil {
+		t.Fatal(err)
+	}
 	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGSEGV)
-	defer signal.Stop(ch)
-	if err := holdQueued(); err != nil {
+	defer uncatch(ch)
+	if err := holdQueued(ch); err != nil {
 		t.Fatal(err)
 	}
 	var info [32]int32                         // siginfo_t, 128 bytes

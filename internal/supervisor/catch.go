@@ -1,0 +1,203 @@
+//go:build amd64 || arm64 || ppc64le || s390x
+
+package supervisor
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// sigCatch is the init's signal handler (catch_*.s): in the init's own
+// process it writes the signal's number, one byte from sigBytes, to the
+// catch pipe and returns; in a child between fork and exec (getpid is
+// not catchPID; a vfork child shares our memory) it writes nothing. It
+// touches no Go state but the three variables below, which are set
+// before the first handler is installed and never change.
+func sigCatch()
+
+// sigCatchPC returns the address of sigCatch's machine code.
+func sigCatchPC() uintptr
+
+var (
+	catchFD   int32     // write end of the catch pipe, non-blocking
+	catchPID  int32     // the init's pid
+	sigBytes  [65]byte  // sigBytes[n] == n: what the handler writes for signal n
+	catching  catcher   // the subscriptions; see catcher
+	catchOnce sync.Once // makes the pipe and starts its reader, once
+	catchErr  error     // why the pipe could not be made, if it could not
+)
+
+// catcher delivers caught signals to channels as os/signal does (a
+// channel with no room for one more misses it), but without the Go
+// runtime's signal path. Registering a signal with signal.Notify is a
+// round trip with a thread of the runtime's, started by the first
+// Notify: for the 60 signals the init forwards that was most of its
+// start-up time, and that thread's creation racing with a fork left the
+// child stuck under qemu user emulation. Here a signal costs one
+// rt_sigaction when it is first caught, and its delivery is a write to a
+// pipe that one goroutine reads.
+//
+// Signal dispositions belong to the process, not to a value: the
+// catcher is the package's one piece of process-wide state, as
+// os/signal's is.
+type catcher struct {
+	mu        sync.Mutex
+	installed [65]bool
+	subs      [65][]chan<- os.Signal
+}
+
+// catch delivers sigs to ch from now on, installing sigCatch for those
+// that do not have it yet. Signals the Go runtime needs (SIGURG, SIGPROF,
+// the fault signals, 32 to 34) and SIGKILL and SIGSTOP are refused.
+func catch(ch chan<- os.Signal, sigs ...syscall.Signal) error {
+	if err := StartCatching(); err != nil {
+		return err
+	}
+	c := &catching
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, sig := range sigs {
+		if !catchable(sig) {
+			return fmt.Errorf("signal %d (%s) is not one the init catches", int(sig), unix.SignalName(sig))
+		}
+		if !c.installed[sig] {
+			if err := setHandler(sig, sigCatchPC()); err != nil {
+				return err
+			}
+			c.installed[sig] = true
+		}
+		c.subs[sig] = append(c.subs[sig], ch)
+	}
+	return nil
+}
+
+// subscribe delivers sig to ch, whose handler is installed by someone
+// else (holdQueued, for the fault signals a process sends).
+func subscribe(ch chan<- os.Signal, sig syscall.Signal) {
+	c := &catching
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.subs[sig] = append(c.subs[sig], ch)
+}
+
+// uncatch stops delivering signals to ch. The handlers stay: a signal
+// nobody subscribes to is dropped.
+func uncatch(ch chan<- os.Signal) {
+	c := &catching
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for sig := range c.subs {
+		subs := c.subs[sig][:0]
+		for _, s := range c.subs[sig] {
+			if s != ch {
+				subs = append(subs, s)
+			}
+		}
+		c.subs[sig] = subs
+	}
+}
+
+// deliver sends sig to every channel that asked for it, without waiting.
+func (c *catcher) deliver(sig syscall.Signal) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ch := range c.subs[sig] {
+		select {
+		case ch <- sig:
+		default:
+		}
+	}
+}
+
+// catchable reports whether sig may get sigCatch: not a signal the Go
+// runtime needs or one that cannot be caught.
+func catchable(sig syscall.Signal) bool {
+	switch {
+	case sig < 1 || sig > 64, sig == unix.SIGKILL, sig == unix.SIGSTOP, sig == unix.SIGURG, sig == unix.SIGPROF:
+		return false
+	case sig >= 32 && sig <= 34:
+		return false
+	}
+	for _, f := range faultSignals {
+		if uintptr(sig) == f {
+			return false
+		}
+	}
+	return true
+}
+
+// StartCatching makes the catch pipe and starts the goroutine that reads
+// it, once per process; the first catch does it otherwise. A program
+// that starts processes before NotifyAll (a test of RunHook) calls it
+// first, so that the reader's thread is not being made as the first
+// process forks: under qemu user emulation, a thread created while
+// another forks can leave the child stuck inside qemu before its exec.
+func StartCatching() error {
+	catchOnce.Do(func() {
+		var p [2]int
+		if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+			catchErr = &os.SyscallError{Syscall: "pipe2 (signal pipe)", Err: err}
+			return
+		}
+		for i := range sigBytes {
+			sigBytes[i] = byte(i)
+		}
+		catchFD, catchPID = int32(p[1]), int32(os.Getpid())
+		r := os.NewFile(uintptr(p[0]), "signal pipe")
+		go readCatches(r)
+	})
+	return catchErr
+}
+
+// readCatches hands every signal written to the pipe to its channels.
+func readCatches(r *os.File) {
+	var buf [256]byte
+	for {
+		n, err := r.Read(buf[:])
+		for _, b := range buf[:n] {
+			catching.deliver(syscall.Signal(b))
+		}
+		if err != nil {
+			// Only a closed pipe ends a read, and nothing closes it.
+			return
+		}
+	}
+}
+
+// setHandler makes handler the action of sig, with the flags, restorer
+// and mask of the Go runtime's own action for SIGURG, which it installs
+// on every architecture (SA_ONSTACK: a handler runs on the signal stack
+// of each Go thread; SA_RESTART: system calls go on; SA_RESTORER on
+// amd64). sa_handler is the first word of the kernel's struct sigaction
+// on each of them.
+func setHandler(sig syscall.Signal, handler uintptr) error {
+	act, err := runtimeAction()
+	if err != nil {
+		return err
+	}
+	act[0] = uint64(handler)
+	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0); e != 0 {
+		return &os.SyscallError{Syscall: fmt.Sprintf("rt_sigaction(%s)", unix.SignalName(sig)), Err: e}
+	}
+	return nil
+}
+
+// runtimeAction returns the Go runtime's action for SIGURG: handler,
+// flags, restorer and mask (8 bytes).
+func runtimeAction() ([4]uint64, error) {
+	var act [4]uint64
+	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(unix.SIGURG), 0, uintptr(unsafe.Pointer(&act)), 8, 0, 0); e != 0 {
+		return act, &os.SyscallError{Syscall: "rt_sigaction(SIGURG)", Err: e}
+	}
+	if act[1]&saOnstack == 0 {
+		// Without the runtime's handler the flags are not known to be
+		// right for the signal stack of every Go thread.
+		return act, fmt.Errorf("the Go runtime's action for SIGURG has no SA_ONSTACK (flags %#x)", act[1])
+	}
+	return act, nil
+}

@@ -1,0 +1,31 @@
+#include "textflag.h"
+
+// func sigCatch()
+// Called by the kernel as a signal handler (ELFv2): R3 = signal, LR the
+// restorer, R12 this function's address. Every register it changes is
+// restored by rt_sigreturn; the stack is left as the kernel set it. A
+// system call's result is in R3 (CR0.SO set on an error: the write's is
+// not looked at).
+TEXT ·sigCatch(SB),NOSPLIT|NOFRAME,$0-0
+	MOVD	R3, R14
+	CMP	R14, $64
+	BGT	done	// never past sigBytes
+	SYSCALL	$20	// getpid
+	MOVD	$·catchPID(SB), R15
+	MOVWZ	(R15), R15
+	CMPW	R3, R15
+	BNE	done
+	MOVD	$·catchFD(SB), R15
+	MOVWZ	(R15), R3
+	MOVD	$·sigBytes(SB), R4
+	ADD	R14, R4
+	MOVD	$1, R5
+	SYSCALL	$4	// write
+done:
+	RET
+
+// func sigCatchPC() uintptr
+TEXT ·sigCatchPC(SB),NOSPLIT,$0-8
+	MOVD	$·sigCatch(SB), R3
+	MOVD	R3, ret+0(FP)
+	RET
