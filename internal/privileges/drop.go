@@ -3,7 +3,7 @@
 // thread of the process, keeping at most CAP_NET_BIND_SERVICE as an
 // ambient capability for COMMAND, and sets no_new_privs (SetNoNewPrivs).
 //
-// The supervisor starts COMMAND with os.StartProcess and no credentials
+// The supervisor starts COMMAND with syscall.StartProcess and no credentials
 // of its own, from whichever thread the Go runtime picks; so every
 // credential change here must reach every thread. syscall.Setgroups,
 // Setgid and Setuid do that since Go 1.16 (unix.Setgroups does not); for

@@ -33,3 +33,27 @@ func Exec(opts Options) error {
 // puts the orphans it hands to a subreaper or to PID 1 (see Run): a
 // LockOSThread in an init function keeps main.main there.
 func init() { runtime.LockOSThread() }
+
+// forkExec starts path as os.StartProcess does (nil env is the init's
+// own, each file's descriptor is made blocking, a failure reads
+// "fork/exec PATH: ..."), through syscall.StartProcess and without a
+// process handle: the first os.StartProcess of a process probes pidfd
+// support by forking and reaping a child of its own, a clone, an exit
+// and a wait more at every start of the init, and each start makes a
+// pidfd that the init would only close, since the reaper's wait4
+// collects every status. A nil file is closed in the child.
+func forkExec(path string, argv, env []string, files []*os.File, sys *syscall.SysProcAttr) (int, error) {
+	if env == nil {
+		env = os.Environ()
+	}
+	fds := make([]uintptr, len(files))
+	for i, f := range files {
+		fds[i] = f.Fd() // ^uintptr(0) for nil
+	}
+	pid, _, err := syscall.StartProcess(path, argv, &syscall.ProcAttr{Env: env, Files: fds, Sys: sys})
+	runtime.KeepAlive(files)
+	if err != nil {
+		return 0, &os.PathError{Op: "fork/exec", Path: path, Err: err}
+	}
+	return pid, nil
+}

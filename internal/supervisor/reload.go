@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -281,8 +280,8 @@ func (r *reloader) restore(a Applied, running bool, why string, attrs ...any) {
 
 // startCheck starts the check from the calling thread, which is the
 // loop's (see Run): with COMMAND's zombie held, the loop reaps only that
-// thread's children, and the check must be one of them. Its handle is
-// released: the loop's wait4 collects its status, never Process.Wait.
+// thread's children, and the check must be one of them. It has no
+// handle: the loop's wait4 collects its status.
 func startCheck(argv []string, opts Options) (int, error) {
 	path, err := LookPath(argv[0], envValue(opts.Env, "PATH"))
 	if err != nil {
@@ -293,20 +292,12 @@ func startCheck(argv []string, opts Options) (int, error) {
 		return 0, err
 	}
 	defer null.Close()
-	proc, err := os.StartProcess(path, argv, &os.ProcAttr{
-		Env:   opts.Env,
-		Files: []*os.File{null, os.Stdout, os.Stderr},
-		// A group of its own: a check that outlives its time is killed
-		// with whatever it started, and SIGNAL_GROUP's forwarding to
-		// COMMAND's group does not reach it.
-		Sys: &syscall.SysProcAttr{Setpgid: true},
-	})
+	// A group of its own: a check that outlives its time is killed with
+	// whatever it started, and SIGNAL_GROUP's forwarding to COMMAND's
+	// group does not reach it.
+	pid, err := forkExec(path, argv, opts.Env, []*os.File{null, os.Stdout, os.Stderr}, &syscall.SysProcAttr{Setpgid: true})
 	if err != nil {
 		return 0, execError(argv[0], err)
-	}
-	pid := proc.Pid
-	if err := proc.Release(); err != nil {
-		return 0, fmt.Errorf("release process %d: %w", pid, err)
 	}
 	return pid, nil
 }

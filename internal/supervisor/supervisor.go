@@ -126,29 +126,21 @@ func start(opts Options) (int, chan<- struct{}, error) {
 	return s.pid, release, nil
 }
 
-// startProcess starts COMMAND in its own process group and releases the
-// handle: from here on only the reaper waits for it.
+// startProcess starts COMMAND in its own process group, with no handle:
+// only the reaper waits for it.
 func startProcess(opts Options) (int, error) {
 	tty := isTerminal(opts.Stdin)
-	attr := &os.ProcAttr{
-		Env:   opts.Env,
-		Files: []*os.File{opts.Stdin, os.Stdout, os.Stderr},
-		Sys: &syscall.SysProcAttr{
-			Setpgid: true,
-			// Foreground makes COMMAND's group the terminal's foreground
-			// group (tcsetpgrp in the child, before exec). Only when stdin
-			// really is a terminal: on /dev/null it fails with ENOTTY.
-			Foreground: tty,
-			Ctty:       0,
-		},
+	sys := &syscall.SysProcAttr{
+		Setpgid: true,
+		// Foreground makes COMMAND's group the terminal's foreground
+		// group (tcsetpgrp in the child, before exec). Only when stdin
+		// really is a terminal: on /dev/null it fails with ENOTTY.
+		Foreground: tty,
+		Ctty:       0,
 	}
-	proc, err := os.StartProcess(opts.Path, opts.Argv, attr)
+	pid, err := forkExec(opts.Path, opts.Argv, opts.Env, []*os.File{opts.Stdin, os.Stdout, os.Stderr}, sys)
 	if err != nil {
 		return 0, startError(opts, err)
-	}
-	pid := proc.Pid
-	if err := proc.Release(); err != nil {
-		return 0, fmt.Errorf("release process %d: %w", pid, err)
 	}
 	return pid, nil
 }
