@@ -48,7 +48,7 @@ func main() {
 	// new image checks again and finds nothing blocked, because execve
 	// keeps the mask of the calling thread, cleared just before. When the
 	// restart fails, the init says so and goes on with the mask it has.
-	if blocked, err := supervisor.BlockedAtStart("/proc"); err == nil && blocked {
+	if blocked, err := supervisor.BlockedAtStart(); err == nil && blocked {
 		err := supervisor.ReexecUnblocked(os.Args, os.Environ())
 		fmt.Fprintf(os.Stderr, "nonroot-init: started with blocked signals and could not start again without them: %v\n", err)
 	}

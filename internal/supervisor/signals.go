@@ -1,26 +1,35 @@
 package supervisor
 
 import (
-	"fmt"
 	"os"
 	"runtime"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/nonroot-init/nonroot-init/internal/procfs"
 )
 
-// BlockedAtStart reports whether the process was started with signals
-// blocked that the Go runtime left blocked, read from the main thread's
-// SigBlk line in procDir/self/task/PID/status. Go hands the mask it
+// BlockedAtStart reports whether the calling thread has signals blocked
+// that the Go runtime left blocked: main calls it on the main thread,
+// where the package's init keeps it, before anything changed its mask,
+// so that is the mask the process started with. Go hands the mask it
 // started with to every child it starts, so such signals would stay
 // blocked in COMMAND. (The runtime unblocks some signals on its own
 // threads, such as SIGTERM and SIGINT; one of those blocked alone at
-// start cannot be seen from here.)
-func BlockedAtStart(procDir string) (bool, error) {
-	st, err := procfs.ReadStatus(fmt.Sprintf("%s/self/task/%d/status", procDir, os.Getpid()), procfs.LineSigBlk)
-	return st.SigBlk != 0, err
+// start cannot be seen from here.) It asks rt_sigprocmask, which costs
+// one system call where reading the thread's status in /proc cost an
+// open, reads and a close at every start.
+func BlockedAtStart() (bool, error) {
+	var set unix.Sigset_t
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, nil, &set); err != nil {
+		return false, &os.SyscallError{Syscall: "rt_sigprocmask", Err: err}
+	}
+	for _, w := range set.Val {
+		if w != 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // ReexecUnblocked replaces the process with a fresh copy of itself
