@@ -6,7 +6,6 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
-
 )
 
 // BlockedAtStart reports whether the calling thread has signals blocked
