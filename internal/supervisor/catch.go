@@ -5,7 +5,9 @@ package supervisor
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -49,6 +51,10 @@ type catcher struct {
 	mu        sync.Mutex
 	installed [65]bool
 	subs      [65][]chan<- os.Signal
+	// wake, while Run waits on the direct pipe (see direct), is its
+	// write end: a signal handed to a channel then also writes a 0 there,
+	// so that Run looks at its channels.
+	wake int
 }
 
 // catch delivers sigs to ch from now on, installing sigCatch for those
@@ -66,6 +72,16 @@ func catch(ch chan<- os.Signal, sigs ...syscall.Signal) error {
 			return fmt.Errorf("signal %d (%s) is not one the init catches", int(sig), unix.SignalName(sig))
 		}
 		if !c.installed[sig] {
+			if sig == unix.SIGPIPE {
+				// The runtime raises SIGPIPE itself after a write to fd 1
+				// or 2 fails with EPIPE, and kills the process unless
+				// os/signal wants the signal or ignores it. Ignored, the
+				// runtime lets the write fail; the handler installed next
+				// replaces SIG_IGN in the kernel, so a SIGPIPE sent to the
+				// init is still caught, and COMMAND starts with the
+				// default action (exec resets a handled signal).
+				signal.Ignore(unix.SIGPIPE)
+			}
 			if err := setHandler(sig, sigCatchPC()); err != nil {
 				return err
 			}
@@ -112,6 +128,9 @@ func (c *catcher) deliver(sig syscall.Signal) {
 		default:
 		}
 	}
+	if c.wake > 0 && len(c.subs[sig]) > 0 {
+		_, _ = unix.Write(c.wake, []byte{0})
+	}
 }
 
 // catchable reports whether sig may get sigCatch: not a signal the Go
@@ -147,7 +166,8 @@ func StartCatching() error {
 		for i := range sigBytes {
 			sigBytes[i] = byte(i)
 		}
-		catchFD, catchPID = int32(p[1]), int32(os.Getpid())
+		atomic.StoreInt32(&catchFD, int32(p[1]))
+		catchPID = int32(os.Getpid())
 		r := os.NewFile(uintptr(p[0]), "signal pipe")
 		go readCatches(r)
 	})
@@ -200,4 +220,73 @@ func runtimeAction() ([4]uint64, error) {
 		return act, fmt.Errorf("the Go runtime's action for SIGURG has no SA_ONSTACK (flags %#x)", act[1])
 	}
 	return act, nil
+}
+
+// direct is a second pipe, made once per process like the catch pipe
+// and never closed (a handler that loaded its descriptor just before a
+// switch may still write to it), which the handler writes to instead of
+// the catch pipe while Run waits for COMMAND without a reload (see
+// waitDirect). Its reader is then the supervision loop itself, on the
+// main thread, in poll(2): a SIGCHLD wakes it with no goroutine, channel
+// or thread in between, where the catch pipe's path took a wake-up of
+// the reader goroutine's thread, a channel send and a hand-over to the
+// main thread for each orphan.
+type direct struct {
+	r, w int
+	prev int32 // the catch pipe, put back by release
+}
+
+var (
+	directOnce sync.Once
+	directPipe direct
+	directErr  error
+	directBusy atomic.Bool // one Run at a time waits on it
+)
+
+// acquireDirect switches the handler to the direct pipe. It reports false
+// when the pipe cannot be made or another Run has it: that Run then uses
+// the channels.
+func acquireDirect() (*direct, bool) {
+	if StartCatching() != nil {
+		return nil, false
+	}
+	directOnce.Do(func() {
+		var p [2]int
+		if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+			directErr = err
+			return
+		}
+		directPipe.r, directPipe.w = p[0], p[1]
+	})
+	if directErr != nil || !directBusy.CompareAndSwap(false, true) {
+		return nil, false
+	}
+	d := &directPipe
+	catching.mu.Lock()
+	catching.wake = d.w
+	catching.mu.Unlock()
+	d.prev = atomic.SwapInt32(&catchFD, int32(d.w))
+	return d, true
+}
+
+// release puts the catch pipe back and hands what is still in the
+// direct pipe to the channels, so that no signal is lost in the switch.
+func (d *direct) release() {
+	atomic.StoreInt32(&catchFD, d.prev)
+	catching.mu.Lock()
+	catching.wake = 0
+	catching.mu.Unlock()
+	var buf [256]byte
+	for {
+		n, err := unix.Read(d.r, buf[:])
+		if n <= 0 || err != nil {
+			break
+		}
+		for _, b := range buf[:n] {
+			if b != 0 {
+				catching.deliver(syscall.Signal(b))
+			}
+		}
+	}
+	directBusy.Store(false)
 }

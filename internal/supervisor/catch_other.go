@@ -27,3 +27,13 @@ func uncatch(ch chan<- os.Signal) { signal.Stop(ch) }
 func catchable(sig syscall.Signal) bool {
 	return sig >= 1 && sig <= 64 && sig != unix.SIGKILL && sig != unix.SIGSTOP && sig != unix.SIGURG
 }
+
+// direct has no pipe on this architecture: Run waits on the channels.
+type direct struct{ r int }
+
+func acquireDirect() (*direct, bool) { return nil, false }
+
+func (*direct) release() {}
+
+// StartCatching has nothing to make on this architecture.
+func StartCatching() error { return nil }

@@ -3,12 +3,16 @@
 package supervisor
 
 import (
+	"errors"
+	"log/slog"
 	"os"
+	"os/exec"
 	"syscall"
 	"testing"
 	"time"
 	"unsafe"
 
+	"github.com/nonroot-init/nonroot-init/internal/emu"
 	"golang.org/x/sys/unix"
 )
 
@@ -76,5 +80,85 @@ func TestCatchRefusesRuntimeSignals(t *testing.T) {
 		if err := catch(make(chan os.Signal, 1), sig); err == nil {
 			t.Errorf("signal %d was accepted", sig)
 		}
+	}
+}
+
+// A write through os.Stdout to a pipe nobody reads fails with EPIPE and
+// leaves the init alive once SIGPIPE is caught; the runtime killed the
+// process for it when nobody had asked for SIGPIPE through os/signal.
+// fd 1 is the test's own, so the write runs in a child test process.
+func TestCatchSIGPIPEWriteToBrokenStdout(t *testing.T) {
+	if os.Getenv("CATCH_TEST_BROKEN_STDOUT") == "1" {
+		if err := catch(make(chan os.Signal, 16), unix.SIGPIPE); err != nil {
+			t.Fatal(err)
+		}
+		var p [2]int
+		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(p[0])
+		saved, err := unix.Dup(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Dup2(p[1], 1); err != nil {
+			t.Fatal(err)
+		}
+		_, werr := os.Stdout.Write([]byte("x\n"))
+		_ = unix.Dup2(saved, 1)
+		if !errors.Is(werr, unix.EPIPE) {
+			t.Fatalf("write to a broken stdout: %v; want EPIPE", werr)
+		}
+		return
+	}
+	args := []string{os.Args[0], "-test.run=^TestCatchSIGPIPEWriteToBrokenStdout$", "-test.count=1"}
+	if qemu, under := emu.QEMU(); under {
+		// A foreign test binary runs only through qemu (no binfmt_misc
+		// on CI).
+		args = append([]string{qemu}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), "CATCH_TEST_BROKEN_STDOUT=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child test: %v (killed by SIGPIPE?)\n%s", err, out)
+	}
+}
+
+// A signal the catch pipe's reader hands to the channel while Run waits
+// on the direct pipe (one that came as the handler was switched) wakes
+// the loop through the 0 the reader writes there, and is forwarded: the
+// shell exits 7 on SIGUSR1, 9 when its wait runs out.
+func TestDirectWakesForChannelSignal(t *testing.T) {
+	other := make(chan os.Signal, 16)
+	if err := catch(other, unix.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	defer uncatch(other)
+	opts := Options{
+		Path: "/bin/sh", Argv: []string{"sh", "-c", "trap 'exit 7' USR1; " + waitLoop},
+		ProcDir: "/proc", GracePeriod: time.Second, Umask: -1,
+		Log: slog.New(slog.DiscardHandler),
+	}
+	done := make(chan unix.WaitStatus, 1)
+	go func() {
+		ws, err := Run(opts, other)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- ws
+	}()
+	for !directBusy.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // the loop is in poll, the shell has its trap
+	catching.deliver(unix.SIGUSR1)     // as the reader does, not through the pipe
+	select {
+	case ws := <-done:
+		if Status(ws) != 7 {
+			t.Errorf("COMMAND exited %d; want 7 (SIGUSR1 forwarded)", Status(ws))
+		}
+	case <-time.After(wait):
+		t.Fatal("Run did not return")
 	}
 }

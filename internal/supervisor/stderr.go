@@ -10,10 +10,12 @@ import (
 
 // pipeGuard tells apart the SIGPIPEs the init raises itself, by writing
 // its log to a stderr whose reader is gone, from those sent to it. A
-// write to a broken pipe raises SIGPIPE in the writer (and the Go runtime
-// raises one more for a write to fd 1 or 2); with signal.Notify they
-// arrive on the channel like any other and would be forwarded to
-// COMMAND, killing it for the init's own logging.
+// write to a broken pipe raises SIGPIPE in the writer; caught, it
+// arrives on the channel like any other and would be forwarded to
+// COMMAND, killing it for the init's own logging. (The one more the Go
+// runtime raises itself for a write to fd 1 or 2 through an os.File is
+// not delivered: catch has the runtime ignore SIGPIPE, so that write
+// fails with EPIPE instead of killing the init.)
 //
 // A SIGPIPE received while the init's stderr is a broken pipe is taken
 // for the init's own: it is not forwarded, and the init stops logging

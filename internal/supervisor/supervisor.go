@@ -92,7 +92,12 @@ func Run(opts Options, other <-chan os.Signal) (unix.WaitStatus, error) {
 		forward(pid, sig, opts)
 	}
 
-	waitChild(kids, &opts, sigs)
+	if d, ok := acquireDirectFor(opts); ok {
+		waitDirect(kids, &opts, sigs, d.r)
+		d.release()
+	} else {
+		waitChild(kids, &opts, sigs)
+	}
 	kids.check.abandon()
 	terminateLeftovers(kids, opts, sigs)
 	status := kids.final()
@@ -192,6 +197,58 @@ func waitChild(kids *children, opts *Options, sigs signalSources) {
 			if sig != unix.SIGURG && sig != unix.SIGCHLD {
 				forward(kids.cmd, sig, *opts)
 			}
+		}
+	}
+}
+
+// acquireDirectFor switches the signal handler to the direct pipe (see
+// direct) for a COMMAND without NONROOT_RELOAD_SIGNAL: a reload's events
+// come on channels that only waitChild's select waits on.
+func acquireDirectFor(opts Options) (*direct, bool) {
+	if opts.Reload != nil {
+		return nil, false
+	}
+	return acquireDirect()
+}
+
+// waitDirect is waitChild without a reload: it forwards signals and
+// reaps zombies until COMMAND has exited, woken by the signal handler's
+// writes to the direct pipe (fd), read in poll(2) on the main thread. A 0
+// there means a signal went to a channel meanwhile (one the catch pipe's
+// reader had before the switch): other is looked at after every wake-up.
+func waitDirect(kids *children, opts *Options, sigs signalSources, fd int) {
+	guard := pipeGuard{stderr: 2}
+	handle := func(sig syscall.Signal, queued int) {
+		if sig == 0 || sig == unix.SIGCHLD || guard.own(sig, queued, &opts.Log) {
+			return
+		}
+		forward(kids.cmd, sig, *opts)
+	}
+	var buf [256]byte
+	for {
+		// Drain before blocking, as waitChild does.
+		if kids.reap(); kids.exited {
+			return
+		}
+		for more := true; more; {
+			select {
+			case s := <-sigs.other:
+				handle(s.(syscall.Signal), len(sigs.other))
+			default:
+				more = false
+			}
+		}
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, -1); err != nil && !errors.Is(err, unix.EINTR) {
+			// Cannot happen for one valid descriptor; wait on the
+			// channels instead (release hands them what is left).
+			opts.Log.Warn("poll on the signal pipe", "err", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		n, _ := unix.Read(fd, buf[:])
+		for i := 0; i < n; i++ {
+			handle(syscall.Signal(buf[i]), n-i-1+len(sigs.other))
 		}
 	}
 }
