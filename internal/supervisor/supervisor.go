@@ -224,7 +224,9 @@ func waitDirect(kids *children, opts *Options, sigs signalSources, fd int) {
 		}
 		forward(kids.cmd, sig, *opts)
 	}
-	var buf [256]byte
+	// A large read: the pipe holds 64 KiB, and a byte that finds it full
+	// (a SIGTERM behind a storm of SIGCHLDs) is lost.
+	var buf [4096]byte
 	for {
 		// Drain before blocking, as waitChild does.
 		if kids.reap(); kids.exited {
