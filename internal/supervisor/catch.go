@@ -79,7 +79,10 @@ func catch(ch chan<- os.Signal, sigs ...syscall.Signal) error {
 				// runtime lets the write fail; the handler installed next
 				// replaces SIG_IGN in the kernel, so a SIGPIPE sent to the
 				// init is still caught, and COMMAND starts with the
-				// default action (exec resets a handled signal).
+				// default action (exec resets a handled signal). NotifyAll
+				// does this before the init starts any process, and
+				// rt_sigaction with a valid signal and action cannot fail,
+				// so no child inherits the SIG_IGN.
 				signal.Ignore(unix.SIGPIPE)
 			}
 			if err := setHandler(sig, sigCatchPC()); err != nil {
@@ -243,9 +246,12 @@ var (
 	directBusy atomic.Bool // one Run at a time waits on it
 )
 
-// acquireDirect switches the handler to the direct pipe. It reports false
-// when the pipe cannot be made or another Run has it: that Run then uses
-// the channels.
+// acquireDirect switches the handler to the direct pipe, emptied first:
+// a byte a handler wrote there after the previous Run's release (its
+// descriptor loaded just before the switch back) was that Run's. It
+// reports false when the pipe cannot be made or another Run has it; that
+// Run waits on the channels, which get nothing while the first holds the
+// pipe: Run is not made to run twice at once (wait4(-1) already is not).
 func acquireDirect() (*direct, bool) {
 	if StartCatching() != nil {
 		return nil, false
@@ -262,6 +268,9 @@ func acquireDirect() (*direct, bool) {
 		return nil, false
 	}
 	d := &directPipe
+	var buf [256]byte
+	for n, _ := unix.Read(d.r, buf[:]); n > 0; n, _ = unix.Read(d.r, buf[:]) {
+	}
 	catching.mu.Lock()
 	catching.wake = d.w
 	catching.mu.Unlock()
@@ -270,7 +279,11 @@ func acquireDirect() (*direct, bool) {
 }
 
 // release puts the catch pipe back and hands what is still in the
-// direct pipe to the channels, so that no signal is lost in the switch.
+// direct pipe to the channels, so that no signal is lost in the switch,
+// and one SIGCHLD more: a handler that loaded the direct pipe's
+// descriptor just before the switch may write its byte after the drain,
+// and the exit it stands for has happened already, so one more look by
+// the reaper finds it.
 func (d *direct) release() {
 	atomic.StoreInt32(&catchFD, d.prev)
 	catching.mu.Lock()
@@ -288,5 +301,6 @@ func (d *direct) release() {
 			}
 		}
 	}
+	catching.deliver(unix.SIGCHLD)
 	directBusy.Store(false)
 }

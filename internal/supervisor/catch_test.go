@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -160,5 +161,74 @@ func TestDirectWakesForChannelSignal(t *testing.T) {
 		}
 	case <-time.After(wait):
 		t.Fatal("Run did not return")
+	}
+}
+
+// The pipe guard counts the signals still queued behind a SIGPIPE of
+// the init's own (stderr a broken pipe): in waitDirect, SIGCHLDs and
+// wake bytes read with it are not signals it will see, and counted, they
+// made it take the next SIGPIPE sent from outside for a stale one of its
+// own. The bytes go into the direct pipe as the handler would write them;
+// fd 2 is the test's own, so this runs in a child test process.
+func TestDirectGuardCountsOnlySignals(t *testing.T) {
+	if out := os.Getenv("CATCH_TEST_GUARD_OUT"); out != "" {
+		var p [2]int
+		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(p[0])
+		if err := unix.Dup2(p[1], 2); err != nil {
+			t.Fatal(err)
+		}
+		other := make(chan os.Signal, 16)
+		if err := catch(other, unix.SIGPIPE, unix.SIGUSR1); err != nil {
+			t.Fatal(err)
+		}
+		ready := out + ".ready"
+		script := "trap 'echo PIPE >> " + out + "' PIPE; trap 'echo USR1 >> " + out + "; exit 0' USR1; touch " + ready + "; " + waitLoop
+		opts := Options{Path: "/bin/sh", Argv: []string{"sh", "-c", script}, ProcDir: "/proc",
+			GracePeriod: time.Second, Umask: -1, Log: slog.New(slog.DiscardHandler)}
+		done := make(chan unix.WaitStatus, 1)
+		go func() {
+			ws, _ := Run(opts, other)
+			done <- ws
+		}()
+		for _, err := os.Stat(ready); err != nil || !directBusy.Load(); _, err = os.Stat(ready) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		send := func(sigs ...syscall.Signal) {
+			b := make([]byte, len(sigs))
+			for i, s := range sigs {
+				b[i] = byte(s)
+			}
+			if _, err := unix.Write(directPipe.w, b); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(200 * time.Millisecond) // the loop reads each batch on its own
+		}
+		send(unix.SIGPIPE, unix.SIGCHLD, 0, unix.SIGCHLD) // the init's own: fd 2 is broken
+		send(unix.SIGPIPE)                                // sent from outside: forwarded
+		send(unix.SIGUSR1)
+		if ws := <-done; Status(ws) != 0 {
+			t.Fatalf("COMMAND exited %d", Status(ws))
+		}
+		return
+	}
+	out := filepath.Join(t.TempDir(), "got")
+	args := []string{os.Args[0], "-test.run=^TestDirectGuardCountsOnlySignals$", "-test.count=1"}
+	if qemu, under := emu.QEMU(); under {
+		args = append([]string{qemu}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), "CATCH_TEST_GUARD_OUT="+out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("child test: %v\n%s", err, b)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "PIPE\nUSR1\n" {
+		t.Errorf("COMMAND got %q; want the SIGPIPE sent from outside, then SIGUSR1", got)
 	}
 }

@@ -242,15 +242,25 @@ func waitDirect(kids *children, opts *Options, sigs signalSources, fd int) {
 		}
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		if _, err := unix.Poll(fds, -1); err != nil && !errors.Is(err, unix.EINTR) {
-			// Cannot happen for one valid descriptor; wait on the
-			// channels instead (release hands them what is left).
+			// Cannot happen for one valid descriptor and memory of our
+			// own; should it, look again in a moment rather than spin.
 			opts.Log.Warn("poll on the signal pipe", "err", err)
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
 		n, _ := unix.Read(fd, buf[:])
-		for i := 0; i < n; i++ {
-			handle(syscall.Signal(buf[i]), n-i-1+len(sigs.other))
+		// Only signals to forward count as queued for the pipe guard:
+		// SIGCHLDs and wake bytes never reach it, and counted they made
+		// it take a later SIGPIPE from outside for a stale one of its own.
+		m := 0
+		for _, b := range buf[:max(n, 0)] {
+			if b != 0 && syscall.Signal(b) != unix.SIGCHLD {
+				buf[m] = b
+				m++
+			}
+		}
+		for i := 0; i < m; i++ {
+			handle(syscall.Signal(buf[i]), m-i-1+len(sigs.other))
 		}
 	}
 }
