@@ -67,29 +67,34 @@ func catch(ch chan<- os.Signal, sigs ...syscall.Signal) error {
 	c := &catching
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var install []syscall.Signal
 	for _, sig := range sigs {
 		if !catchable(sig) {
 			return fmt.Errorf("signal %d (%s) is not one the init catches", int(sig), unix.SignalName(sig))
 		}
-		if !c.installed[sig] {
-			if sig == unix.SIGPIPE {
-				// The runtime raises SIGPIPE itself after a write to fd 1
-				// or 2 fails with EPIPE, and kills the process unless
-				// os/signal wants the signal or ignores it. Ignored, the
-				// runtime lets the write fail; the handler installed next
-				// replaces SIG_IGN in the kernel, so a SIGPIPE sent to the
-				// init is still caught, and COMMAND starts with the
-				// default action (exec resets a handled signal). NotifyAll
-				// does this before the init starts any process, and
-				// rt_sigaction with a valid signal and action cannot fail,
-				// so no child inherits the SIG_IGN.
-				signal.Ignore(unix.SIGPIPE)
-			}
-			if err := setHandler(sig, sigCatchPC()); err != nil {
-				return err
-			}
-			c.installed[sig] = true
+		if c.installed[sig] {
+			continue
 		}
+		install = append(install, sig)
+		if sig == unix.SIGPIPE {
+			// The runtime raises SIGPIPE itself after a write to fd 1 or
+			// 2 fails with EPIPE, and kills the process unless os/signal
+			// wants the signal or ignores it. Ignored, the runtime lets
+			// the write fail; the handler installed next replaces SIG_IGN
+			// in the kernel, so a SIGPIPE sent to the init is still
+			// caught, and COMMAND starts with the default action (exec
+			// resets a handled signal). NotifyAll does this before the
+			// init starts any process, and rt_sigaction with a valid
+			// signal and action cannot fail, so no child inherits the
+			// SIG_IGN.
+			signal.Ignore(unix.SIGPIPE)
+		}
+	}
+	if err := setHandler(sigCatchPC(), install...); err != nil {
+		return err
+	}
+	for _, sig := range sigs {
+		c.installed[sig] = true
 		c.subs[sig] = append(c.subs[sig], ch)
 	}
 	return nil
@@ -161,20 +166,45 @@ func catchable(sig syscall.Signal) bool {
 // another forks can leave the child stuck inside qemu before its exec.
 func StartCatching() error {
 	catchOnce.Do(func() {
-		var p [2]int
-		if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
-			catchErr = &os.SyscallError{Syscall: "pipe2 (signal pipe)", Err: err}
+		r, w, err := signalPipe()
+		if err != nil {
+			catchErr = err
 			return
 		}
 		for i := range sigBytes {
 			sigBytes[i] = byte(i)
 		}
-		atomic.StoreInt32(&catchFD, int32(p[1]))
+		atomic.StoreInt32(&catchFD, int32(w))
 		catchPID = int32(os.Getpid())
-		r := os.NewFile(uintptr(p[0]), "signal pipe")
-		go readCatches(r)
+		go readCatches(os.NewFile(uintptr(r), "signal pipe"))
 	})
 	return catchErr
+}
+
+// signalPipe makes a pipe for the handler to write to: non-blocking (a
+// handler never waits; a byte that finds it full is lost) and closed on
+// exec.
+func signalPipe() (r, w int, err error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		return 0, 0, &os.SyscallError{Syscall: "pipe2 (signal pipe)", Err: err}
+	}
+	return p[0], p[1], nil
+}
+
+// drainPipe reads the non-blocking pipe r until it is empty and calls
+// each with every byte read.
+func drainPipe(r int, each func(b byte)) {
+	var buf [256]byte
+	for {
+		n, err := unix.Read(r, buf[:])
+		if n <= 0 || err != nil {
+			return
+		}
+		for _, b := range buf[:n] {
+			each(b)
+		}
+	}
 }
 
 // readCatches hands every signal written to the pipe to its channels.
@@ -192,20 +222,25 @@ func readCatches(r *os.File) {
 	}
 }
 
-// setHandler makes handler the action of sig, with the flags, restorer
-// and mask of the Go runtime's own action for SIGURG, which it installs
-// on every architecture (SA_ONSTACK: a handler runs on the signal stack
-// of each Go thread; SA_RESTART: system calls go on; SA_RESTORER on
-// amd64). sa_handler is the first word of the kernel's struct sigaction
-// on each of them.
-func setHandler(sig syscall.Signal, handler uintptr) error {
+// setHandler makes handler the action of each of sigs, with the flags,
+// restorer and mask of the Go runtime's own action for SIGURG, which it
+// installs on every architecture (SA_ONSTACK: a handler runs on the
+// signal stack of each Go thread; SA_RESTART: system calls go on;
+// SA_RESTORER on amd64), read once for all of them. sa_handler is the
+// first word of the kernel's struct sigaction on each of them.
+func setHandler(handler uintptr, sigs ...syscall.Signal) error {
+	if len(sigs) == 0 {
+		return nil
+	}
 	act, err := runtimeAction()
 	if err != nil {
 		return err
 	}
 	act[0] = uint64(handler)
-	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0); e != 0 {
-		return &os.SyscallError{Syscall: fmt.Sprintf("rt_sigaction(%s)", unix.SignalName(sig)), Err: e}
+	for _, sig := range sigs {
+		if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0); e != 0 {
+			return &os.SyscallError{Syscall: fmt.Sprintf("rt_sigaction(%d)", int(sig)), Err: e}
+		}
 	}
 	return nil
 }
@@ -241,8 +276,7 @@ type direct struct {
 
 var (
 	directOnce sync.Once
-	directPipe direct
-	directErr  error
+	directPipe direct      // w is 0 until the pipe is made
 	directBusy atomic.Bool // one Run at a time waits on it
 )
 
@@ -257,20 +291,15 @@ func acquireDirect() (*direct, bool) {
 		return nil, false
 	}
 	directOnce.Do(func() {
-		var p [2]int
-		if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
-			directErr = err
-			return
+		if r, w, err := signalPipe(); err == nil {
+			directPipe.r, directPipe.w = r, w
 		}
-		directPipe.r, directPipe.w = p[0], p[1]
 	})
-	if directErr != nil || !directBusy.CompareAndSwap(false, true) {
+	if directPipe.w == 0 || !directBusy.CompareAndSwap(false, true) {
 		return nil, false
 	}
 	d := &directPipe
-	var buf [256]byte
-	for n, _ := unix.Read(d.r, buf[:]); n > 0; n, _ = unix.Read(d.r, buf[:]) {
-	}
+	drainPipe(d.r, func(byte) {})
 	catching.mu.Lock()
 	catching.wake = d.w
 	catching.mu.Unlock()
@@ -289,18 +318,11 @@ func (d *direct) release() {
 	catching.mu.Lock()
 	catching.wake = 0
 	catching.mu.Unlock()
-	var buf [256]byte
-	for {
-		n, err := unix.Read(d.r, buf[:])
-		if n <= 0 || err != nil {
-			break
+	drainPipe(d.r, func(b byte) {
+		if b != 0 {
+			catching.deliver(syscall.Signal(b))
 		}
-		for _, b := range buf[:n] {
-			if b != 0 {
-				catching.deliver(syscall.Signal(b))
-			}
-		}
-	}
+	})
 	catching.deliver(unix.SIGCHLD)
 	directBusy.Store(false)
 }

@@ -112,16 +112,7 @@ func TestCatchSIGPIPEWriteToBrokenStdout(t *testing.T) {
 		}
 		return
 	}
-	args := []string{os.Args[0], "-test.run=^TestCatchSIGPIPEWriteToBrokenStdout$", "-test.count=1"}
-	if qemu, under := emu.QEMU(); under {
-		// A foreign test binary runs only through qemu (no binfmt_misc
-		// on CI).
-		args = append([]string{qemu}, args...)
-	}
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), "CATCH_TEST_BROKEN_STDOUT=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
+	if out, err := childTest("TestCatchSIGPIPEWriteToBrokenStdout", "CATCH_TEST_BROKEN_STDOUT=1"); err != nil {
 		t.Fatalf("child test: %v (killed by SIGPIPE?)\n%s", err, out)
 	}
 }
@@ -215,13 +206,7 @@ func TestDirectGuardCountsOnlySignals(t *testing.T) {
 		return
 	}
 	out := filepath.Join(t.TempDir(), "got")
-	args := []string{os.Args[0], "-test.run=^TestDirectGuardCountsOnlySignals$", "-test.count=1"}
-	if qemu, under := emu.QEMU(); under {
-		args = append([]string{qemu}, args...)
-	}
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), "CATCH_TEST_GUARD_OUT="+out)
-	if b, err := cmd.CombinedOutput(); err != nil {
+	if b, err := childTest("TestDirectGuardCountsOnlySignals", "CATCH_TEST_GUARD_OUT="+out); err != nil {
 		t.Fatalf("child test: %v\n%s", err, b)
 	}
 	got, err := os.ReadFile(out)
@@ -231,4 +216,18 @@ func TestDirectGuardCountsOnlySignals(t *testing.T) {
 	if string(got) != "PIPE\nUSR1\n" {
 		t.Errorf("COMMAND got %q; want the SIGPIPE sent from outside, then SIGUSR1", got)
 	}
+}
+
+// childTest runs the test name again in a child process of the test
+// binary, with env added, and returns its output: for a test that must
+// change the process's own fd 1 or 2. A foreign test binary runs only
+// through qemu (binfmt_misc is not registered on CI).
+func childTest(name, env string) ([]byte, error) {
+	args := []string{os.Args[0], "-test.run=^" + name + "$", "-test.count=1"}
+	if qemu, under := emu.QEMU(); under {
+		args = append([]string{qemu}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), env)
+	return cmd.CombinedOutput()
 }

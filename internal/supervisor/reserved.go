@@ -2,14 +2,6 @@
 
 package supervisor
 
-import (
-	"fmt"
-	"os"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
-)
-
 // sigNoop is a signal handler that returns at once (reserved_*.s). It
 // touches no memory and no Go state, so it is safe on any thread, even in
 // the child between fork and exec.
@@ -36,24 +28,7 @@ const saOnstack = 0x8000000
 // SIG_IGN the init inherited (GNU make ignores 32 and 33 in its
 // children).
 //
-// The flags, restorer and mask are copied from the runtime's own action
-// for SIGURG, which it installs on every architecture: sa_handler is the
-// first word of the kernel's struct sigaction on all of them.
+// The flags, restorer and mask are the runtime's own (see setHandler).
 func holdReserved() error {
-	var act [4]uint64 // handler, flags, restorer, mask (8 bytes)
-	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(unix.SIGURG), 0, uintptr(unsafe.Pointer(&act)), 8, 0, 0); e != 0 {
-		return &os.SyscallError{Syscall: "rt_sigaction(SIGURG)", Err: e}
-	}
-	if act[1]&saOnstack == 0 {
-		// Without the runtime's handler the flags are not known to be
-		// right for the signal stack of every Go thread.
-		return fmt.Errorf("the Go runtime's action for SIGURG has no SA_ONSTACK (flags %#x)", act[1])
-	}
-	act[0] = uint64(sigNoopPC())
-	for _, sig := range []uintptr{32, 34} {
-		if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0); e != 0 {
-			return &os.SyscallError{Syscall: fmt.Sprintf("rt_sigaction(%d)", sig), Err: e}
-		}
-	}
-	return nil
+	return setHandler(sigNoopPC(), 32, 34)
 }

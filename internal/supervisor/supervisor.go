@@ -190,15 +190,20 @@ func waitChild(kids *children, opts *Options, sigs signalSources) {
 			kids.check.expire()
 		case <-sigs.chld:
 		case s := <-sigs.other:
-			sig := s.(syscall.Signal)
-			if guard.own(sig, len(sigs.other), &opts.Log) {
-				continue
-			}
-			if sig != unix.SIGURG && sig != unix.SIGCHLD {
-				forward(kids.cmd, sig, *opts)
-			}
+			guard.pass(s.(syscall.Signal), len(sigs.other), kids.cmd, opts)
 		}
 	}
+}
+
+// pass forwards sig to COMMAND (cmd) unless it is not one to forward:
+// a wake byte of the direct pipe (0), SIGCHLD, SIGURG, or a SIGPIPE of
+// the init's own (see own); queued is how many signals are still to be
+// received behind it.
+func (g *pipeGuard) pass(sig syscall.Signal, queued, cmd int, opts *Options) {
+	if sig == 0 || sig == unix.SIGCHLD || sig == unix.SIGURG || g.own(sig, queued, &opts.Log) {
+		return
+	}
+	forward(cmd, sig, *opts)
 }
 
 // acquireDirectFor switches the signal handler to the direct pipe (see
@@ -218,12 +223,6 @@ func acquireDirectFor(opts Options) (*direct, bool) {
 // reader had before the switch): other is looked at after every wake-up.
 func waitDirect(kids *children, opts *Options, sigs signalSources, fd int) {
 	guard := pipeGuard{stderr: 2}
-	handle := func(sig syscall.Signal, queued int) {
-		if sig == 0 || sig == unix.SIGCHLD || guard.own(sig, queued, &opts.Log) {
-			return
-		}
-		forward(kids.cmd, sig, *opts)
-	}
 	// A large read: the pipe holds 64 KiB, and a byte that finds it full
 	// (a SIGTERM behind a storm of SIGCHLDs) is lost.
 	var buf [4096]byte
@@ -235,7 +234,7 @@ func waitDirect(kids *children, opts *Options, sigs signalSources, fd int) {
 		for more := true; more; {
 			select {
 			case s := <-sigs.other:
-				handle(s.(syscall.Signal), len(sigs.other))
+				guard.pass(s.(syscall.Signal), len(sigs.other), kids.cmd, opts)
 			default:
 				more = false
 			}
@@ -260,7 +259,7 @@ func waitDirect(kids *children, opts *Options, sigs signalSources, fd int) {
 			}
 		}
 		for i := 0; i < m; i++ {
-			handle(syscall.Signal(buf[i]), m-i-1+len(sigs.other))
+			guard.pass(syscall.Signal(buf[i]), m-i-1+len(sigs.other), kids.cmd, opts)
 		}
 	}
 }
