@@ -72,19 +72,14 @@ func BenchmarkFixPermissions(b *testing.B) {
 	tree := filepath.Join(root, "tree")
 	fixBenchMakeTree(b, tree, fixBenchDirs, fixBenchFilesPerDir, []byte("x"))
 
-	tools := []struct {
-		name string
-		argv []string
-	}{
+	tools := []fixBenchTool{
 		{"fix-permissions", []string{init, "fix-permissions", tree}},
 		{"chgrp+chmod", []string{"sh", "-c", fixBenchChgrpChmodSh, "sh", tree}},
+		{fixBenchFloorName, nil},
 	}
 	baseline := fixBenchSetting("FIXBENCH_BASELINE", "")
 	if baseline != "" {
-		tools = append(tools, struct {
-			name string
-			argv []string
-		}{"baseline", []string{baseline, "fix-permissions", tree}})
+		tools = append(tools, fixBenchTool{"baseline", []string{baseline, "fix-permissions", tree}})
 	}
 	// Milliseconds, so that the medians come from init_bench_test.go's
 	// medianf.
@@ -107,13 +102,13 @@ func BenchmarkFixPermissions(b *testing.B) {
 				fixBenchSync(b)
 			}
 			b.StartTimer()
-			fresh[tool.name] = append(fresh[tool.name], ms(fixBenchTime(b, tool.argv)))
+			fresh[tool.name] = append(fresh[tool.name], ms(tool.time(b, tree)))
 			b.StopTimer()
 			if doSync {
 				writeback[tool.name] = append(writeback[tool.name], ms(fixBenchSync(b)))
 			}
 			b.StartTimer()
-			fixed[tool.name] = append(fixed[tool.name], ms(fixBenchTime(b, tool.argv)))
+			fixed[tool.name] = append(fixed[tool.name], ms(tool.time(b, tree)))
 			b.StopTimer()
 		}
 	}
@@ -139,6 +134,14 @@ func BenchmarkFixPermissions(b *testing.B) {
 	if doSync {
 		fmt.Printf("%-14s %15.0f ms %15.0f ms   (the sync after a fresh run, not timed in it)\n", "writeback", medianf(writeback[fp]), medianf(writeback[cc]))
 	}
+	// The floor: what chgrp+chmod's time over it says of the targets.
+	freshFl, fixedFl := medianf(fresh[fixBenchFloorName]), medianf(fixed[fixBenchFloorName])
+	b.ReportMetric(freshCC/freshFl, "fresh-ceiling-x")
+	b.ReportMetric(fixedCC/fixedFl, "fixed-ceiling-x")
+	fmt.Printf("floor: %s\n", fixBenchFloorWhat)
+	fmt.Printf("%-14s %15.0f ms %18s %8.1fx %7.0fx %s\n", "floor fresh", freshFl, "", freshCC/freshFl, fixBenchFreshTarget, ceilingVerdict(freshCC/freshFl, fixBenchFreshTarget))
+	fmt.Printf("%-14s %15.0f ms %18s %8.1fx %7.0fx %s\n", "floor fixed", fixedFl, "", fixedCC/fixedFl, fixBenchFixedTarget, ceilingVerdict(fixedCC/fixedFl, fixBenchFixedTarget))
+	fmt.Printf("fix-permissions is at %.2fx the floor's time fresh and %.2fx already fixed\n", freshFP/freshFl, fixedFP/fixedFl)
 	if baseline != "" {
 		bl := "baseline"
 		fmt.Printf("baseline %s: fresh %.0f ms (%.1fx), already fixed %.0f ms (%.1fx)\n", baseline,
@@ -168,18 +171,13 @@ func fixBenchHuge(b *testing.B, root, init, baseline string) {
 	fmt.Printf("\n%d files in %d directories (built in %.1f s), one run each, sync before every run:\n",
 		fixBenchHugeDirs*fixBenchHugePerDir, fixBenchHugeDirs, built.Seconds())
 	fmt.Printf("%-16s %-14s %10s %14s\n", "tool", "tree", "time", "entries/s")
-	tools := []struct {
-		name string
-		argv []string
-	}{
+	tools := []fixBenchTool{
 		{"fix-permissions", []string{init, "fix-permissions", tree}},
 		{"chgrp+chmod", []string{"sh", "-c", fixBenchChgrpChmodSh, "sh", tree}},
+		{fixBenchFloorName, nil},
 	}
 	if baseline != "" {
-		tools = append(tools, struct {
-			name string
-			argv []string
-		}{"baseline", []string{baseline, "fix-permissions", tree}})
+		tools = append(tools, fixBenchTool{"baseline", []string{baseline, "fix-permissions", tree}})
 	}
 	for i, tool := range tools {
 		if i > 0 {
@@ -188,7 +186,7 @@ func fixBenchHuge(b *testing.B, root, init, baseline string) {
 		for _, state := range []string{"fresh", "already fixed"} {
 			fixBenchSync(b)
 			b.StartTimer()
-			took := fixBenchTime(b, tool.argv)
+			took := tool.time(b, tree)
 			b.StopTimer()
 			fmt.Printf("%-16s %-14s %8.2f s %14.0f\n", tool.name, state, took.Seconds(), entries/took.Seconds())
 			if tool.name == "fix-permissions" {
@@ -206,6 +204,47 @@ func fixBenchHuge(b *testing.B, root, init, baseline string) {
 		b.Fatal(err)
 	}
 	fmt.Printf("(removed in %.1f s)\n", time.Since(start).Seconds())
+}
+
+// fixBenchTool is one way of fixing the tree: a command, or (argv nil)
+// the in-process floor.
+type fixBenchTool struct {
+	name string
+	argv []string
+}
+
+const (
+	fixBenchFloorName = "floor"
+	fixBenchFloorWhat = "statx by name per entry, fchownat+fchmodat by name where needed, on every core, in this process, names read beforehand, no check of any kind (see fixfloor_test.go); ratio = chgrp+chmod's time over the floor's, the most any tool could show here"
+)
+
+// time runs the tool once on tree and returns how long it took; the
+// floor's reading of the names is not timed.
+func (t fixBenchTool) time(b *testing.B, tree string) time.Duration {
+	b.Helper()
+	if t.argv != nil {
+		return fixBenchTime(b, t.argv)
+	}
+	b.StopTimer()
+	fl, err := newFixFloor(tree)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StartTimer()
+	took, err := fl.run()
+	if err != nil {
+		b.Fatalf("floor: %v", err)
+	}
+	return took
+}
+
+// ceilingVerdict says whether a target is within what the floor allows
+// on this machine.
+func ceilingVerdict(ceiling, target float64) string {
+	if ceiling >= target {
+		return "target within reach here"
+	}
+	return fmt.Sprintf("target ABOVE this machine's ceiling (%.1fx < %.0fx)", ceiling, target)
 }
 
 func metOrNot(ok bool) string {

@@ -31,7 +31,9 @@ exec tini -s -- "$@"
 // tini) against nonroot-init doing the same setup (NONROOT_VOLUMES, one
 // template, the passwd entry), both as UID 1000680000 GID 0 in front of
 // `true`, 40 interleaved rounds. Target: nonroot-init at least 10x
-// faster.
+// faster. The smallest Go init (gofloor, no setup) runs in the same
+// rounds: the shell stack's time over its time is the ceiling of that
+// ratio for any Go program on this machine.
 func BenchmarkShellStack(b *testing.B) {
 	harness.NeedRoot(b)
 	harness.NeedTool(b, "bash", "tini", "setpriv", "envsubst", "getent", "id")
@@ -81,6 +83,9 @@ func BenchmarkShellStack(b *testing.B) {
 		{"nonroot-init", append(append([]string{}, user...), ourInit(b), "--", truePath), append([]string{
 			"NONROOT_LOG_LEVEL=error", "NONROOT_VOLUMES=" + volume, "NONROOT_STATE_DIR=" + state,
 			"NONROOT_TEMPLATES=" + filepath.Join(tmpl, "app.conf.tmpl") + ":" + filepath.Join(out, "init.conf")}, env...)},
+		// The smallest Go init, with no setup at all, in front of the same
+		// true as the same user: no Go program can be faster than this.
+		{"gofloor", append(append([]string{}, user...), goFloor(b), truePath), env},
 	}
 	got := map[string][]float64{}
 	for round := 0; round < 40; round++ {
@@ -102,6 +107,13 @@ func BenchmarkShellStack(b *testing.B) {
 	ours, shellMs := medianf(got["nonroot-init"]), medianf(got["shell"])
 	b.ReportMetric(ours, "nonroot-init-ms")
 	b.ReportMetric(shellMs, "shell-ms")
+	fl := medianf(got["gofloor"])
+	b.ReportMetric(fl, "gofloor-ms")
+	b.ReportMetric(shellMs/fl, "ceiling-x")
 	figure{name: "setup + true vs the shell stack (faster by)", ours: ms(ours), peerName: "bash+tini", peer: ms(shellMs),
 		ratio: shellMs / ours, target: ">= 10x", met: shellMs >= 10*ours}.print()
+	// The most any Go init could show: the floor, with no setup, against
+	// the shell stack.
+	figure{name: "  ceiling: gofloor + true vs the shell stack", ours: ms(fl), peerName: "bash+tini", peer: ms(shellMs),
+		ratio: shellMs / fl, target: ">= 10x", met: shellMs >= 10*fl}.print()
 }
