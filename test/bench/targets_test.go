@@ -60,36 +60,46 @@ func ourInit(b *testing.B) string {
 	return harness.Init(b)
 }
 
-var floor struct {
-	once sync.Once
-	path string
-	err  error
+var floors struct {
+	sync.Mutex
+	built map[string]string
 }
 
 // goFloor builds test/bench/gofloor, the smallest Go init (fork-exec and
 // wait4), stripped like bin/nonroot-init.
-func goFloor(b *testing.B) string {
-	floor.once.Do(func() {
-		root, err := harness.ModuleRoot()
-		if err != nil {
-			floor.err = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "gofloor-")
-		if err != nil {
-			floor.err = err
-			return
-		}
-		floor.path = filepath.Join(dir, "gofloor")
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", floor.path, "./test/bench/gofloor")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			floor.err = fmt.Errorf("go build ./test/bench/gofloor: %v\n%s", err, out)
-		}
-	})
-	if floor.err != nil {
-		b.Fatal(floor.err)
+func goFloor(b *testing.B) string { return floorBinary(b, "gofloor") }
+
+// featFloor builds test/bench/featfloor: gofloor linked with the
+// packages SPEC.md's features need (see its doc), the floor of any Go
+// init that has them.
+func featFloor(b *testing.B) string { return floorBinary(b, "featfloor") }
+
+// floorBinary builds ./test/bench/NAME once, stripped like
+// bin/nonroot-init, and returns its path.
+func floorBinary(b *testing.B, name string) string {
+	floors.Lock()
+	defer floors.Unlock()
+	if p, ok := floors.built[name]; ok {
+		return p
 	}
-	return floor.path
+	root, err := harness.ModuleRoot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", name+"-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", p, "./test/bench/"+name)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build ./test/bench/%s: %v\n%s", name, err, out)
+	}
+	if floors.built == nil {
+		floors.built = map[string]string{}
+	}
+	floors.built[name] = p
+	return p
 }
