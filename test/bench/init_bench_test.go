@@ -252,6 +252,14 @@ func reapFigures(b *testing.B, what string, wall, cpu map[string][]float64, cpuT
 		f.target, f.met = fmt.Sprintf("<= %.1fx", cpuTarget), tc > 0 && oc <= cpuTarget*tc
 	}
 	f.print()
+	if fc, ok := cpu["reapfloor"]; ok && tc > 0 {
+		fl := medianf(fc)
+		b.ReportMetric(fl, "reapfloor-us/orphan")
+		figure{name: "  reapfloor (os/signal + wait4): CPU/orphan", ours: fmt.Sprintf("%.1f us", fl), peerName: "tini", peer: fmt.Sprintf("%.1f us", tc),
+			ratio: fl / tc, target: fmt.Sprintf("<= %.1fx", cpuTarget), met: fl <= cpuTarget*tc}.print()
+		figure{name: "  nonroot-init over reapfloor: CPU/orphan", ours: fmt.Sprintf("%.1f us", oc), peerName: "reapfloor", peer: fmt.Sprintf("%.1f us", fl),
+			ratio: oc / fl}.print()
+	}
 }
 
 // BenchmarkSignalLatency: time from kill(SIGUSR1) to the init until the

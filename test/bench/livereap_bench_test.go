@@ -11,11 +11,15 @@ import (
 // its parent gone), so that every orphan is a wake-up of its own rather
 // than part of a backlog. Reported: throughput (target: at least tini's)
 // and the init's CPU per orphan from utime+stime of /proc/1/stat (target:
-// at most 1.5x tini's). 3 interleaved rounds.
+// at most 1.5x tini's). 3 interleaved rounds. reapfloor, the smallest
+// Go PID 1 that reaps the plain Go way (os/signal, wait4), runs in the
+// same rounds, for what the Go runtime's own signal path costs.
 func BenchmarkReapingLive(b *testing.B) {
 	harness.NeedRoot(b)
 	harness.NeedTool(b, "unshare")
-	runners := inits(b)
+	// reapfloor: the plain Go way (os/signal and wait4), for the floor
+	// of the Go runtime's own signal path.
+	runners := append(inits(b), initRunner{"reapfloor", []string{floorBinary(b, "reapfloor")}})
 	const orphans = 20000
 	wall, cpu := map[string][]float64{}, map[string][]float64{}
 	for round := 0; round < 3; round++ {
