@@ -83,10 +83,10 @@ func hooksSection(cfg *config.Config, creds host.Creds) (Section, *Hooks) {
 		js.TimeoutSeconds = ptr(cfg.HookTimeout.Seconds())
 	}
 	s.Add("NONROOT_HOOKS", "%s", strings.Join(cfg.Hooks, ", "))
-	if creds.EUID == 0 && cfg.RunAs != nil && cfg.RunAs.UID != 0 {
+	if uid, ok := rootForTarget(cfg, creds); ok {
 		// What root may list and execute says nothing of what the
 		// start, as NONROOT_RUN_AS's user, may.
-		why := fmt.Sprintf("not checked: doctor runs as root, the start lists and runs the hooks as uid %d (NONROOT_RUN_AS); run doctor as that user (nonroot-init exec, or the pod itself) to check them", cfg.RunAs.UID)
+		why := fmt.Sprintf("not checked: doctor runs as root, the start lists and runs the hooks as uid %d (NONROOT_RUN_AS); run doctor as that user (nonroot-init exec, or the pod itself) to check them", uid)
 		js.NotChecked = &why
 		s.Notes = append(s.Notes, why)
 		// What root can judge for every user: a directory that is not

@@ -94,3 +94,15 @@ func runAsProblem(err error) (what, fix string) {
 	}
 	return err.Error(), ""
 }
+
+// rootForTarget reports whether doctor runs as root for a start that
+// reads and runs as NONROOT_RUN_AS's non-root user, and that user's
+// uid: what the start does as the target (the hooks, the secrets, the
+// templates), doctor then does not do as root, whose reads would prove
+// nothing of the target's and could show what the target may not read.
+func rootForTarget(cfg *config.Config, creds host.Creds) (uid int, ok bool) {
+	if creds.EUID == 0 && cfg.RunAs != nil && cfg.RunAs.UID != 0 {
+		return cfg.RunAs.UID, true
+	}
+	return 0, false
+}

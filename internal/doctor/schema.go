@@ -129,6 +129,10 @@ type Template struct {
 	Files   *int           `json:"files"`
 	Problem *string        `json:"problem"`
 	Outputs []TemplateFile `json:"outputs"`
+	// NotChecked says why the pair was not rendered (files and problem
+	// are then null): doctor runs as root, the start renders as
+	// NONROOT_RUN_AS's user.
+	NotChecked *string `json:"not_checked"`
 }
 
 // TemplateFile is one file a template pair would write.

@@ -42,11 +42,11 @@ func secretsSection(cfg *config.Config, h host.Host, creds host.Creds) (Section,
 		s.Problem(err.Error(), "")
 		return s, js
 	}
-	asTarget := creds.EUID == 0 && cfg.RunAs != nil && cfg.RunAs.UID != 0
+	target, asTarget := rootForTarget(cfg, creds)
 	for _, src := range plan.Sources {
 		j := Secret{Name: src.Name, FileVar: src.Var(), File: src.File, Readable: true}
 		if asTarget {
-			why := fmt.Sprintf("not checked: doctor reads as root, the start reads it as uid %d (NONROOT_RUN_AS); run doctor as that user (nonroot-init exec, or the pod itself) to check it", cfg.RunAs.UID)
+			why := fmt.Sprintf("not checked: doctor reads as root, the start reads it as uid %d (NONROOT_RUN_AS); run doctor as that user (nonroot-init exec, or the pod itself) to check it", target)
 			j.Readable, j.NotChecked = false, &why
 			s.Add(src.Name, "from %s=%s: %s", src.Var(), src.File, why)
 			js = append(js, j)

@@ -26,6 +26,18 @@ func templatesSection(cfg *config.Config, h host.Host, creds host.Creds, decisio
 		s.Add("NONROOT_TEMPLATES", "empty")
 		return s, js
 	}
+	// As root with NONROOT_RUN_AS the start renders as the target: a
+	// render as root would read what the target may not (a source, a
+	// NAME_FILE, a file PATH, through a link the target planted on the
+	// way) and could show it, in a template's error or in a size.
+	if uid, ok := rootForTarget(cfg, creds); ok {
+		why := fmt.Sprintf("not rendered: doctor runs as root, the start renders as uid %d (NONROOT_RUN_AS); run doctor as that user (nonroot-init exec, or the pod itself) to check it", uid)
+		for i := range js {
+			js[i].NotChecked = &why
+			s.Add(js[i].Src, "to %s: %s", js[i].Dst, why)
+		}
+		return s, js
+	}
 	env := host.NewEnv(h.Environ)
 	red := secretsEnv(cfg, env)
 	resolved := map[string]int{}

@@ -128,7 +128,24 @@ type job struct {
 	// usedFile is set once the template calls file, whatever it does
 	// with the contents: its output is then treated as secret.
 	usedFile atomic.Bool
+	// seesEnv: the run has NONROOT_FILE_ENV values and the template may
+	// read the environment (readsEnv), so its output is treated as
+	// secret too. Set by execute after the parse.
+	seesEnv bool
+	// readSecret is set once a call of file returned contents.
+	readSecret atomic.Bool
 }
+
+// seesSecrets reports whether the template could see a secret value:
+// the detail of its execution errors is then withheld (see plainError).
+func (j *job) seesSecrets() bool { return j.seesEnv || j.readSecret.Load() }
+
+// plainError is an error of the init's own template functions whose
+// text never holds a value of the data (port's, the limits'): it is
+// shown whole, even in a template that sees secret values.
+type plainError struct{ error }
+
+func (e plainError) Unwrap() error { return e.error }
 
 // executeAll runs the jobs concurrently under the session's budget, so
 // that a runaway template cannot make a healthy one after it miss the
@@ -216,7 +233,11 @@ func (s *session) execute(j *job, data Data) ([]byte, error) {
 	base := Funcs(data)
 	base["file"] = func(path string) (string, error) {
 		j.usedFile.Store(true)
-		return s.readFile(path)
+		v, err := s.readFile(path)
+		if err == nil {
+			j.readSecret.Store(true)
+		}
+		return v, err
 	}
 	funcs := s.guard(base)
 	funcs[checkpointFunc] = func(i int) (string, error) {
@@ -232,12 +253,22 @@ func (s *session) execute(j *job, data Data) ([]byte, error) {
 	if err != nil {
 		return nil, templateError(j.name, err)
 	}
+	j.seesEnv = len(data.Secrets) > 0 && readsEnv(t)
 	if places, err = instrument(t, funcs); err != nil {
 		return nil, fmt.Errorf("%s: %w", j.name, err)
 	}
 	out := &boundedWriter{s: s, name: j.name}
 	if err := t.Execute(out, data); err != nil {
-		return nil, templateError(j.name, err)
+		terr := templateError(j.name, err)
+		// A function's error (required's message, an index out of
+		// range) can show a value in whatever form the template made
+		// of it; the budget's and the writer's errors show none.
+		var ee template.ExecError
+		var plain plainError
+		if j.seesSecrets() && errors.As(err, &ee) && !errors.Is(err, errBudget) && !errors.As(err, &plain) {
+			return nil, errors.New(withhold(terr.Error()))
+		}
+		return nil, terr
 	}
 	return out.b.Bytes(), nil
 }
@@ -385,7 +416,7 @@ func (s *session) guard(funcs template.FuncMap) template.FuncMap {
 				return fail(errBudget)
 			}
 			if est := estimate(name, args); est > int64(s.limits.output) {
-				return fail(fmt.Errorf("its result would be about %d bytes, above the limit of %s for one value", est, size(int64(s.limits.output))))
+				return fail(plainError{fmt.Errorf("its result would be about %d bytes, above the limit of %s for one value", est, size(int64(s.limits.output)))})
 			}
 			var res []reflect.Value
 			if typ.IsVariadic() {
@@ -398,10 +429,10 @@ func (s *session) guard(funcs template.FuncMap) template.FuncMap {
 			}
 			n := sizeOf(res[0])
 			if n > int64(s.limits.output) {
-				return fail(fmt.Errorf("its result is %d bytes, above the limit of %s for one value", n, size(int64(s.limits.output))))
+				return fail(plainError{fmt.Errorf("its result is %d bytes, above the limit of %s for one value", n, size(int64(s.limits.output)))})
 			}
 			if s.made.Add(n) > s.limits.total {
-				return fail(fmt.Errorf("the template functions together made more than %s, the limit (a value that keeps growing?)", size(s.limits.total)))
+				return fail(plainError{fmt.Errorf("the template functions together made more than %s, the limit (a value that keeps growing?)", size(s.limits.total))})
 			}
 			return res
 		}).Interface()

@@ -45,7 +45,7 @@ func Funcs(data Data) template.FuncMap {
 				// The name is not echoed: a value piped into port
 				// (a secret) would come back in the message. The
 				// template's file:line:column says which call.
-				return 0, fmt.Errorf("the name given is not in NONROOT_PORTS (%s)", portNames(data.Ports))
+				return 0, plainError{fmt.Errorf("the name given is not in NONROOT_PORTS (%s)", portNames(data.Ports))}
 			}
 			return p, nil
 		},

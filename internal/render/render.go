@@ -239,7 +239,7 @@ func (s *session) renderAll(files []File, data Data) ([]File, []error) {
 				continue
 			}
 			f.Content = content
-			if j.usedFile.Load() || holdsAny(content, data.Secrets) {
+			if j.seesSecrets() || holdsAny(content, data.Secrets) {
 				f.Secret, f.Mode = true, secretMode(f.Mode)
 			}
 		}
