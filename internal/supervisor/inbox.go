@@ -97,11 +97,21 @@ func (in *Inbox) Stopped() syscall.Signal { return in.stopped }
 // During runs f with a context that is cancelled when a signal that
 // Stops arrives, and returns that signal (0 when none came) with f's
 // error. f must return soon after its context is cancelled. Other
-// signals go to Hold.
+// signals go to Hold. Meanwhile it reaps every child that exits: as
+// PID 1 or a subreaper the init reaps for as long as it runs (SPEC,
+// Supervision), and a wait can last minutes while orphans of processes
+// that entered the namespace (kubectl exec, an exec probe) come to it.
+// f must therefore start no process of its own.
 func (in *Inbox) During(f func(ctx context.Context) error) (syscall.Signal, error) {
 	if in.stopped != 0 {
 		return in.stopped, nil
 	}
+	chld := make(chan os.Signal, 1)
+	if err := catch(chld, unix.SIGCHLD); err != nil {
+		return 0, err
+	}
+	defer uncatch(chld)
+	drainAll()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -110,6 +120,8 @@ func (in *Inbox) During(f func(ctx context.Context) error) (syscall.Signal, erro
 		select {
 		case err := <-done:
 			return in.stopped, err
+		case <-chld:
+			drainAll()
 		case s := <-in.ch:
 			sig := s.(syscall.Signal)
 			if Stops(sig) {
