@@ -29,6 +29,12 @@ var (
 	catchFD   int32     // write end of the catch pipe, non-blocking
 	catchPID  int32     // the init's pid
 	sigBytes  [65]byte  // sigBytes[n] == n: what the handler writes for signal n
+	// sigLost[n] is set to 1 by the handler when signal n's byte found
+	// the pipe full (a flood the reader has not caught up with): the
+	// reader takes it after its next read (takeLost), so that a SIGTERM
+	// behind a flood is forwarded late, never lost. A pipe that is full
+	// always has a read to come.
+	sigLost [65]uint32
 	catching  catcher   // the subscriptions; see catcher
 	catchOnce sync.Once // makes the pipe and starts its reader, once
 	catchErr  error     // why the pipe could not be made, if it could not
@@ -207,6 +213,17 @@ func drainPipe(r int, each func(b byte)) {
 	}
 }
 
+// takeLost calls each with every signal the handler marked lost since
+// the last call, and clears its mark. The swap leaves a mark set after
+// it for the next call.
+func takeLost(each func(sig syscall.Signal)) {
+	for n := 1; n < len(sigLost); n++ {
+		if atomic.LoadUint32(&sigLost[n]) != 0 && atomic.SwapUint32(&sigLost[n], 0) != 0 {
+			each(syscall.Signal(n))
+		}
+	}
+}
+
 // readCatches hands every signal written to the pipe to its channels.
 func readCatches(r *os.File) {
 	var buf [256]byte
@@ -215,6 +232,7 @@ func readCatches(r *os.File) {
 		for _, b := range buf[:n] {
 			catching.deliver(syscall.Signal(b))
 		}
+		takeLost(catching.deliver)
 		if err != nil {
 			// Only a closed pipe ends a read, and nothing closes it.
 			return
@@ -323,6 +341,7 @@ func (d *direct) release() {
 			catching.deliver(syscall.Signal(b))
 		}
 	})
+	takeLost(catching.deliver)
 	catching.deliver(unix.SIGCHLD)
 	directBusy.Store(false)
 }

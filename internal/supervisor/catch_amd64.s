@@ -19,6 +19,11 @@ TEXT ·sigCatch(SB),NOSPLIT|NOFRAME,$0-0
 	MOVL	$1, DX
 	MOVL	$1, AX	// write
 	SYSCALL
+	CMPQ	AX, $1
+	JEQ	done
+	// The byte did not go (the pipe is full): mark the signal lost.
+	LEAQ	·sigLost(SB), SI
+	MOVL	$1, (SI)(R8*4)
 done:
 	RET
 

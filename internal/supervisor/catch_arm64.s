@@ -21,6 +21,14 @@ TEXT ·sigCatch(SB),NOSPLIT|NOFRAME,$0-0
 	MOVD	$1, R2
 	MOVD	$64, R8	// write
 	SVC
+	CMP	$1, R0
+	BEQ	done
+	// The byte did not go (the pipe is full): mark the signal lost.
+	MOVD	$·sigLost(SB), R1
+	LSL	$2, R9, R2
+	ADD	R2, R1, R1
+	MOVW	$1, R2
+	MOVW	R2, (R1)
 done:
 	RET
 

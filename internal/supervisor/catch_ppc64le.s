@@ -4,8 +4,7 @@
 // Called by the kernel as a signal handler (ELFv2): R3 = signal, LR the
 // restorer, R12 this function's address. Every register it changes is
 // restored by rt_sigreturn; the stack is left as the kernel set it. A
-// system call's result is in R3 (CR0.SO set on an error: the write's is
-// not looked at).
+// system call's result is in R3 (CR0.SO set on an error).
 TEXT ·sigCatch(SB),NOSPLIT|NOFRAME,$0-0
 	MOVD	R3, R14
 	CMP	R14, $64
@@ -21,6 +20,17 @@ TEXT ·sigCatch(SB),NOSPLIT|NOFRAME,$0-0
 	ADD	R14, R4
 	MOVD	$1, R5
 	SYSCALL	$4	// write
+	BVS	lost	// CR0.SO: an error, R3 its number
+	CMP	R3, $1
+	BEQ	done
+lost:
+	// The byte did not go (the pipe is full): mark the signal lost.
+	MOVD	$·sigLost(SB), R15
+	ADD	R14, R14, R16
+	ADD	R16, R16, R16	// R16 = 4 * signal
+	ADD	R16, R15
+	MOVD	$1, R16
+	MOVW	R16, (R15)
 done:
 	RET
 

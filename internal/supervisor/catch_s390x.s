@@ -22,6 +22,16 @@ TEXT ·sigCatch(SB),NOSPLIT|NOFRAME,$0-0
 	MOVD	$1, R4
 	MOVW	$4, R1	// write
 	SYSCALL
+	CMP	R2, $1
+	BEQ	done
+	// The byte did not go (the pipe is full): mark the signal lost.
+	MOVD	$·sigLost(SB), R7
+	MOVD	R6, R8
+	ADD	R8, R8
+	ADD	R8, R8	// R8 = 4 * signal
+	ADD	R8, R7
+	MOVW	$1, R8
+	MOVW	R8, (R7)
 done:
 	RET
 

@@ -231,3 +231,40 @@ func childTest(name, env string) ([]byte, error) {
 	cmd.Env = append(os.Environ(), env)
 	return cmd.CombinedOutput()
 }
+
+// A signal whose byte finds the pipe full (a flood of signals the
+// reader has not caught up with) is not lost: the handler marks it in
+// sigLost, and the reader hands it on after its next read. The direct
+// pipe, which nobody reads while no Run waits on it, is filled here as a
+// flood would; the SIGUSR1 raised then must reach the channel when the
+// pipe is handed back. Before, its byte was dropped and it never came.
+func TestCatchFullPipeKeepsSignal(t *testing.T) {
+	ch := make(chan os.Signal, 4)
+	if err := catch(ch, unix.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	defer uncatch(ch)
+	d, ok := acquireDirect()
+	if !ok {
+		t.Fatal("acquireDirect failed")
+	}
+	zeros := make([]byte, 4096)
+	for {
+		if _, err := unix.Write(d.w, zeros); err != nil {
+			break // EAGAIN: full
+		}
+	}
+	if err := unix.Kill(unix.Getpid(), unix.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the handler has run
+	d.release()
+	select {
+	case s := <-ch:
+		if s != unix.SIGUSR1 {
+			t.Fatalf("got %v; want SIGUSR1", s)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("SIGUSR1, raised while the pipe was full, never reached the channel")
+	}
+}
