@@ -26,15 +26,15 @@ func sigCatch()
 func sigCatchPC() uintptr
 
 var (
-	catchFD   int32     // write end of the catch pipe, non-blocking
-	catchPID  int32     // the init's pid
-	sigBytes  [65]byte  // sigBytes[n] == n: what the handler writes for signal n
+	catchFD  int32    // write end of the catch pipe, non-blocking
+	catchPID int32    // the init's pid
+	sigBytes [65]byte // sigBytes[n] == n: what the handler writes for signal n
 	// sigLost[n] is set to 1 by the handler when signal n's byte found
 	// the pipe full (a flood the reader has not caught up with): the
 	// reader takes it after its next read (takeLost), so that a SIGTERM
 	// behind a flood is forwarded late, never lost. A pipe that is full
 	// always has a read to come.
-	sigLost [65]uint32
+	sigLost   [65]uint32
 	catching  catcher   // the subscriptions; see catcher
 	catchOnce sync.Once // makes the pipe and starts its reader, once
 	catchErr  error     // why the pipe could not be made, if it could not
