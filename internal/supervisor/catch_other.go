@@ -37,3 +37,7 @@ func (*direct) release() {}
 
 // StartCatching has nothing to make on this architecture.
 func StartCatching() error { return nil }
+
+// takeLost has nothing to take on this architecture: os/signal drops
+// what finds a channel full.
+func takeLost(func(sig syscall.Signal)) {}
