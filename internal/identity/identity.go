@@ -487,15 +487,23 @@ func writableErr(path string, mode uint32) error {
 // readOptional reads a passwd or group file; a missing one (a scratch
 // image) reads as empty.
 func readOptional(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := fsx.ReadFileLimit(path, maxIdentityFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
+	}
+	if errors.Is(err, fsx.ErrTooLarge) || errors.Is(err, fsx.ErrNotRegular) {
+		return nil, fmt.Errorf("cannot use the passwd or group file: %w; it must be a regular file of at most %d MiB (one that group 0 may write can be filled by any user: chmod g-w it at build time and let NONROOT_PASSWD=auto use nss_wrapper)", err, maxIdentityFile>>20)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the passwd or group file: %w; make it readable by every user (chmod 0644)", err)
 	}
 	return b, nil
 }
+
+// maxIdentityFile bounds what is read of the passwd and group files: a
+// passwd of 16 MiB holds some 200,000 entries, and one that group 0 may
+// write can be made any size by COMMAND's user.
+const maxIdentityFile = 16 << 20
 
 // readPasswd reads the passwd file. An unreadable one is an error, except
 // that with NONROOT_PASSWD=off nothing needs it: the caller then carries
@@ -559,9 +567,12 @@ func appendLine(path, line string, present func([]byte) (bool, error)) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a regular file", path)
 	}
-	data, err := io.ReadAll(f)
+	data, err := io.ReadAll(io.LimitReader(f, maxIdentityFile+1))
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > maxIdentityFile {
+		return fmt.Errorf("%s holds more than %d MiB: %w; it is not appended to", path, maxIdentityFile>>20, fsx.ErrTooLarge)
 	}
 	if ok, err := present(data); ok || err != nil {
 		return err

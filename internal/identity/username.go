@@ -2,7 +2,8 @@ package identity
 
 import (
 	"fmt"
-	"os"
+
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 )
 
 // UsageError is a setting that cannot work with this image. It is found
@@ -19,7 +20,9 @@ func (e *UsageError) Unwrap() error { return e.Err }
 // is nothing to collide with, and the identity step reports the file
 // itself when it needs it.
 func CheckUsername(passwdFile, name string) error {
-	data, err := os.ReadFile(passwdFile)
+	// Bounded and non-blocking, as readOptional: a group-writable
+	// passwd can be made any size, or a named pipe.
+	data, err := fsx.ReadFileLimit(passwdFile, maxIdentityFile)
 	if err != nil {
 		return nil
 	}
