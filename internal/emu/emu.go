@@ -25,3 +25,15 @@ func QEMU() (string, bool) {
 	}
 	return exe, strings.HasPrefix(filepath.Base(exe), "qemu-")
 }
+
+// Translated reports whether this process's instructions are run by a
+// translator, qemu user emulation under any name (binfmt_misc may start
+// it as /usr/libexec/qemu-binfmt/aarch64-binfmt-P): such a translator
+// answers /proc/self/exe with the emulated program, while the kernel
+// answers /proc/self/task/TID/exe with what it really runs. The two
+// differ only then.
+func Translated() bool {
+	self, err1 := os.Readlink("/proc/self/exe")
+	task, err2 := os.Readlink(fmt.Sprintf("/proc/self/task/%d/exe", unix.Gettid()))
+	return err1 == nil && err2 == nil && self != task
+}

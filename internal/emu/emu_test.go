@@ -11,6 +11,9 @@ import (
 // under qemu it is qemu-ARCH-static. The test says which it found.
 func TestQEMU(t *testing.T) {
 	exe, under := QEMU()
+	if Translated() != under {
+		t.Errorf("Translated() = %v; QEMU() found %q, %v", Translated(), exe, under)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
