@@ -137,8 +137,11 @@ func pid1Facts(s *Section, j *Process, h host.Host) {
 	}
 	name := strings.TrimSpace(string(comm))
 	s.Add("pid1", "%s", name)
-	// A mask line the status lacks reads as empty.
-	cgt, ign, blk := st.SigCgt, st.SigIgn, st.SigBlk
+	// A mask line the status lacks reads as empty. A signal sent to the
+	// process is blocked only when every thread blocks it: the kernel
+	// gives it to one that does not (nonroot-init's supervising thread
+	// blocks what it forwards, its other threads take it).
+	cgt, ign, blk := st.SigCgt, st.SigIgn, blockedByAll(h.ProcDir, 1, st.SigBlk)
 	term := disposition(unix.SIGTERM, cgt, ign, blk)
 	j.PID1 = &PID1{Name: name, SIGTERM: term, SignalsIgnored: signalNames(ign), SignalsBlocked: signalNames(blk)}
 	s.Add("pid1_sigterm", "%s", term)
@@ -237,6 +240,30 @@ func readOnlyFS(path string) (bool, error) {
 }
 
 func sigBit(sig syscall.Signal) uint64 { return 1 << (uint(sig) - 1) }
+
+// blockedByAll is the mask of signals every thread of pid blocks (the
+// SigBlk of each /proc/PID/task/TID/status, and-ed); leader is the
+// status's own SigBlk (the main thread's), kept when the tasks cannot be
+// read.
+func blockedByAll(procDir string, pid int, leader uint64) uint64 {
+	dir := filepath.Join(procDir, strconv.Itoa(pid), "task")
+	tasks, err := os.ReadDir(dir)
+	if err != nil || len(tasks) == 0 {
+		return leader
+	}
+	all := ^uint64(0)
+	for _, t := range tasks {
+		st, err := procfs.ReadStatus(filepath.Join(dir, t.Name(), "status"), 0)
+		if err != nil {
+			continue // the thread ended meanwhile
+		}
+		all &= st.SigBlk
+	}
+	if all == ^uint64(0) {
+		return leader
+	}
+	return all
+}
 
 // disposition says what a process does with sig: "blocked" wins, since a
 // blocked signal never arrives, then "ignored", "caught" or "default".

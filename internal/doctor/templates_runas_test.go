@@ -54,3 +54,38 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// PID 1's SIGTERM counts as blocked only when every thread blocks it:
+// nonroot-init's supervising thread blocks the signals it forwards while
+// the runtime's other threads take them. Before, doctor read the main
+// thread's mask alone and reported nonroot-init itself as a PID 1 that
+// ignores SIGTERM (the e2e doctor checks in runc and podman failed).
+func TestPID1SIGTERMBlockedOnlyByEveryThread(t *testing.T) {
+	proc := t.TempDir()
+	status := func(blk string) string {
+		return "Name:\tnonroot-init\nSigBlk:\t" + blk + "\nSigIgn:\t0000000000000000\nSigCgt:\tfffffffffffbfeff\n"
+	}
+	write := func(rel, text string) {
+		p := filepath.Join(proc, rel)
+		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		must(t, os.WriteFile(p, []byte(text), 0o644))
+	}
+	const termBlocked = "0000000000004000"
+	write("1/comm", "nonroot-init\n")
+	write("1/status", status(termBlocked))
+	write("1/task/1/status", status(termBlocked))
+	write("1/task/7/status", status("0000000000000000"))
+	var s Section
+	var j Process
+	pid1Facts(&s, &j, host.Host{ProcDir: proc, PID: 40})
+	if j.PID1 == nil || j.PID1.SIGTERM != "caught" {
+		t.Fatalf("pid1 = %+v; want SIGTERM caught (one thread takes it)", j.PID1)
+	}
+	// Blocked by every thread, it is blocked.
+	write("1/task/7/status", status(termBlocked))
+	s, j = Section{}, Process{}
+	pid1Facts(&s, &j, host.Host{ProcDir: proc, PID: 40})
+	if j.PID1 == nil || j.PID1.SIGTERM != "blocked" {
+		t.Fatalf("pid1 = %+v; want SIGTERM blocked", j.PID1)
+	}
+}

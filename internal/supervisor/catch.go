@@ -32,8 +32,10 @@ var (
 	// sigLost[n] is set to 1 by the handler when signal n's byte found
 	// the pipe full (a flood the reader has not caught up with): the
 	// reader takes it after its next read (takeLost), so that a SIGTERM
-	// behind a flood is forwarded late, never lost. A pipe that is full
-	// always has a read to come.
+	// behind a flood is forwarded late, never lost. After the mark the
+	// handler writes a wake byte (0): if it goes, a read comes after the
+	// mark (and the pipe orders the two); if not, the pipe is still full
+	// and a read is still to come.
 	sigLost   [65]uint32
 	catching  catcher   // the subscriptions; see catcher
 	catchOnce sync.Once // makes the pipe and starts its reader, once

@@ -24,6 +24,14 @@ TEXT ·sigCatch(SB),NOSPLIT|NOFRAME,$0-0
 	// The byte did not go (the pipe is full): mark the signal lost.
 	LEAQ	·sigLost(SB), SI
 	MOVL	$1, (SI)(R8*4)
+	// Then a wake byte (0): if it goes, a read comes after the mark; if
+	// the pipe is still full, a read is still to come. Either way the
+	// reader takes the mark.
+	MOVL	·catchFD(SB), DI
+	LEAQ	·sigBytes(SB), SI
+	MOVL	$1, DX
+	MOVL	$1, AX	// write
+	SYSCALL
 done:
 	RET
 

@@ -29,6 +29,14 @@ TEXT ·sigCatch(SB),NOSPLIT|NOFRAME,$0-0
 	ADD	R2, R1, R1
 	MOVW	$1, R2
 	MOVW	R2, (R1)
+	// Then a wake byte (0): if it goes, a read comes after the mark; if
+	// the pipe is still full, a read is still to come.
+	MOVD	$·catchFD(SB), R10
+	MOVW	(R10), R0
+	MOVD	$·sigBytes(SB), R1
+	MOVD	$1, R2
+	MOVD	$64, R8	// write
+	SVC
 done:
 	RET
 

@@ -31,6 +31,13 @@ lost:
 	ADD	R16, R15
 	MOVD	$1, R16
 	MOVW	R16, (R15)
+	// Then a wake byte (0): if it goes, a read comes after the mark; if
+	// the pipe is still full, a read is still to come.
+	MOVD	$·catchFD(SB), R15
+	MOVWZ	(R15), R3
+	MOVD	$·sigBytes(SB), R4
+	MOVD	$1, R5
+	SYSCALL	$4	// write
 done:
 	RET
 

@@ -32,6 +32,14 @@ TEXT ·sigCatch(SB),NOSPLIT|NOFRAME,$0-0
 	ADD	R8, R7
 	MOVW	$1, R8
 	MOVW	R8, (R7)
+	// Then a wake byte (0): if it goes, a read comes after the mark; if
+	// the pipe is still full, a read is still to come.
+	MOVD	$·catchFD(SB), R7
+	MOVWZ	(R7), R2
+	MOVD	$·sigBytes(SB), R3
+	MOVD	$1, R4
+	MOVW	$4, R1	// write
+	SYSCALL
 done:
 	RET
 

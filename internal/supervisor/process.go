@@ -50,7 +50,17 @@ func forkExec(path string, argv, env []string, files []*os.File, sys *syscall.Sy
 	for i, f := range files {
 		fds[i] = f.Fd() // ^uintptr(0) for nil
 	}
+	// The child gets the forking thread's signal mask: Run's thread
+	// blocks what it forwards (shieldMain) and forks RELOAD_CHECK, which
+	// must start, like every child, with none blocked.
+	runtime.LockOSThread()
+	var none, prev unix.Sigset_t
+	cleared := unix.PthreadSigmask(unix.SIG_SETMASK, &none, &prev) == nil
 	pid, _, err := syscall.StartProcess(path, argv, &syscall.ProcAttr{Env: env, Files: fds, Sys: sys})
+	if cleared {
+		_ = unix.PthreadSigmask(unix.SIG_SETMASK, &prev, nil)
+	}
+	runtime.UnlockOSThread()
 	runtime.KeepAlive(files)
 	if err != nil {
 		return 0, &os.PathError{Op: "fork/exec", Path: path, Err: err}
