@@ -3,12 +3,14 @@
 package supervisor
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -42,8 +44,9 @@ var (
 	catchErr  error     // why the pipe could not be made, if it could not
 )
 
-// catcher delivers caught signals to channels as os/signal does (a
-// channel with no room for one more misses it), but without the Go
+// catcher delivers caught signals to channels as os/signal does, but a
+// signal that finds a channel full is handed to it again once it has
+// room (os/signal drops it; see full), and without the Go
 // runtime's signal path. Registering a signal with signal.Notify is a
 // round trip with a thread of the runtime's, started by the first
 // Notify: for the 60 signals the init forwards that was most of its
@@ -63,6 +66,11 @@ type catcher struct {
 	// write end: a signal handed to a channel then also writes a 0 there,
 	// so that Run looks at its channels.
 	wake int
+	// full holds, for each channel, the signals (bit N-1 for signal N)
+	// that found it full: retry hands them to it once it has room, so
+	// that a SIGTERM behind a flood is late, never lost. One SIGCHLD
+	// waiting stands for any number: it is not kept.
+	full map[chan<- os.Signal]uint64
 }
 
 // catch delivers sigs to ch from now on, installing sigCatch for those
@@ -132,6 +140,7 @@ func uncatch(ch chan<- os.Signal) {
 		}
 		c.subs[sig] = subs
 	}
+	delete(c.full, ch)
 }
 
 // deliver sends sig to every channel that asked for it, without waiting.
@@ -142,6 +151,12 @@ func (c *catcher) deliver(sig syscall.Signal) {
 		select {
 		case ch <- sig:
 		default:
+			if sig != unix.SIGCHLD && sig >= 1 && sig <= 64 {
+				if c.full == nil {
+					c.full = map[chan<- os.Signal]uint64{}
+				}
+				c.full[ch] |= 1 << (uint(sig) - 1)
+			}
 		}
 	}
 	if c.wake > 0 && len(c.subs[sig]) > 0 {
@@ -235,11 +250,57 @@ func readCatches(r *os.File) {
 			catching.deliver(syscall.Signal(b))
 		}
 		takeLost(catching.deliver)
-		if err != nil {
+		// A signal that found its channel full: look again in a moment,
+		// whether or not another signal comes.
+		if catching.retry() {
+			_ = r.SetReadDeadline(time.Now().Add(retryFull))
+		} else {
+			_ = r.SetReadDeadline(time.Time{})
+		}
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			// Only a closed pipe ends a read, and nothing closes it.
 			return
 		}
 	}
+}
+
+// retryFull is how soon readCatches hands a signal that found its
+// channel full to it again.
+const retryFull = 20 * time.Millisecond
+
+// retry hands each channel the signals that found it full, lowest
+// number first, as far as it has room, and reports whether some are
+// still waiting.
+func (c *catcher) retry() (waiting bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	handed := false
+	for ch, bits := range c.full {
+		for n := 1; n <= 64 && bits != 0; n++ {
+			bit := uint64(1) << (n - 1)
+			if bits&bit == 0 {
+				continue
+			}
+			select {
+			case ch <- syscall.Signal(n):
+				bits &^= bit
+				handed = true
+			default:
+				n = 65 // still full
+			}
+		}
+		if bits == 0 {
+			delete(c.full, ch)
+		} else {
+			c.full[ch] = bits
+		}
+	}
+	if c.wake > 0 && handed {
+		// As deliver does: Run, waiting on the direct pipe, looks at
+		// its channels.
+		_, _ = unix.Write(c.wake, []byte{0})
+	}
+	return len(c.full) > 0
 }
 
 // setHandler makes handler the action of each of sigs, with the flags,

@@ -268,3 +268,32 @@ func TestCatchFullPipeKeepsSignal(t *testing.T) {
 		t.Fatal("SIGUSR1, raised while the pipe was full, never reached the channel")
 	}
 }
+
+// A signal that finds its channel full (a flood the loop has not caught
+// up with, with NONROOT_RELOAD_SIGNAL or during setup) is handed to it
+// again once the channel has room, instead of being dropped as
+// os/signal drops it: a SIGTERM there must reach COMMAND. SIGCHLD is
+// still dropped (one waiting stands for any number).
+func TestCatchFullChannelRedelivers(t *testing.T) {
+	ch := make(chan os.Signal, 1)
+	if err := catch(ch, unix.SIGUSR1, unix.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	defer uncatch(ch)
+	ch <- unix.SIGUSR2 // full
+	if err := unix.Kill(unix.Getpid(), unix.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the reader found ch full
+	if s := <-ch; s != unix.SIGUSR2 {
+		t.Fatalf("first %v; want the SIGUSR2 put there", s)
+	}
+	select {
+	case s := <-ch:
+		if s != unix.SIGUSR1 {
+			t.Fatalf("got %v; want SIGUSR1", s)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("SIGUSR1, which found the channel full, never came")
+	}
+}
