@@ -94,14 +94,23 @@ func Run(opts Options, other <-chan os.Signal) (unix.WaitStatus, error) {
 		forward(pid, sig, opts)
 	}
 
-	restore := shieldMain()
+	// On the process's main thread (kids.hold) the shield stays up for
+	// good: after a flood the kernel may still hold tens of thousands of
+	// queued signals, and the main thread, unshielded, would spend the
+	// leftovers' handling and the way to exit in their handler (a loaded
+	// CI machine saw the init not exit a minute after COMMAND). Signals
+	// still reach the pipe through the other threads, and every child
+	// starts through forkExec, which clears the mask. Elsewhere (a
+	// caller on another thread) the mask is put back when Run returns.
+	if restore := shieldMain(); !kids.hold {
+		defer restore()
+	}
 	if d, ok := acquireDirectFor(opts); ok {
 		waitDirect(kids, &opts, sigs, d.r)
 		d.release()
 	} else {
 		waitChild(kids, &opts, sigs)
 	}
-	restore()
 	kids.check.abandon()
 	terminateLeftovers(kids, opts, sigs)
 	status := kids.final()
