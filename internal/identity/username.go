@@ -1,10 +1,6 @@
 package identity
 
-import (
-	"fmt"
-
-	"github.com/nonroot-init/nonroot-init/internal/fsx"
-)
+import "fmt"
 
 // UsageError is a setting that cannot work with this image. It is found
 // before anything is changed, and main exits 2 for it (SPEC.md, exit
@@ -20,9 +16,9 @@ func (e *UsageError) Unwrap() error { return e.Err }
 // is nothing to collide with, and the identity step reports the file
 // itself when it needs it.
 func CheckUsername(passwdFile, name string) error {
-	// Bounded and non-blocking, as readOptional: a group-writable
+	// readOptional's bounded, non-blocking read: a group-writable
 	// passwd can be made any size, or a named pipe.
-	data, err := fsx.ReadFileLimit(passwdFile, maxIdentityFile)
+	data, err := readOptional(passwdFile)
 	if err != nil {
 		return nil
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nonroot-init/nonroot-init/internal/fsx"
 )
 
 // mapping is an address range [start, end) of /proc/self/maps.
@@ -58,18 +60,11 @@ func Trim(procDir string) error {
 type fdReader int
 
 func (fd fdReader) Read(p []byte) (int, error) {
-	for {
-		n, err := unix.Read(int(fd), p)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err != nil:
-			return 0, err
-		case n == 0:
-			return 0, io.EOF
-		}
-		return n, nil
+	n, err := fsx.Read(int(fd), p) // EINTR retried
+	if err == nil && n == 0 {
+		return 0, io.EOF
 	}
+	return n, err
 }
 
 // readOnlyMappings returns the ranges of smaps (the text of

@@ -266,7 +266,7 @@ func (s *session) execute(j *job, data Data) ([]byte, error) {
 		var ee template.ExecError
 		var plain plainError
 		if j.seesSecrets() && errors.As(err, &ee) && !errors.Is(err, errBudget) && !errors.As(err, &plain) {
-			return nil, errors.New(withhold(terr.Error()))
+			return nil, errors.New(withhold(j.name, terr.Error()))
 		}
 		return nil, terr
 	}

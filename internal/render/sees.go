@@ -1,8 +1,8 @@
 package render
 
 import (
-	"regexp"
 	"slices"
+	"strings"
 	"text/template"
 	"text/template/parse"
 )
@@ -67,25 +67,20 @@ func branchReadsEnv(b *parse.BranchNode) bool {
 	return nodeReadsEnv(b.Pipe) || nodeReadsEnv(b.List) || nodeReadsEnv(b.ElseList)
 }
 
-// execPlace is the start of an execution error as templateError writes
-// it: "file:line:column: at <expression>".
-var execPlace = regexp.MustCompile(`^(.+?:[0-9]+(?::[0-9]+)?: at <.*?>)`)
-
 // withheldDetail stands for what an execution error said after its
 // place, in a template that could see secret values.
 const withheldDetail = "(detail withheld: this template can see secret values, NONROOT_FILE_ENV's or file's, and the detail may show one; render it without them to read it)"
 
-// withhold keeps the place of msg, an execution error, and withholds
-// the rest.
-func withhold(msg string) string {
-	if m := execPlace.FindStringSubmatch(msg); m != nil {
-		return m[1] + ": " + withheldDetail
+// withhold keeps the place of msg, an execution error of the template
+// name as templateError writes it ("name:line:column: at <expression>:
+// detail"), and withholds the detail. The expression is the template's
+// own text; a ">: " inside it only cuts it short. Without that form only
+// name stays.
+func withhold(name, msg string) string {
+	if i := strings.Index(msg, ": at <"); i >= 0 {
+		if j := strings.Index(msg[i:], ">: "); j >= 0 {
+			return msg[:i+j+1] + ": " + withheldDetail
+		}
 	}
-	if m := filePlace.FindStringSubmatch(msg); m != nil {
-		return m[1] + ": " + withheldDetail
-	}
-	return withheldDetail
+	return name + ": " + withheldDetail
 }
-
-// filePlace is the "file:line[:column]" an error starts with.
-var filePlace = regexp.MustCompile(`^(.+?:[0-9]+(?::[0-9]+)?): `)

@@ -244,6 +244,7 @@ func takeLost(each func(sig syscall.Signal)) {
 // readCatches hands every signal written to the pipe to its channels.
 func readCatches(r *os.File) {
 	var buf [256]byte
+	retrying := false
 	for {
 		n, err := r.Read(buf[:])
 		for _, b := range buf[:n] {
@@ -251,11 +252,14 @@ func readCatches(r *os.File) {
 		}
 		takeLost(catching.deliver)
 		// A signal that found its channel full: look again in a moment,
-		// whether or not another signal comes.
-		if catching.retry() {
+		// whether or not another signal comes. The deadline is touched
+		// only when that changes, not at every signal.
+		if waiting := catching.retry(); waiting {
 			_ = r.SetReadDeadline(time.Now().Add(retryFull))
-		} else {
+			retrying = true
+		} else if retrying {
 			_ = r.SetReadDeadline(time.Time{})
+			retrying = false
 		}
 		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			// Only a closed pipe ends a read, and nothing closes it.
